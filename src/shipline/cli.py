@@ -1,0 +1,73 @@
+"""``shipline <action> [--input value ...]``: one entry point for every action.
+
+Every option also arrives as the ``INPUT_*`` variable GitHub sets for the action input of
+the same name, so the same command runs from a terminal and from a composite action.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from shipline import __version__
+from shipline.errors import ShiplineError
+from shipline.gha.inputs import ActionSpec, Inputs
+from shipline.registry import ACTION_MODULES, load_runner, load_spec
+
+
+def build_parser(specs: dict[str, ActionSpec]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shipline",
+        description="Take one change of a Python service from commit to production.",
+    )
+    parser.add_argument("--version", action="version", version=f"shipline {__version__}")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, spec in specs.items():
+        sub = actions.add_parser(
+            name,
+            help=spec.description,
+            description=spec.description,
+            epilog="Each option may also be given as the INPUT_<NAME> environment variable.",
+        )
+        for item in spec.inputs:
+            default = f" (default: {item.default})" if item.default else ""
+            sub.add_argument(
+                item.option, dest=item.dest, metavar="VALUE", help=f"{item.description}{default}"
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Load only the spec of the action asked for, unless help across actions is wanted.
+    wanted = [a for a in args_list if a in ACTION_MODULES][:1] or list(ACTION_MODULES)
+    parser = build_parser({name: load_spec(name) for name in wanted})
+    args = parser.parse_args(args_list)
+    name: str = args.action
+    spec = load_spec(name)
+    values = {item.dest: getattr(args, item.dest) for item in spec.inputs}
+    return run_action(name, Inputs(spec, values))
+
+
+def run_action(name: str, inputs: Inputs) -> int:
+    from shipline.context import ActionContext
+
+    context = ActionContext.create(inputs)
+    try:
+        return load_runner(name)(context)
+    except ShiplineError as error:
+        context.console.error(str(error), title=f"shipline {name}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        context.console.error("interrupted", title=f"shipline {name}")
+        return 130
+    except Exception as error:  # a crash must block, loudly, never pass
+        if os.environ.get("RUNNER_DEBUG") == "1" or not context.console.in_actions:
+            traceback.print_exc()
+        context.console.error(
+            f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
+        )
+        return 1

@@ -1,0 +1,71 @@
+"""Markdown job summaries (``$GITHUB_STEP_SUMMARY``) that a reviewer reads in ten seconds."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from shipline.gha.commands import Console
+
+
+def cell(value: object) -> str:
+    """One table cell: pipes and line breaks would break the table, HTML would be rendered."""
+    text = html.escape(str(value), quote=False)
+    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+
+
+class Summary:
+    """Builds Markdown in order, then appends it to the step summary in one write."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def heading(self, text: str, level: int = 2) -> Summary:
+        self._parts.append(f"{'#' * level} {text}")
+        return self
+
+    def paragraph(self, text: str) -> Summary:
+        self._parts.append(text)
+        return self
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Summary:
+        lines = [
+            "| " + " | ".join(cell(h) for h in headers) + " |",
+            "| " + " | ".join("---" for _ in headers) + " |",
+        ]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+        self._parts.append("\n".join(lines))
+        return self
+
+    def bullets(self, items: Iterable[str]) -> Summary:
+        self._parts.append("\n".join(f"- {item}" for item in items))
+        return self
+
+    def details(self, label: str, body: Summary | str) -> Summary:
+        """A collapsed section; the blank lines let GitHub render Markdown inside the HTML."""
+        inner = (body.markdown() if isinstance(body, Summary) else body).rstrip("\n")
+        self._parts.append(
+            f"<details><summary>{html.escape(label)}</summary>\n\n{inner}\n\n</details>"
+        )
+        return self
+
+    def code(self, text: str, language: str = "") -> Summary:
+        fence = "```"
+        while fence in text:
+            fence += "`"
+        self._parts.append(f"{fence}{language}\n{text}\n{fence}")
+        return self
+
+    def markdown(self) -> str:
+        return "\n\n".join(self._parts) + "\n"
+
+    def write(self, console: Console, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        target = env.get("GITHUB_STEP_SUMMARY")
+        if target:
+            with Path(target).open("a", encoding="utf-8") as handle:
+                handle.write(self.markdown() + "\n")
+        elif not console.in_actions:
+            console.info(self.markdown().rstrip())

@@ -1,0 +1,1 @@
+"""The ``lint`` action: ruff, ruff format, mypy, and optionally hadolint and zizmor."""

@@ -1,0 +1,32 @@
+"""The actions the CLI serves. Each module exposes ``SPEC`` and ``run(context) -> exit code``.
+
+Modules are imported only when their action is asked for, so ``shipline lint`` never pays
+for the imports of ``scan-gate``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import cast
+
+from shipline.context import ActionContext
+from shipline.gha.inputs import ActionSpec
+
+ACTION_MODULES: dict[str, str] = {
+    "lint": "shipline.lint.spec",
+}
+
+
+def load_spec(name: str) -> ActionSpec:
+    return cast(ActionSpec, _module(name).SPEC)
+
+
+def load_runner(name: str) -> Callable[[ActionContext], int]:
+    runner_module = importlib.import_module(ACTION_MODULES[name].rsplit(".", 1)[0] + ".action")
+    return cast(Callable[[ActionContext], int], runner_module.run)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(ACTION_MODULES[name])

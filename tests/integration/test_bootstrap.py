@@ -1,0 +1,100 @@
+"""scripts/bootstrap: one environment per job and extra, made once, reused after."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+
+BOOTSTRAP = ROOT / "scripts" / "bootstrap"
+
+
+def bootstrap(home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "UV_", "SHIPLINE_"))},
+        "SHIPLINE_HOME": str(home),
+        "SHIPLINE_EXTRAS": extras,
+        # the uv cache the dev environment was installed from, as a restored actions/cache would be
+        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
+        **env,
+    }
+    environ["PATH"] = path or f"{Path(sys.executable).parent}:{environ['PATH']}"
+    return subprocess.run(["bash", str(BOOTSTRAP), *args], env=environ, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("shipline-home")
+
+
+def test_plan_before_and_after_the_environment_exists(home: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    output.write_text("")
+    done = bootstrap(home, "--plan", GITHUB_OUTPUT=str(output))
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert lines["ready"] == "false"
+    assert lines["cache-key"].startswith("shipline-uv-Linux-")
+    assert lines["uv-cache"]
+
+    done = bootstrap(home, "--exec", "lint", "--help")
+    assert done.returncode == 0, done.stderr
+    assert "--fail-on VALUE" in done.stdout
+
+    output.write_text("")
+    bootstrap(home, "--plan", GITHUB_OUTPUT=str(output))
+    assert "ready=true" in output.read_text().splitlines()
+
+
+def test_the_lint_environment_has_its_tools_and_no_scanners(home: Path) -> None:
+    assert bootstrap(home, "--exec", "lint", "--help").returncode == 0
+    (env,) = (home / "envs").glob("lint-*")
+    for tool in ("ruff", "mypy", "hadolint", "zizmor", "shipline"):
+        assert (env / "bin" / tool).exists(), tool
+    for scanner in ("semgrep", "trivy"):
+        assert not (env / "bin" / scanner).exists()
+
+
+def test_a_warm_start_installs_nothing(home: Path, tmp_path: Path) -> None:
+    assert bootstrap(home, "--exec", "lint", "--help").returncode == 0
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    for tool in ("uv", "pip"):
+        (trap / tool).write_text("#!/bin/sh\necho \"$0 must not run\" >&2\nexit 99\n")
+        (trap / tool).chmod(0o755)
+    done = bootstrap(home, "--exec", "lint", "--help", path=f"{trap}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+    assert done.returncode == 0, done.stderr
+    assert "must not run" not in done.stderr
+
+
+def test_setup_puts_the_environment_on_path(home: Path, tmp_path: Path) -> None:
+    output, github_path = tmp_path / "out", tmp_path / "path"
+    output.write_text("")
+    github_path.write_text("")
+    done = bootstrap(home, "--setup", extras="core", GITHUB_OUTPUT=str(output), GITHUB_PATH=str(github_path))
+    assert done.returncode == 0, done.stderr
+    bin_dir = Path(github_path.read_text().strip())
+    assert f"bin={bin_dir}" in output.read_text().splitlines()
+    version = subprocess.run([str(bin_dir / "shipline"), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("shipline ")
+    assert not (bin_dir / "ruff").exists()  # core carries no linters
+
+
+def test_unknown_extras_are_refused_with_exit_2(home: Path) -> None:
+    done = bootstrap(home, "--plan", extras="lint,everything", GITHUB_ACTIONS="true")
+    assert done.returncode == 2
+    assert done.stdout.strip() == "::error title=shipline setup::SHIPLINE_EXTRAS got 'everything': expected one of core,lint"
+
+
+def test_an_old_python_is_refused_clearly(home: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -c ]; then case \"$2\" in *platform*) echo 3.9.18;; *) exit 1;; esac; fi\n")
+    fake.chmod(0o755)
+    done = bootstrap(tmp_path / "fresh-home", "--exec", "lint", SHIPLINE_PYTHON=str(fake))
+    assert done.returncode == 2
+    assert "is Python 3.9.18: shipline needs >= 3.11" in done.stderr

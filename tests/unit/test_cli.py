@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from shipline import cli
+
+
+def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--help"])
+    assert done.value.code == 0
+    assert "lint" in capsys.readouterr().out
+
+
+def test_action_help_lists_its_inputs_with_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["lint", "--help"])
+    out = capsys.readouterr().out
+    assert "--fail-on VALUE" in out
+    assert "INPUT_<NAME>" in out
+
+
+def test_unknown_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["deploy-everything"])
+    assert done.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_version() -> None:
+    done = subprocess.run([sys.executable, "-m", "shipline", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().startswith("shipline ")
+
+
+def test_a_crash_blocks_with_an_internal_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def explode(_: object) -> int:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(cli, "load_runner", lambda name: explode)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert cli.main(["lint"]) == 1
+    assert "::error title=shipline lint::internal error: ZeroDivisionError: division by zero" in capsys.readouterr().out

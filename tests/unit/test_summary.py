@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from shipline.gha.commands import Console
+from shipline.gha.summary import Summary, cell
+
+
+def test_cells_cannot_break_the_table_or_inject_html() -> None:
+    assert cell("a|b\nc") == "a\\|b<br>c"
+    assert cell("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
+
+
+def test_table_details_and_code_render_markdown() -> None:
+    inner = Summary().table(["Rule", "Where"], [["F401", "a.py:1"]])
+    text = (
+        Summary()
+        .heading("Lint")
+        .paragraph("**2** errors")
+        .details("Findings (1)", inner)
+        .code("print('```')", "python")
+        .markdown()
+    )
+    assert text.startswith("## Lint\n\n**2** errors\n\n<details><summary>Findings (1)</summary>\n\n| Rule | Where |\n| --- | --- |\n| F401 | a.py:1 |\n\n</details>")
+    # A fence longer than any backtick run inside keeps the code block closed.
+    assert "````python\nprint('```')\n````" in text
+
+
+def test_write_appends_to_the_step_summary(tmp_path: Path) -> None:
+    target = tmp_path / "summary.md"
+    target.write_text("earlier step\n")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(target)}
+    Summary().heading("Mine").write(Console(env, io.StringIO()), env)
+    assert target.read_text() == "earlier step\n## Mine\n\n"
+
+
+def test_outside_actions_the_summary_is_printed() -> None:
+    out = io.StringIO()
+    Summary().table(["a"], [[1]]).write(Console({}, out), {})
+    assert out.getvalue() == "| a |\n| --- |\n| 1 |\n"

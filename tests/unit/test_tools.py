@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipline.errors import ToolFailedError, ToolMissingError
+from shipline.lint import tools as lint_tools
+from shipline.tools import find_tool, run_tool
+
+
+def fake_tool(directory: Path, name: str, script: str) -> Path:
+    path = directory / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_missing_tool_says_which_and_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(ToolMissingError) as caught:
+        find_tool("hadolint", "pip install 'shipline[lint]'")
+    assert str(caught.value) == "hadolint is not installed: pip install 'shipline[lint]'"
+    assert caught.value.exit_code == 2
+
+
+def test_tools_beside_the_interpreter_win_over_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv_bin, other = tmp_path / "venv", tmp_path / "other"
+    venv_bin.mkdir()
+    other.mkdir()
+    fake_tool(other, "ruff", "exit 0")
+    mine = fake_tool(venv_bin, "ruff", "exit 0")
+    monkeypatch.setenv("PATH", str(other))
+    monkeypatch.setattr(sys, "executable", str(venv_bin / "python"))
+    assert find_tool("ruff", "hint") == str(mine)
+
+
+def test_crash_and_timeout_block_with_the_tail_of_stderr(tmp_path: Path) -> None:
+    crash = fake_tool(tmp_path, "crash", "echo 'first' >&2; echo 'Traceback: boom' >&2; exit 2")
+    with pytest.raises(ToolFailedError, match=r"crash failed with exit code 2: first \| Traceback: boom"):
+        run_tool([str(crash)], cwd=tmp_path, timeout=10, ok_codes=(0, 1))
+    slow = fake_tool(tmp_path, "slow", "sleep 5")
+    with pytest.raises(ToolFailedError, match="slow did not finish within 0 s"):
+        run_tool([str(slow)], cwd=tmp_path, timeout=0.2)
+
+
+@pytest.mark.parametrize(
+    ("script", "problem"),
+    [
+        ("echo 'not json'; exit 1", "ruff printed a report that is not JSON"),
+        ("echo '[]'; exit 1", "ruff exited 1 but reported no findings"),
+        ("echo '{\"a\": 1}'; exit 1", "ruff report is not a list"),
+    ],
+)
+def test_reports_are_read_not_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, problem: str) -> None:
+    ruff = fake_tool(tmp_path, "ruff", script)
+    monkeypatch.setattr(lint_tools, "find_tool", lambda name, hint: str(ruff))
+    with pytest.raises(ToolFailedError, match=problem):
+        lint_tools.ruff_check(lint_tools.Target(tmp_path, tmp_path, 10))
+
+
+def test_mypy_non_json_output_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mypy = fake_tool(tmp_path, "mypy", "echo 'mypy: error: unrecognized arguments'; exit 1")
+    monkeypatch.setattr(lint_tools, "find_tool", lambda name, hint: str(mypy))
+    with pytest.raises(ToolFailedError, match="mypy printed a line that is not JSON"):
+        lint_tools.mypy(lint_tools.Target(tmp_path, tmp_path, 10), None)
+
+
+def test_mypy_files_setting_is_found_in_each_config_file(tmp_path: Path) -> None:
+    assert not lint_tools.mypy_has_files_setting(tmp_path)
+    (tmp_path / "setup.cfg").write_text("[mypy]\nfiles = src\n")
+    assert lint_tools.mypy_has_files_setting(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text("[tool.mypy]\nstrict = true\n")
+    assert not lint_tools.mypy_has_files_setting(other)
+    (other / "pyproject.toml").write_text("[tool.mypy]\nfiles = ['app']\n")
+    assert lint_tools.mypy_has_files_setting(other)
+
+
+def test_dockerfiles_are_found_outside_virtualenvs(tmp_path: Path) -> None:
+    for name in ("Dockerfile", "deploy/Dockerfile.prod", "api.Dockerfile", ".venv/lib/Dockerfile", "Dockerfile-notes.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("FROM scratch\n")
+    found = [p.relative_to(tmp_path).as_posix() for p in lint_tools.find_dockerfiles(tmp_path)]
+    assert found == ["Dockerfile", "api.Dockerfile", "deploy/Dockerfile.prod"]
