@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.registry import LocalRegistry
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_VARIABLES = (
     "GITHUB_ACTIONS",
@@ -44,3 +46,18 @@ def runner_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         monkeypatch.setenv(name, str(path))
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     yield files
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """An anonymous loopback registry shared by the session's tests."""
+    with LocalRegistry(tmp_path_factory.mktemp("registry")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
+    """A loopback registry that wants basic auth (user ``shipline``, password ``s3cret-pass``)."""
+    root = tmp_path_factory.mktemp("auth-registry")
+    with LocalRegistry(root, username="shipline", password="s3cret-pass") as running:
+        yield running

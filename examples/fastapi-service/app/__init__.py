@@ -1,0 +1,1 @@
+"""Orders API: the sample service that shipline ships from commit to production."""
