@@ -1,0 +1,586 @@
+"""``test-matrix``: plan the shards, run one shard, or merge every shard's reports.
+
+Every input of the chosen mode is parsed and checked before pytest starts, so bad input does
+nothing. Results are read from pytest's JUnit XML; an unreadable report, a crashed pytest or
+a run that collected no test blocks the job with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+import time
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from shipline.context import ActionContext
+from shipline.errors import ToolFailedError, UsageError
+from shipline.gha.commands import Annotation, AnnotationLevel
+from shipline.gha.inputs import InputError, Inputs
+from shipline.gha.summary import Summary
+from shipline.paths import workspace_relative
+from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, sharding
+from shipline.testmatrix import pytest_runner as runner
+from shipline.testmatrix.junit import write_merged
+from shipline.testmatrix.report import (
+    Manifest,
+    Verdict,
+    counts,
+    judge,
+    missing_shards,
+    read_manifests,
+    report_stem,
+    today_utc,
+    valid_label,
+)
+from shipline.testmatrix.results import Outcome, TestResult
+
+SUMMARY_ROWS = 30
+SLOWEST = 10
+
+
+class Mode(StrEnum):
+    PLAN = "plan"
+    RUN = "run"
+    MERGE = "merge"
+
+
+class FlakyPolicy(StrEnum):
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class NoTestsError(ToolFailedError):
+    """Nothing collected: a green job would claim tests passed that never ran."""
+
+
+@dataclass(frozen=True)
+class Common:
+    """Inputs every mode shares, parsed up front."""
+
+    project: Path
+    durations_path: Path
+    history: durations.History
+    register: quarantine.Register | None
+    release_after: int
+    flaky: FlakyPolicy
+
+
+def run(context: ActionContext) -> int:
+    inputs = context.inputs
+    mode = inputs.choice("mode", Mode)
+    common = _common(inputs)
+    if mode is Mode.PLAN:
+        return _plan(context, common)
+    if mode is Mode.RUN:
+        return _run(context, common)
+    return _merge(context, common)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def _common(inputs: Inputs) -> Common:
+    project = inputs.path("path", must_exist=True)
+    if not project.is_dir():
+        raise InputError("path", inputs.raw("path"), "a directory")
+    durations_path = inputs.path("durations")
+    shown = workspace_relative(durations_path, inputs.workspace)
+    history = durations.load(durations_path, display=shown)
+    register = None
+    if inputs.raw("quarantine"):
+        register_path = inputs.path("quarantine")
+        if not register_path.is_file():
+            raise InputError("quarantine", inputs.raw("quarantine"), "an existing YAML file")
+        register = quarantine.load(
+            register_path, workspace_relative(register_path, inputs.workspace)
+        )
+    return Common(
+        project,
+        durations_path,
+        history,
+        register,
+        inputs.integer("release-after", minimum=1),
+        inputs.choice("flaky", FlakyPolicy),
+    )
+
+
+def _test_project(inputs: Inputs, project: Path) -> runner.Project:
+    python = runner.resolve_python(inputs.raw("python"), project)
+    try:
+        extra = shlex.split(inputs.raw("args"))
+    except ValueError as error:
+        raise InputError(
+            "args", inputs.raw("args"), f"shell-quoted pytest options ({error})"
+        ) from None
+    options = [*extra]
+    if inputs.raw("markers"):
+        options += ["-m", inputs.raw("markers")]
+    paths = inputs.items("paths")
+    for item in paths:
+        if (
+            not (project / item).resolve().is_relative_to(inputs.workspace)
+            or not (project / item).exists()
+        ):
+            raise InputError("paths", item, "existing paths inside the project")
+    return runner.Project(project, python, tuple(paths), tuple(options), inputs.duration("timeout"))
+
+
+def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
+    runner.check_pytest(test_project)
+    with context.console.group("Collecting tests"):
+        tests = runner.collect(test_project)
+        context.console.info(f"{len(tests)} test(s) collected with {test_project.python}")
+    if not tests:
+        raise NoTestsError(
+            "pytest collected no tests for this selection (paths/markers): "
+            "a test job that runs nothing must not pass"
+        )
+    return tests
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+
+def _plan(context: ActionContext, common: Common) -> int:
+    inputs = context.inputs
+    requested = inputs.integer("shards", minimum=1) if inputs.raw("shards") else None
+    target = inputs.duration("target")
+    if target <= 0:
+        raise InputError("target", inputs.raw("target"), "a duration above zero")
+    max_shards = inputs.integer("max-shards", minimum=1, maximum=256)
+    oses = inputs.items("os")
+    if not oses:
+        raise InputError("os", inputs.raw("os"), "at least one runner label")
+    versions = _python_versions(inputs, common.project)
+    test_project = _test_project(inputs, common.project)
+
+    tests = _collect(context, test_project)
+    estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
+    wanted = requested or sharding.choose_shard_count(estimates, target, max_shards)
+    plan = sharding.plan(tests, common.history.seconds, wanted, common.history.skipped)
+    if not versions:
+        versions = [runner.interpreter_version(test_project)]
+    matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
+    files = context.files
+    files.set_output("matrix", json.dumps(matrix, separators=(",", ":")))
+    files.set_output("shards", len(plan.shards))
+    files.set_output("python-versions", json.dumps(versions))
+    files.set_output("estimated-seconds", f"{plan.makespan:.1f}")
+    files.set_output("tests", len(tests))
+    files.set_output("outcome", "pass")
+
+    bound = sharding.lower_bound(plan.estimates.values(), len(plan.shards))
+    summary = Summary().heading(
+        f"Test plan: {len(plan.shards)} shard(s) x {len(versions)} Python x {len(oses)} OS"
+    )
+    note = ""
+    if requested and requested > len(plan.shards):
+        note = f" (asked for {requested}; capped by the {len(tests)} collected test(s))"
+    summary.paragraph(
+        f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the median)"
+        f"{note}. Estimated longest shard **{plan.makespan:.1f} s**"
+        + (f", {plan.makespan / bound:.3f}x the lower bound." if bound else ".")
+    )
+    summary.table(
+        ["Shard", "Tests", "Estimated"],
+        [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
+    )
+    summary.paragraph(f"Python: {', '.join(versions)}; OS: {', '.join(oses)}")
+    context.write_summary(summary)
+    return 0
+
+
+def _python_versions(inputs: Inputs, project: Path) -> list[str]:
+    given = inputs.items("python-versions")
+    for version in given:
+        if not pythons.VERSION.match(version):
+            raise InputError("python-versions", version, "versions such as 3.12 or 3.13")
+    if given:
+        return given
+    pyproject = project / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return pythons.project_versions(data)
+    except (tomllib.TOMLDecodeError, pythons.SpecifierError) as error:
+        raise UsageError(f"cannot read the Python versions from {pyproject}: {error}") from None
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def _run(context: ActionContext, common: Common) -> int:
+    inputs = context.inputs
+    shards = inputs.integer("shards", minimum=1)
+    shard = inputs.integer("shard", minimum=1)
+    if shard > shards:
+        raise InputError("shard", inputs.raw("shard"), f"an index from 1 to {shards} (shards)")
+    label = inputs.raw("label")
+    if not valid_label(label):
+        raise InputError("label", label, "letters, digits, '.', '_' or '-'")
+    reruns = inputs.integer("reruns", minimum=0, maximum=10)
+    measure = inputs.boolean("coverage")
+    results_dir = inputs.path("results")
+    test_project = _test_project(inputs, common.project)
+    if measure:
+        runner.check_coverage(test_project)
+    today = today_utc()
+
+    tests = _collect(context, test_project)
+    plan = sharding.plan(tests, common.history.seconds, shards, common.history.skipped)
+    if shard > len(plan.shards):
+        raise NoTestsError(
+            f"shard {shard} of {shards} has no tests: only {len(tests)} were collected "
+            "(re-plan so the shard count follows the collection)"
+        )
+    assigned = plan.shard(shard).tests
+    stem = report_stem(shard, shards, label)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    coverage_data = results_dir / f"coverage-{stem}" if measure else None
+    console = context.console
+    started = time.monotonic()
+    with console.group(
+        f"Shard {shard}/{shards}: {len(assigned)} test(s), about {plan.shard(shard).seconds:.0f} s"
+    ):
+        first = runner.run(
+            test_project, assigned, results_dir / f"{stem}.xml", coverage_data=coverage_data
+        )
+    final = {r.nodeid: r for r in first.results}
+    junit_files = [f"{stem}.xml"]
+    still_failing = [r.nodeid for r in first.results if r.outcome.failing]
+    for attempt in range(1, reruns + 1):
+        if not still_failing:
+            break
+        report = results_dir / f"{stem}-rerun{attempt}.xml"
+        with console.group(f"Rerun {attempt}: {len(still_failing)} failing test(s)"):
+            again = runner.run(test_project, still_failing, report, coverage_data=coverage_data)
+        junit_files.append(report.name)
+        for result in again.results:
+            before = final.get(result.nodeid, result)
+            if result.outcome is Outcome.PASSED:
+                final[result.nodeid] = TestResult(
+                    before.nodeid,
+                    Outcome.FLAKY,
+                    before.seconds,
+                    before.message,
+                    before.details,
+                    before.file,
+                    before.line,
+                    attempt + 1,
+                )
+            else:
+                final[result.nodeid] = TestResult(
+                    before.nodeid,
+                    before.outcome,
+                    before.seconds,
+                    before.message,
+                    before.details,
+                    before.file,
+                    before.line,
+                    attempt + 1,
+                )
+        still_failing = [n for n in still_failing if final[n].outcome.failing]
+    seconds = time.monotonic() - started
+    results = [final[n] for n in sorted(final)]
+    coverage_files = (
+        sorted(p.name for p in results_dir.glob(f"coverage-{stem}.*")) if measure else []
+    )
+    if measure and not coverage_files:
+        raise ToolFailedError("coverage.py wrote no data for this shard")
+    manifest = Manifest(
+        shard,
+        shards,
+        label,
+        runner.interpreter_version(test_project),
+        str(common.project),
+        list(assigned),
+        results,
+        seconds,
+        junit_files,
+        coverage_files,
+    )
+    manifest_path = results_dir / f"{stem}.json"
+    manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")
+
+    verdict = _verdict(common, results, today)
+    _annotate(context, common, verdict)
+    _set_result_outputs(context, results, verdict, verdict.passed)
+    context.files.set_output("junit", results_dir / f"{stem}.xml")
+    title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
+    summary = _results_summary(title, results, verdict, common, today)
+    summary.paragraph(
+        f"Wall time **{seconds:.1f} s** (estimated {plan.shard(shard).seconds:.1f} s)."
+    )
+    context.write_summary(summary)
+    return 0 if verdict.passed else 1
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+
+def _merge(context: ActionContext, common: Common) -> int:
+    inputs = context.inputs
+    results_dir = inputs.path("results")
+    threshold = _threshold(inputs)
+    if not results_dir.is_dir():
+        raise ToolFailedError(f"no shard reports: {inputs.raw('results')} is not a directory")
+    today = today_utc()
+    manifests = read_manifests(results_dir)
+    if not manifests:
+        raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
+    missing = missing_shards(manifests)
+    if missing:
+        raise ToolFailedError(
+            f"shard report(s) missing, the merge cannot vouch for them: {', '.join(missing)}"
+        )
+    manifests.sort(key=lambda m: (m.label, m.shard))
+    every = [r for m in manifests for r in m.results]
+    combined = durations.combine_runs(every)
+    if not combined:
+        raise NoTestsError("the shards ran no tests: a test job that runs nothing must not pass")
+
+    merged_junit = results_dir / "junit.xml"
+    write_merged(
+        merged_junit,
+        [results_dir / m.junit[0] for m in manifests],
+        [report_stem(m.shard, m.shards, m.label) for m in manifests],
+    )
+    history = durations.merge(common.history, combined)
+    common.durations_path.parent.mkdir(parents=True, exist_ok=True)
+    common.durations_path.write_text(history.to_text(), encoding="utf-8")
+
+    coverage_percent: float | None = None
+    data_files = [results_dir / c for m in manifests for c in m.coverage]
+    if data_files:
+        with context.console.group("Combining coverage"):
+            coverage_percent = coverage_merge.combine(
+                common.project,
+                [m.project for m in manifests],
+                data_files,
+                results_dir / ".coverage",
+            )
+    elif threshold is not None:
+        raise ToolFailedError(
+            "coverage-threshold is set but no shard measured coverage (coverage: true on run)"
+        )
+
+    results = list(combined.values())
+    verdict = _verdict(common, results, today)
+    _annotate(context, common, verdict)
+    below = coverage_percent is not None and threshold is not None and coverage_percent < threshold
+    if coverage_percent is not None:
+        context.files.set_output("coverage", f"{coverage_percent:.2f}")
+    if below:
+        context.console.error(
+            f"total coverage {coverage_percent:.2f}% is below the threshold {threshold:g}%",
+            title="test-matrix coverage",
+        )
+    context.files.set_output("junit", merged_junit)
+    context.files.set_output("durations", common.durations_path)
+    passed = verdict.passed and not below
+    _set_result_outputs(context, results, verdict, passed)
+
+    summary = _results_summary("Tests, all shards", results, verdict, common, today, passed=passed)
+    summary.table(
+        ["Shard", "Python", "Tests", "Failed", "Flaky", "Wall time"],
+        [
+            [
+                report_stem(m.shard, m.shards, m.label),
+                m.python,
+                len(m.results),
+                sum(1 for r in m.results if r.outcome.failing),
+                sum(1 for r in m.results if r.outcome is Outcome.FLAKY),
+                f"{m.seconds:.1f} s",
+            ]
+            for m in manifests
+        ],
+    )
+    slowest = sorted(results, key=lambda r: (-r.seconds, r.nodeid))[:SLOWEST]
+    summary.details(
+        f"Slowest {len(slowest)} tests",
+        Summary().table(["Test", "Time"], [[r.nodeid, f"{r.seconds:.2f} s"] for r in slowest]),
+    )
+    if coverage_percent is not None:
+        limit = f" (threshold {threshold:g}%)" if threshold is not None else ""
+        summary.paragraph(
+            f"Coverage: **{coverage_percent:.2f}%**{limit}" + (" ❌" if below else "")
+        )
+    if common.register is not None:
+        streaks = {t: e.streak for t, e in history.tests.items()}
+        ready = quarantine.ready_to_release(common.register, streaks, common.release_after, today)
+        for entry in ready:
+            context.console.annotate(
+                Annotation(
+                    AnnotationLevel.NOTICE,
+                    f"{entry.test} passed {streaks[entry.test]} runs in a row: ready to release "
+                    "from quarantine",
+                    file=common.register.path,
+                    line=entry.line,
+                    title="test-matrix quarantine",
+                )
+            )
+        if ready:
+            summary.heading("Ready to release from quarantine", 3).bullets(
+                f"`{e.test}` ({streaks[e.test]} passing runs in a row; owner {e.owner})"
+                for e in ready
+            )
+    summary.paragraph(
+        f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
+    )
+    context.write_summary(summary)
+    return 0 if passed else 1
+
+
+def _threshold(inputs: Inputs) -> float | None:
+    text = inputs.raw("coverage-threshold")
+    if not text:
+        return None
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise InputError("coverage-threshold", text, "a percentage from 0 to 100")
+    return value
+
+
+# --- reporting shared by run and merge -----------------------------------------------------------
+
+
+def _verdict(common: Common, results: Sequence[TestResult], today: dt.date) -> Verdict:
+    register = common.register
+    active = register.active(today) if register else {}
+    expired = register.expired(today) if register else []
+    return judge(results, active, expired, flaky_fails=common.flaky is FlakyPolicy.FAIL)
+
+
+def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
+    console = context.console
+    workspace = context.inputs.workspace
+
+    def where(result: TestResult) -> tuple[str | None, int | None]:
+        if not result.file:
+            return None, None
+        return workspace_relative(result.file, workspace, common.project), result.line
+
+    for result in verdict.failed:
+        file, line = where(result)
+        console.annotate(
+            Annotation(
+                AnnotationLevel.ERROR,
+                f"{result.nodeid} {result.outcome.value}: {result.message}",
+                file=file,
+                line=line,
+                title="test-matrix failure",
+            )
+        )
+    for result in verdict.flaky:
+        file, line = where(result)
+        console.annotate(
+            Annotation(
+                AnnotationLevel.ERROR if verdict.blocking_flaky else AnnotationLevel.WARNING,
+                f"{result.nodeid} is flaky: failed, then passed on rerun {result.attempts - 1}: {result.message}",
+                file=file,
+                line=line,
+                title="test-matrix flaky",
+            )
+        )
+    for result in verdict.quarantined:
+        file, line = where(result)
+        console.annotate(
+            Annotation(
+                AnnotationLevel.NOTICE,
+                f"{result.nodeid} {result.outcome.value} but is quarantined: {result.message}",
+                file=file,
+                line=line,
+                title="test-matrix quarantined",
+            )
+        )
+    if common.register is not None:
+        for entry in verdict.expired:
+            console.annotate(
+                Annotation(
+                    AnnotationLevel.ERROR,
+                    f"quarantine of {entry.test} expired on {entry.expires.isoformat()} "
+                    f"(owner {entry.owner}, {entry.issue}): fix the test or extend the entry",
+                    file=common.register.path,
+                    line=entry.line,
+                    title="test-matrix quarantine",
+                )
+            )
+
+
+def _set_result_outputs(
+    context: ActionContext, results: Sequence[TestResult], verdict: Verdict, passed: bool
+) -> None:
+    tally = counts(results)
+    files = context.files
+    files.set_output("tests", len(results))
+    files.set_output("passed", tally[Outcome.PASSED])
+    files.set_output("failed", len(verdict.failed))
+    files.set_output("skipped", tally[Outcome.SKIPPED])
+    files.set_output("flaky", tally[Outcome.FLAKY])
+    files.set_output("quarantined", len(verdict.quarantined))
+    files.set_output("outcome", "pass" if passed else "fail")
+
+
+def _results_summary(
+    title: str,
+    results: Sequence[TestResult],
+    verdict: Verdict,
+    common: Common,
+    today: dt.date,
+    *,
+    passed: bool | None = None,
+) -> Summary:
+    ok = verdict.passed if passed is None else passed
+    tally = counts(results)
+    summary = Summary().heading(f"{title}: {'✅ passed' if ok else '❌ failed'}")
+    summary.paragraph(
+        f"**{len(results)}** tests: {tally[Outcome.PASSED]} passed, "
+        f"{len(verdict.failed)} failed, {tally[Outcome.FLAKY]} flaky, "
+        f"{tally[Outcome.SKIPPED]} skipped, {len(verdict.quarantined)} quarantined."
+    )
+    if verdict.failed:
+        summary.heading("Failures", 3).table(
+            ["Test", "Outcome", "Attempts", "Message"],
+            [
+                [r.nodeid, r.outcome.value, r.attempts, r.message]
+                for r in verdict.failed[:SUMMARY_ROWS]
+            ],
+        )
+    if verdict.flaky:
+        policy = "blocking" if verdict.blocking_flaky else "not blocking"
+        summary.heading(f"Flaky ({policy})", 3).table(
+            ["Test", "Passed on attempt", "First failure"],
+            [[r.nodeid, r.attempts, r.message] for r in verdict.flaky[:SUMMARY_ROWS]],
+        )
+    if verdict.quarantined:
+        register = common.register
+        entries = register.active(today) if register else {}
+        summary.heading("Quarantined (not blocking)", 3).table(
+            ["Test", "Outcome", "Owner", "Issue", "Expires"],
+            [
+                [
+                    r.nodeid,
+                    r.outcome.value,
+                    entries[r.nodeid].owner,
+                    entries[r.nodeid].issue,
+                    entries[r.nodeid].expires.isoformat(),
+                ]
+                for r in verdict.quarantined[:SUMMARY_ROWS]
+                if r.nodeid in entries
+            ],
+        )
+    if verdict.expired:
+        summary.heading("Expired quarantine entries (blocking)", 3).bullets(
+            f"`{e.test}` expired {e.expires.isoformat()} — {e.owner}, {e.issue}"
+            for e in verdict.expired
+        )
+    return summary

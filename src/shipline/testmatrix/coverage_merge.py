@@ -1,0 +1,40 @@
+"""Adapter: combine the shards' coverage.py data into one total, in shipline's environment.
+
+Each shard ran in its own checkout, whose absolute path may differ from the merge job's; the
+shards' project directories are mapped onto this checkout with coverage's ``[paths]``
+remapping, so the report reads this job's source files. The project's own coverage
+configuration (omit, exclude_lines, ...) is honoured.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from shipline.errors import ToolFailedError
+
+CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
+
+
+def combine(
+    project: Path, shard_projects: Sequence[str], data_files: Sequence[Path], target: Path
+) -> float:
+    """Combine ``data_files`` into ``target`` and return the total percentage covered."""
+    import coverage  # the test extra's dependency
+
+    config = next((project / name for name in CONFIG_FILES if (project / name).is_file()), None)
+    target.unlink(missing_ok=True)
+    cov = coverage.Coverage(data_file=str(target), config_file=str(config) if config else False)
+    aliases = [str(project), *sorted({p for p in shard_projects if p != str(project)})]
+    cov.set_option("paths", {"project": aliases})
+    missing = [str(f) for f in data_files if not f.is_file()]
+    if missing:
+        raise ToolFailedError(f"coverage data missing from the shard reports: {', '.join(missing)}")
+    try:
+        cov.combine([str(f) for f in data_files], strict=True, keep=True)
+        cov.save()
+        percent = cov.report(file=io.StringIO())
+    except coverage.CoverageException as error:
+        raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
+    return float(percent)

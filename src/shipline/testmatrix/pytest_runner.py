@@ -1,0 +1,182 @@
+"""Adapter: the user's pytest, run with the user's interpreter in the project directory.
+
+pytest belongs to the project under test, not to shipline's environment, so every call goes
+through ``python -m pytest`` of the interpreter the project's tests use. Results are read from
+the JUnit XML report, never from the exit code alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipline.errors import ToolFailedError, ToolMissingError, UsageError
+from shipline.testmatrix.junit import read_report
+from shipline.testmatrix.results import TestResult
+from shipline.tools import run_tool
+
+# pytest's exit codes: 0 passed, 1 tests failed, 5 nothing collected; the rest mean the run
+# itself broke (2 interrupted or collection errors, 3 internal error, 4 usage error).
+PYTEST_RAN = (0, 1)
+NO_TESTS = 5
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    python: str
+    paths: tuple[str, ...]  # where to collect; empty: the project's testpaths
+    options: tuple[str, ...]  # -m/-k and other pytest options, for collection and runs
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    results: list[TestResult]
+    seconds: float
+    returncode: int
+
+
+def default_python(project: Path) -> str:
+    """The project's own virtual environment when it has one, else ``python3`` on PATH."""
+    for candidate in (project / ".venv" / "bin" / "python", project / "venv" / "bin" / "python"):
+        if candidate.is_file():
+            return str(candidate)
+    return "python3"
+
+
+def resolve_python(value: str, project: Path) -> str:
+    if not value:
+        value = default_python(project)
+    path = Path(value)
+    if "/" in value:
+        candidate = path if path.is_absolute() else project / path
+        if not candidate.is_file():
+            raise UsageError(f"input 'python' got '{value}': expected an existing interpreter")
+        return str(candidate)
+    found = shutil.which(value)
+    if found is None:
+        raise UsageError(f"input 'python' got '{value}': expected an interpreter on PATH")
+    return found
+
+
+def check_pytest(project: Project) -> None:
+    probe = run_tool(
+        [project.python, "-c", "import pytest"],
+        cwd=project.directory,
+        timeout=120,
+        ok_codes=range(256),
+    )
+    if probe.returncode != 0:
+        raise ToolMissingError(
+            f"pytest (for {project.python})",
+            "install it in the project's test environment, e.g. "
+            f"`{project.python} -m pip install pytest`",
+        )
+
+
+def check_coverage(project: Project) -> None:
+    probe = run_tool(
+        [project.python, "-c", "import coverage"],
+        cwd=project.directory,
+        timeout=120,
+        ok_codes=range(256),
+    )
+    if probe.returncode != 0:
+        raise ToolMissingError(
+            f"coverage.py (for {project.python})",
+            "install it in the project's test environment, e.g. "
+            f"`{project.python} -m pip install coverage`, or set coverage: false",
+        )
+
+
+def _base_args(project: Project) -> list[str]:
+    return [project.python, "-m", "pytest", f"--rootdir={project.directory}"]
+
+
+def collect(project: Project) -> list[str]:
+    """Node ids of the selected layer, in pytest's order; a collection error blocks."""
+    result = run_tool(
+        [*_base_args(project), "--collect-only", "-q", *project.options, *project.paths],
+        cwd=project.directory,
+        timeout=project.timeout,
+        ok_codes=range(256),
+    )
+    if result.returncode == NO_TESTS:
+        return []
+    if result.returncode != 0:
+        raise ToolFailedError(
+            f"pytest could not collect the tests (exit code {result.returncode}): "
+            f"{_collection_problem(result.stdout) or result.tail()}"
+        )
+    nodeids: list[str] = []
+    for line in result.stdout.splitlines():
+        if not line.strip():
+            break
+        nodeids.append(line.strip())
+    return nodeids
+
+
+def _collection_problem(stdout: str) -> str:
+    errors = [line for line in stdout.splitlines() if line.startswith(("ERROR ", "E "))]
+    return " | ".join(errors[:5])
+
+
+def run(
+    project: Project,
+    nodeids: Sequence[str],
+    report: Path,
+    *,
+    coverage_data: Path | None = None,
+) -> Attempt:
+    """Run exactly ``nodeids`` and read what happened from the JUnit report."""
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    prefix = _base_args(project)
+    if coverage_data is not None:
+        prefix = [
+            project.python,
+            "-m",
+            "coverage",
+            "run",
+            "--parallel-mode",
+            f"--data-file={coverage_data}",
+            "-m",
+            "pytest",
+            f"--rootdir={project.directory}",
+        ]
+    args = [
+        *prefix,
+        f"--junitxml={report}",
+        # xunit1 keeps file and line on each test case, for annotations on the right line
+        "-o",
+        "junit_family=xunit1",
+        "-o",
+        "junit_duration_report=total",
+        *project.options,
+        *nodeids,
+    ]
+    started = time.monotonic()
+    result = run_tool(args, cwd=project.directory, timeout=project.timeout, ok_codes=range(256))
+    seconds = time.monotonic() - started
+    if result.returncode not in PYTEST_RAN:
+        raise ToolFailedError(
+            f"pytest did not complete the run (exit code {result.returncode}): {result.tail()}"
+        )
+    results = read_report(report, nodeids)
+    if result.returncode == 1 and not any(r.outcome.failing for r in results):
+        raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
+    return Attempt(results, seconds, result.returncode)
+
+
+def interpreter_version(project: Project) -> str:
+    """``3.12`` for the interpreter the tests run with, for a matrix nobody configured."""
+    result = run_tool(
+        [project.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        cwd=project.directory,
+        timeout=60,
+    )
+    return result.stdout.strip()

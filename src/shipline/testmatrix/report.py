@@ -1,0 +1,182 @@
+"""Shard manifests and the verdict over results (pure logic, JSON in and out).
+
+Each shard writes ``shard-<i>of<n>[-<label>].json`` beside its JUnit report: what it was
+assigned, what each test did (with reruns folded in), its wall time and where its coverage
+data lies. ``merge`` reads every manifest, checks that no shard is missing and judges.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipline.errors import ToolFailedError
+from shipline.testmatrix.quarantine import Entry
+from shipline.testmatrix.results import Outcome, TestResult
+
+MANIFEST_VERSION = 1
+_LABEL = re.compile(r"^[A-Za-z0-9_.-]*$")
+
+
+class ManifestError(ToolFailedError):
+    """A shard report that is missing or unreadable: the merge cannot vouch for the run."""
+
+
+def report_stem(shard: int, shards: int, label: str) -> str:
+    return f"shard-{shard}of{shards}" + (f"-{label}" if label else "")
+
+
+def valid_label(label: str) -> bool:
+    return bool(_LABEL.match(label))
+
+
+@dataclass
+class Manifest:
+    shard: int
+    shards: int
+    label: str
+    python: str
+    project: str  # absolute project directory on the shard's machine (for coverage paths)
+    tests: list[str]
+    results: list[TestResult]
+    seconds: float
+    junit: list[str] = field(default_factory=list)  # report files, relative to the results dir
+    coverage: list[str] = field(default_factory=list)  # coverage data files, relative too
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "shard": self.shard,
+            "shards": self.shards,
+            "label": self.label,
+            "python": self.python,
+            "project": self.project,
+            "seconds": round(self.seconds, 3),
+            "tests": self.tests,
+            "junit": self.junit,
+            "coverage": self.coverage,
+            "results": [
+                {
+                    "nodeid": r.nodeid,
+                    "outcome": r.outcome.value,
+                    "seconds": round(r.seconds, 6),
+                    "message": r.message,
+                    "details": r.details,
+                    "file": r.file,
+                    "line": r.line,
+                    "attempts": r.attempts,
+                }
+                for r in self.results
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str) -> Manifest:
+        try:
+            if data.get("version") != MANIFEST_VERSION:
+                raise ValueError(f"unsupported version {data.get('version')!r}")
+            results = [
+                TestResult(
+                    str(r["nodeid"]),
+                    Outcome(r["outcome"]),
+                    float(r["seconds"]),
+                    str(r.get("message") or ""),
+                    str(r.get("details") or ""),
+                    r.get("file"),
+                    r.get("line"),
+                    int(r.get("attempts", 1)),
+                )
+                for r in data["results"]
+            ]
+            return cls(
+                int(data["shard"]),
+                int(data["shards"]),
+                str(data.get("label") or ""),
+                str(data.get("python") or ""),
+                str(data["project"]),
+                [str(t) for t in data["tests"]],
+                results,
+                float(data["seconds"]),
+                [str(j) for j in data.get("junit", [])],
+                [str(c) for c in data.get("coverage", [])],
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ManifestError(f"shard report {source} is malformed: {error}") from None
+
+
+def read_manifests(directory: Path) -> list[Manifest]:
+    manifests = []
+    for path in sorted(directory.rglob("shard-*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ManifestError(f"shard report {path} cannot be read: {error}") from None
+        manifest = Manifest.from_json(data, str(path))
+        manifest_dir = path.parent.relative_to(directory)
+        manifest.junit = [(manifest_dir / j).as_posix() for j in manifest.junit]
+        manifest.coverage = [(manifest_dir / c).as_posix() for c in manifest.coverage]
+        manifests.append(manifest)
+    return manifests
+
+
+def missing_shards(manifests: Sequence[Manifest]) -> list[str]:
+    """Every (label, shard) that some manifest says should exist but none reports."""
+    expected: dict[str, set[int]] = {}
+    present: dict[str, set[int]] = {}
+    for m in manifests:
+        expected.setdefault(m.label, set()).update(range(1, m.shards + 1))
+        present.setdefault(m.label, set()).add(m.shard)
+    return [
+        report_stem(shard, max(expected[label]), label)
+        for label in sorted(expected)
+        for shard in sorted(expected[label] - present[label])
+    ]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    failed: list[TestResult]  # failing and not quarantined
+    quarantined: list[TestResult]  # failing or flaky, but quarantined
+    flaky: list[TestResult]  # passed on rerun, not quarantined
+    expired: list[Entry]
+    blocking_flaky: bool
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and not self.expired and not self.blocking_flaky
+
+
+def judge(
+    results: Iterable[TestResult],
+    quarantined: Mapping[str, Entry],
+    expired: Sequence[Entry],
+    *,
+    flaky_fails: bool,
+) -> Verdict:
+    failed, held, flaky = [], [], []
+    for result in results:
+        if not (result.outcome.failing or result.outcome is Outcome.FLAKY):
+            continue
+        if result.nodeid in quarantined:
+            held.append(result)
+        elif result.outcome is Outcome.FLAKY:
+            flaky.append(result)
+        else:
+            failed.append(result)
+    return Verdict(failed, held, flaky, list(expired), flaky_fails and bool(flaky))
+
+
+def counts(results: Iterable[TestResult]) -> dict[Outcome, int]:
+    tally = dict.fromkeys(Outcome, 0)
+    for result in results:
+        tally[result.outcome] += 1
+    return tally
+
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

@@ -1,0 +1,35 @@
+"""What one test did in one run, as read from pytest's JUnit XML (pure data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    FLAKY = "flaky"  # failed, then passed on a rerun
+
+    @property
+    def failing(self) -> bool:
+        return self in (Outcome.FAILED, Outcome.ERROR)
+
+    @property
+    def rank(self) -> int:
+        """Worse outcomes rank higher, to combine runs of one test across the matrix."""
+        return {"skipped": 0, "passed": 1, "flaky": 2, "failed": 3, "error": 4}[self.value]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    nodeid: str
+    outcome: Outcome
+    seconds: float
+    message: str = ""
+    details: str = ""
+    file: str | None = None  # relative to the project directory
+    line: int | None = None
+    attempts: int = 1  # 1 + the reruns it took

@@ -1,0 +1,203 @@
+"""Deterministic sharding of a test collection by measured durations (pure logic).
+
+Tests are placed longest first (ties broken by node id) on the shard that has the least
+estimated time so far (ties: fewer tests, then lower index), then a bounded local search moves
+or swaps single tests off the longest shard while that shortens it. The same durations and the
+same collection give the same assignment on every machine, so each shard job recomputes its
+own share instead of receiving a list from the plan job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# An estimate for every test when nothing has been measured yet: equal weights, so the
+# split is by count until the first merge records real times.
+DEFAULT_ESTIMATE = 1.0
+# Local search steps are bounded so planning stays fast on suites of tens of thousands.
+MAX_IMPROVEMENT_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based, as in the matrix
+    tests: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    shards: tuple[Shard, ...]
+    estimates: Mapping[str, float]
+    unknown: int  # tests without a stored duration, given the median estimate
+
+    @property
+    def makespan(self) -> float:
+        return max((s.seconds for s in self.shards), default=0.0)
+
+    @property
+    def total(self) -> float:
+        return sum(s.seconds for s in self.shards)
+
+    def shard(self, index: int) -> Shard:
+        return self.shards[index - 1]
+
+
+def estimate(
+    tests: Iterable[str], durations: Mapping[str, float], skipped: Iterable[str] = ()
+) -> tuple[dict[str, float], int]:
+    """Seconds per test: measured, 0 for tests last skipped, else the median of measured ones.
+
+    Only durations of collected tests count, so deleted or renamed tests do not skew the
+    median; a renamed test is simply unknown until it is measured under its new name.
+    """
+    collected = list(dict.fromkeys(tests))
+    skipped_ids = set(skipped)
+    known = [durations[t] for t in collected if t in durations and t not in skipped_ids]
+    fallback = statistics.median(known) if known else DEFAULT_ESTIMATE
+    result: dict[str, float] = {}
+    unknown = 0
+    for test in collected:
+        if test in skipped_ids:
+            result[test] = 0.0
+        elif test in durations:
+            result[test] = max(0.0, durations[test])
+        else:
+            result[test] = fallback
+            unknown += 1
+    return result, unknown
+
+
+def lower_bound(seconds: Iterable[float], shards: int) -> float:
+    """No assignment to ``shards`` machines can finish before this."""
+    values = list(seconds)
+    if not values:
+        return 0.0
+    return max(sum(values) / shards, max(values))
+
+
+def assign(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
+    """Node ids per shard; never an empty shard when there are at least ``shards`` tests."""
+    if shards < 1:
+        raise ValueError("shards must be at least 1")
+    order = sorted(estimates, key=lambda t: (-estimates[t], t))
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0.0] * shards
+    heap = [(0.0, 0, index) for index in range(shards)]
+    for test in order:
+        load, count, index = heapq.heappop(heap)
+        groups[index].append(test)
+        loads[index] = load + estimates[test]
+        heapq.heappush(heap, (loads[index], count + 1, index))
+    _improve(groups, loads, estimates)
+    return [sorted(group) for group in groups]
+
+
+def _improve(groups: list[list[str]], loads: list[float], estimates: Mapping[str, float]) -> None:
+    """Move or swap one test off the longest shard while that strictly shortens the makespan."""
+    for _ in range(MAX_IMPROVEMENT_ROUNDS):
+        top = max(range(len(loads)), key=lambda i: (loads[i], -i))
+        if len(groups[top]) <= 1:
+            return
+        if not (
+            _try_move(groups, loads, estimates, top) or _try_swap(groups, loads, estimates, top)
+        ):
+            return
+
+
+def _try_move(
+    groups: list[list[str]], loads: list[float], estimates: Mapping[str, float], top: int
+) -> bool:
+    makespan = loads[top]
+    best: tuple[float, int, str] | None = None
+    for other in range(len(loads)):
+        if other == top:
+            continue
+        for test in groups[top]:
+            weight = estimates[test]
+            new_peak = max(makespan - weight, loads[other] + weight)
+            if weight > 0 and new_peak < makespan - 1e-12:
+                candidate = (new_peak, other, test)
+                if best is None or candidate < best:
+                    best = candidate
+    if best is None:
+        return False
+    _, other, test = best
+    groups[top].remove(test)
+    groups[other].append(test)
+    loads[top] -= estimates[test]
+    loads[other] += estimates[test]
+    return True
+
+
+def _try_swap(
+    groups: list[list[str]], loads: list[float], estimates: Mapping[str, float], top: int
+) -> bool:
+    """Swap a longer test off the top shard for a shorter one, the pair closest to half the gap."""
+    makespan = loads[top]
+    best: tuple[float, int, str, str] | None = None
+    top_tests = sorted(groups[top], key=lambda t: (estimates[t], t))
+    for other in range(len(loads)):
+        if other == top:
+            continue
+        gap = makespan - loads[other]
+        other_tests = sorted(groups[other], key=lambda t: (estimates[t], t))
+        other_weights = [estimates[t] for t in other_tests]
+        for test_out in top_tests:
+            weight_out = estimates[test_out]
+            # the ideal incoming weight leaves both shards at the same load
+            position = bisect.bisect_left(other_weights, weight_out - gap / 2)
+            for near in (position - 1, position):
+                if not 0 <= near < len(other_tests):
+                    continue
+                delta = weight_out - other_weights[near]
+                if 0 < delta < gap:
+                    new_peak = max(makespan - delta, loads[other] + delta)
+                    candidate = (new_peak, other, test_out, other_tests[near])
+                    if best is None or candidate < best:
+                        best = candidate
+    if best is None:
+        return False
+    _, other, test_out, test_in = best
+    delta = estimates[test_out] - estimates[test_in]
+    groups[top].remove(test_out)
+    groups[other].remove(test_in)
+    groups[top].append(test_in)
+    groups[other].append(test_out)
+    loads[top] -= delta
+    loads[other] += delta
+    return True
+
+
+def plan(
+    tests: Iterable[str],
+    durations: Mapping[str, float],
+    shards: int,
+    skipped: Iterable[str] = (),
+) -> Plan:
+    """The shard assignment; the count is capped by the number of tests (never empty)."""
+    estimates, unknown = estimate(tests, durations, skipped)
+    count = max(1, min(shards, len(estimates)))
+    groups = assign(estimates, count) if estimates else [[]]
+    return Plan(
+        tuple(
+            Shard(index + 1, tuple(group), sum(estimates[t] for t in group))
+            for index, group in enumerate(groups)
+        ),
+        estimates,
+        unknown,
+    )
+
+
+def choose_shard_count(
+    estimates: Mapping[str, float], target_seconds: float, max_shards: int
+) -> int:
+    """Enough shards that each takes about ``target_seconds``, within 1..max and the test count."""
+    total = sum(estimates.values())
+    wanted = math.ceil(total / target_seconds) if target_seconds > 0 else max_shards
+    return max(1, min(wanted, max_shards, len(estimates) or 1))

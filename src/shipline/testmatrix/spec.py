@@ -1,0 +1,106 @@
+"""Inputs and outputs of the ``test-matrix`` action (kept equal to its action.yml by a test)."""
+
+from shipline.gha.inputs import ActionSpec, InputSpec, OutputSpec
+
+SPEC = ActionSpec(
+    name="test-matrix",
+    description="Plan a sharded pytest matrix from measured durations, run one shard with "
+    "reruns and a quarantine register, merge the shards' reports, durations and coverage.",
+    inputs=(
+        InputSpec(
+            "mode",
+            "plan (matrix and shard count), run (one shard) or merge (all shards' reports).",
+            required=True,
+        ),
+        InputSpec("path", "Project directory, inside the workspace.", default="."),
+        InputSpec(
+            "python",
+            "Interpreter that runs the project's tests, with pytest installed "
+            "(default: the project's .venv if it has one, else python3).",
+        ),
+        InputSpec(
+            "paths",
+            "Test paths for this layer, comma or newline separated, relative to the project "
+            "(default: the project's testpaths).",
+        ),
+        InputSpec("markers", "Marker expression choosing the layer, e.g. `unit` or `not slow`."),
+        InputSpec("args", "Extra pytest options, shell-quoted, for collection and runs."),
+        InputSpec(
+            "durations",
+            "Durations and history JSON carried between runs (actions/cache or an artifact); "
+            "plan and run read it, merge rewrites it. Keep one per test layer.",
+            default="test-durations.json",
+        ),
+        InputSpec(
+            "shards",
+            "plan: number of shards (default: enough for `target` per shard); "
+            "run: the total number of shards.",
+        ),
+        InputSpec("shard", "run: this shard's index, from 1 to `shards`."),
+        InputSpec(
+            "target", "plan: the wanted time per shard when `shards` is empty.", default="5m"
+        ),
+        InputSpec("max-shards", "plan: the most shards to choose.", default="8"),
+        InputSpec(
+            "python-versions",
+            "plan: Python versions for the matrix, comma separated "
+            "(default: from the project's classifiers or requires-python).",
+        ),
+        InputSpec(
+            "os", "plan: runner labels for the matrix, comma separated.", default="ubuntu-latest"
+        ),
+        InputSpec(
+            "results",
+            "Directory of shard reports: run writes to it, merge reads all shards from it.",
+            default="test-results",
+        ),
+        InputSpec(
+            "label",
+            "run: name of this matrix cell besides the shard (e.g. py3.12-ubuntu), so reports "
+            "of several cells do not collide.",
+        ),
+        InputSpec("reruns", "How many times a failing test is rerun.", default="2"),
+        InputSpec(
+            "flaky",
+            "What a test that failed, then passed on a rerun, does: warn or fail.",
+            default="warn",
+        ),
+        InputSpec(
+            "quarantine",
+            "Quarantine register (YAML); listed tests run but their failures do not block.",
+        ),
+        InputSpec(
+            "release-after",
+            "Consecutive passing runs after which a quarantined test is ready to release.",
+            default="10",
+        ),
+        InputSpec(
+            "coverage",
+            "Measure coverage with coverage.py from the project's environment.",
+            default="false",
+        ),
+        InputSpec(
+            "coverage-threshold",
+            "merge: lowest total coverage percentage that passes (empty: report only).",
+        ),
+        InputSpec("timeout", "Time allowed for each pytest run, e.g. 30m.", default="60m"),
+    ),
+    outputs=(
+        OutputSpec("matrix", "plan: JSON for strategy.matrix with python, os and shard."),
+        OutputSpec("shards", "plan: the number of shards."),
+        OutputSpec("python-versions", "plan: JSON list of Python versions."),
+        OutputSpec("estimated-seconds", "plan: the longest shard's estimated time."),
+        OutputSpec("tests", "run/merge: number of tests run."),
+        OutputSpec("passed", "run/merge: tests that passed first time."),
+        OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
+        OutputSpec("skipped", "run/merge: skipped tests."),
+        OutputSpec("flaky", "run/merge: tests that passed only on a rerun."),
+        OutputSpec("quarantined", "run/merge: quarantined tests that failed, not blocking."),
+        OutputSpec("coverage", "merge: total coverage percentage, when measured."),
+        OutputSpec("junit", "run/merge: path of the JUnit XML report."),
+        OutputSpec("durations", "merge: path of the updated durations file."),
+        OutputSpec("outcome", "pass or fail."),
+    ),
+    extra="test",
+    icon="grid",
+)
