@@ -16,8 +16,6 @@ from shipline.gha.inputs import ActionSpec
 
 ACTION_MODULES: dict[str, str] = {
     "lint": "shipline.lint.spec",
-    "build-cache": "shipline.build.spec",
-    "sign": "shipline.sign.spec",
     "test-matrix": "shipline.testmatrix.spec",
 }
 
