@@ -1,0 +1,1 @@
+"""The ``sign`` action: keyless Sigstore signatures and attestations of an image digest."""
