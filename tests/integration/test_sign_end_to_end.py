@@ -187,8 +187,16 @@ def test_provenance_records_the_github_context_and_links_reports_by_digest(
     assert details["metadata"]["invocationId"].endswith("/actions/runs/4242/attempts/2")
     assert details["builder"]["id"] == f"https://github.com/{REPOSITORY}/{WORKFLOW}@{REF}"
     junit = hashlib.sha256((workspace / "reports" / "junit.xml").read_bytes()).hexdigest()
-    assert {"name": "junit.xml", "uri": "reports/junit.xml", "digest": {"sha256": junit}, "annotations": {"kind": "test-results"}} in details["byproducts"]
-    assert [b["annotations"]["kind"] for b in details["byproducts"]] == ["test-results", "scan-results"]
+    assert {
+        "name": "junit.xml",
+        "uri": "reports/junit.xml",
+        "digest": {"sha256": junit},
+        "annotations": {"kind": "test-results"},
+    } in details["byproducts"]
+    assert [b["annotations"]["kind"] for b in details["byproducts"]] == [
+        "test-results",
+        "scan-results",
+    ]
 
 
 def verify_args(image: PushedImage, trust: Path, **overrides: str) -> list[str]:
@@ -220,5 +228,7 @@ def test_verify_fetches_referrers_and_accepts_the_expected_identity(
     assert result.code == 0, result.stdout
     assert result.outputs["verified"] == "true"
     assert result.outputs["reason"] == ""
-    assert result.outputs["predicate-types"].split(",") == sorted([COSIGN_SIGN, SLSA_PROVENANCE, CYCLONEDX])
+    assert result.outputs["predicate-types"].split(",") == sorted(
+        [COSIGN_SIGN, SLSA_PROVENANCE, CYCLONEDX]
+    )
     assert loopback_only and all(host == "127.0.0.1" for host in loopback_only)

@@ -36,7 +36,9 @@ class PushedImage:
         return f"{self.registry}/{self.repository}@{self.digest}"
 
 
-def _request(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+def _request(
+    method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Any:
     request = urllib.request.Request(url, data=body or None, method=method, headers=headers or {})  # noqa: S310
     return urllib.request.urlopen(request, timeout=10)  # noqa: S310 (loopback test registry)
 
@@ -60,7 +62,12 @@ def push_blob(registry_url: str, repository: str, content: bytes) -> str:
 def push_image(registry_url: str, repository: str, marker: str) -> str:
     """A config blob, one layer and an OCI manifest; returns the manifest digest."""
     config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"marker": marker}}}
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+            "config": {"Labels": {"marker": marker}},
+        }
     ).encode()
     layer = f"layer for {marker}".encode()
     manifest = {
@@ -82,7 +89,10 @@ def push_image(registry_url: str, repository: str, marker: str) -> str:
     body = json.dumps(manifest).encode()
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     _request(
-        "PUT", f"{registry_url}/v2/{repository}/manifests/{digest}", body, {"Content-Type": OCI_MANIFEST}
+        "PUT",
+        f"{registry_url}/v2/{repository}/manifests/{digest}",
+        body,
+        {"Content-Type": OCI_MANIFEST},
     ).close()
     return digest
 
@@ -96,7 +106,9 @@ def runner_environment(
     sha: str = SHA,
 ) -> dict[str, str]:
     """What a GitHub runner with ``id-token: write`` gives a step, pointed at the local issuer."""
-    grant = sigstore.grant(github_claims(repository, workflow, ref, sha, run_id="4242", run_attempt="2"))
+    grant = sigstore.grant(
+        github_claims(repository, workflow, ref, sha, run_id="4242", run_attempt="2")
+    )
     return {
         "GITHUB_ACTIONS": "true",
         "GITHUB_SERVER_URL": "https://github.com",
@@ -176,5 +188,7 @@ def other_sigstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSi
 
 
 @pytest.fixture(scope="session")
-def trust_config_file(local_sigstore: LocalSigstore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trust_config_file(
+    local_sigstore: LocalSigstore, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     return local_sigstore.write_trust_config(tmp_path_factory.mktemp("trust") / "trust-config.json")

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from pydantic import ValidationError
-from sigstore.errors import CertValidationError, VerificationError
 from sigstore.errors import Error as SigstoreError
+from sigstore.errors import VerificationError
 from sigstore.models import Bundle, TrustedRoot
 from sigstore.verify import Verifier
 
@@ -32,7 +34,7 @@ class Reason(StrEnum):
 
 # Failures that say the bundle's cryptographic material does not come from the trusted
 # instance at all, rather than that the bundle was altered after signing.
-_UNTRUSTED_MARKERS = ("certificate chain", "failed to verify SCT")
+_UNTRUSTED_MARKERS = ("certificate chain", "failed to verify SCT", "SCT verify")
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,31 @@ def verify_bundles(
 ) -> VerificationReport:
     verifier = Verifier(trusted_root=trusted_root)
     report = VerificationReport(digest)
-    report.results = [_verify_one(verifier, source, identity, digest) for source in sources]
+    authorities = trusted_root.get_fulcio_certs()
+    report.results = [
+        _verify_one(verifier, authorities, source, identity, digest) for source in sources
+    ]
     verified = set(report.verified_types())
     report.missing = [t for t in required_types if t not in verified]
     return report
 
 
+def _issued_by(certificate: x509.Certificate, authorities: Sequence[x509.Certificate]) -> bool:
+    for authority in authorities:
+        try:
+            certificate.verify_directly_issued_by(authority)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return True
+    return False
+
+
 def _verify_one(
-    verifier: Verifier, source: BundleSource, identity: ExpectedIdentity, digest: str
+    verifier: Verifier,
+    trusted_cas: Sequence[x509.Certificate],
+    source: BundleSource,
+    identity: ExpectedIdentity,
+    digest: str,
 ) -> BundleResult:
     origin = source.origin
     try:
@@ -134,17 +153,14 @@ def _verify_one(
             reason=Reason.WRONG_IDENTITY,
             detail=f"signed by {signer.describe()}: {error}",
         )
-    except CertValidationError as error:
-        return BundleResult(
-            origin, signer=signer, reason=Reason.UNTRUSTED_ROOT, detail=_first_line(error)
-        )
     except (VerificationError, SigstoreError, ValueError) as error:
         text = _first_line(error)
-        reason = (
-            Reason.UNTRUSTED_ROOT
-            if any(marker in text for marker in _UNTRUSTED_MARKERS)
-            else Reason.TAMPERED_BUNDLE
+        # A chain failure is tampering when a trusted CA did issue the certificate: only the
+        # time it was checked at, taken from the log entry, can then be wrong.
+        untrusted = any(marker in text for marker in _UNTRUSTED_MARKERS) and not _issued_by(
+            bundle.signing_certificate, trusted_cas
         )
+        reason = Reason.UNTRUSTED_ROOT if untrusted else Reason.TAMPERED_BUNDLE
         return BundleResult(origin, signer=signer, reason=reason, detail=text)
     if payload_type != IN_TOTO_PAYLOAD:
         return BundleResult(
