@@ -1,9 +1,17 @@
-"""The runner's side of the file protocol, written from its documented format, for assertions."""
+"""The runner's side of the file and command protocols, for assertions."""
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+# Workflow commands are parsed by the act harness's parser, the one place that knows the
+# runner's escaping rules; scripts/ is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from actrun import parse_command
+
+__all__ = ["parse_command", "parse_key_values"]
 
 
 def parse_key_values(path: Path) -> dict[str, str]:
@@ -29,25 +37,3 @@ def parse_key_values(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name] = value
     return values
-
-
-def unescape_data(text: str) -> str:
-    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
-
-
-def unescape_property(text: str) -> str:
-    return unescape_data(text.replace("%3A", ":").replace("%2C", ","))
-
-
-def parse_command(line: str) -> tuple[str, dict[str, str], str] | None:
-    """``::name k=v,k2=v2::message`` as the runner reads it, or None for an ordinary line."""
-    match = re.match(r"^::([a-zA-Z-]+)(?: ([^:]*))?::(.*)$", line)
-    if not match:
-        return None
-    name, props_text, message = match.groups()
-    props: dict[str, str] = {}
-    for pair in (props_text or "").split(","):
-        if pair:
-            key, _, value = pair.partition("=")
-            props[key] = unescape_property(value)
-    return name, props, unescape_data(message)

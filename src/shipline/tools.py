@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipline.errors import ToolFailedError, ToolMissingError
+from shipline.gha.inputs import InputError
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,24 @@ def find_tool(name: str, install_hint: str) -> str:
     if found is None:
         raise ToolMissingError(name, install_hint)
     return found
+
+
+def find_interpreter(value: str, workspace: Path, *, input_name: str = "python") -> Path:
+    """A Python interpreter named by an input: a path (relative to the workspace) or a command.
+
+    Unlike other path inputs it may live outside the workspace (a runner's tool cache) and
+    is not resolved: a virtualenv's ``bin/python`` is a symlink whose target would lose the
+    environment.
+    """
+    if "/" not in value:
+        found = shutil.which(value)
+        if found is None:
+            raise InputError(input_name, value, "a Python interpreter on PATH or a path to one")
+        return Path(found)
+    candidate = Path(value) if Path(value).is_absolute() else workspace / value
+    if not (candidate.is_file() and os.access(candidate, os.X_OK)):
+        raise InputError(input_name, value, "an executable Python interpreter")
+    return candidate
 
 
 def run_tool(

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -138,7 +137,7 @@ def test_formatting_drift_is_reported_at_the_first_changed_line(tmp_path: Path) 
 def test_hadolint_warnings_block_only_when_fail_on_warning(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, CLEAN_MODULE, dockerfile=True)
-    code, commands, outputs, summary, log = run_lint(workspace, path="service")
+    code, commands, outputs, _, log = run_lint(workspace, path="service")
     assert code == 0, log
     assert ("warning", "service/Dockerfile", "2", "hadolint DL3008") in annotations(commands)
     assert outputs["outcome"] == "pass"

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from shipline.errors import ToolFailedError, ToolMissingError
+from shipline.gha.inputs import InputError
 from shipline.lint import tools as lint_tools
-from shipline.tools import find_tool, run_tool
+from shipline.tools import find_interpreter, find_tool, run_tool
 
 
 def fake_tool(directory: Path, name: str, script: str) -> Path:
@@ -17,7 +18,9 @@ def fake_tool(directory: Path, name: str, script: str) -> Path:
     return path
 
 
-def test_a_missing_tool_says_which_and_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_tool_says_which_and_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     with pytest.raises(ToolMissingError) as caught:
@@ -26,7 +29,9 @@ def test_a_missing_tool_says_which_and_how_to_install(tmp_path: Path, monkeypatc
     assert caught.value.exit_code == 2
 
 
-def test_tools_beside_the_interpreter_win_over_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tools_beside_the_interpreter_win_over_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     venv_bin, other = tmp_path / "venv", tmp_path / "other"
     venv_bin.mkdir()
     other.mkdir()
@@ -39,7 +44,9 @@ def test_tools_beside_the_interpreter_win_over_path(tmp_path: Path, monkeypatch:
 
 def test_crash_and_timeout_block_with_the_tail_of_stderr(tmp_path: Path) -> None:
     crash = fake_tool(tmp_path, "crash", "echo 'first' >&2; echo 'Traceback: boom' >&2; exit 2")
-    with pytest.raises(ToolFailedError, match=r"crash failed with exit code 2: first \| Traceback: boom"):
+    with pytest.raises(
+        ToolFailedError, match=r"crash failed with exit code 2: first \| Traceback: boom"
+    ):
         run_tool([str(crash)], cwd=tmp_path, timeout=10, ok_codes=(0, 1))
     slow = fake_tool(tmp_path, "slow", "sleep 5")
     with pytest.raises(ToolFailedError, match="slow did not finish within 0 s"):
@@ -54,7 +61,9 @@ def test_crash_and_timeout_block_with_the_tail_of_stderr(tmp_path: Path) -> None
         ("echo '{\"a\": 1}'; exit 1", "ruff report is not a list"),
     ],
 )
-def test_reports_are_read_not_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, problem: str) -> None:
+def test_reports_are_read_not_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, problem: str
+) -> None:
     ruff = fake_tool(tmp_path, "ruff", script)
     monkeypatch.setattr(lint_tools, "find_tool", lambda name, hint: str(ruff))
     with pytest.raises(ToolFailedError, match=problem):
@@ -81,8 +90,30 @@ def test_mypy_files_setting_is_found_in_each_config_file(tmp_path: Path) -> None
 
 
 def test_dockerfiles_are_found_outside_virtualenvs(tmp_path: Path) -> None:
-    for name in ("Dockerfile", "deploy/Dockerfile.prod", "api.Dockerfile", ".venv/lib/Dockerfile", "Dockerfile-notes.md"):
+    for name in (
+        "Dockerfile",
+        "deploy/Dockerfile.prod",
+        "api.Dockerfile",
+        ".venv/lib/Dockerfile",
+        "Dockerfile-notes.md",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("FROM scratch\n")
     found = [p.relative_to(tmp_path).as_posix() for p in lint_tools.find_dockerfiles(tmp_path)]
     assert found == ["Dockerfile", "api.Dockerfile", "deploy/Dockerfile.prod"]
+
+
+def test_interpreters_may_live_outside_the_workspace_and_keep_their_symlink(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / ".venv" / "bin").mkdir(parents=True)
+    link = workspace / ".venv" / "bin" / "python"
+    link.symlink_to(sys.executable)
+    assert find_interpreter(".venv/bin/python", workspace) == link
+    assert find_interpreter(sys.executable, workspace) == Path(sys.executable)
+    assert find_interpreter("sh", workspace).name == "sh"
+
+
+@pytest.mark.parametrize("value", ["no-such-python-here", "missing/bin/python"])
+def test_a_missing_interpreter_is_bad_input(tmp_path: Path, value: str) -> None:
+    with pytest.raises(InputError, match=f"input 'python' got '{value}'"):
+        find_interpreter(value, tmp_path)

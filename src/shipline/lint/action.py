@@ -14,6 +14,7 @@ from shipline.findings import Finding, Level, count_levels, sort_findings
 from shipline.gha.summary import Summary
 from shipline.lint import tools
 from shipline.sarif import write_log
+from shipline.tools import find_interpreter
 
 SUMMARY_ROWS = 50
 
@@ -54,7 +55,7 @@ def plan(context: ActionContext) -> LintPlan:
     if not project.is_dir():
         raise UsageError(f"input 'path' got '{inputs.raw('path')}': expected a directory")
     target = tools.Target(project, inputs.workspace, inputs.duration("timeout"))
-    python = inputs.optional_path("python", must_exist=True) if inputs.raw("python") else None
+    python = find_interpreter(inputs.raw("python"), inputs.workspace) if inputs.raw("python") else None
     checks: list[tuple[str, Callable[[], list[Finding]]]] = []
     if inputs.boolean("ruff"):
         checks.append(("ruff", lambda: tools.ruff_check(target)))
