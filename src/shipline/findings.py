@@ -72,6 +72,10 @@ class Finding:
     location: Location | None = None
     severity: Severity | None = None
     help_uri: str | None = None
+    # Dependency findings (SCA, container scans) name the package and the versions involved.
+    package: str | None = None
+    installed_version: str | None = None
+    fixed_version: str | None = None
 
     def annotation(self) -> Annotation:
         loc = self.location

@@ -16,6 +16,7 @@ from shipline.gha.inputs import ActionSpec
 
 ACTION_MODULES: dict[str, str] = {
     "lint": "shipline.lint.spec",
+    "scan-gate": "shipline.scan.spec",
     "sign": "shipline.sign.spec",
     "test-matrix": "shipline.testmatrix.spec",
 }

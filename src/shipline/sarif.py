@@ -85,7 +85,19 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     }
     if finding.location is not None:
         result["locations"] = [{"physicalLocation": _physical(finding.location)}]
+    if finding.package is not None:
+        result["properties"] = {
+            key: value for key, value in _package_properties(finding).items() if value is not None
+        }
     return result
+
+
+def _package_properties(finding: Finding) -> dict[str, str | None]:
+    return {
+        "package": finding.package,
+        "installedVersion": finding.installed_version,
+        "fixedVersion": finding.fixed_version,
+    }
 
 
 def _physical(location: Location) -> dict[str, Any]:
@@ -134,6 +146,7 @@ def _finding(tool: str, rules: list[dict[str, Any]], result: Mapping[str, Any]) 
     if message is None:
         raise SarifError(f"result for rule {rule_id} has no message text")
     score = (rule.get("properties") or {}).get("security-severity")
+    package = result.get("properties") or {}
     return Finding(
         tool=tool,
         rule_id=rule_id,
@@ -142,7 +155,14 @@ def _finding(tool: str, rules: list[dict[str, Any]], result: Mapping[str, Any]) 
         location=_location(result),
         severity=_severity_from_score(score) if score is not None else None,
         help_uri=rule.get("helpUri"),
+        package=_optional_text(package.get("package")),
+        installed_version=_optional_text(package.get("installedVersion")),
+        fixed_version=_optional_text(package.get("fixedVersion")),
     )
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _rule_of(rules: list[dict[str, Any]], result: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,294 @@
+"""Policy gates: Rego policies (OPA-compatible, evaluated by regopy) over Dockerfiles, the
+image configuration and Kubernetes manifests.
+
+Every ``*.rego`` file of the shipped directory and of the user's directories is loaded into
+one interpreter; each package under ``shipline.policies`` contributes its ``deny`` set.
+Policies are compiled while inputs are checked, so a policy that does not compile stops the
+action before any scanner runs (exit 2, naming the file).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shipline.errors import ToolFailedError, UsageError
+from shipline.findings import Finding, Location
+from shipline.scan.reports import POLICY, ReportError, parse_severity
+
+SHIPPED_POLICIES = Path(__file__).with_name("policies")
+QUERY = "data.shipline.policies"
+WORKLOAD_TEMPLATE_KINDS = {
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "Rollout",
+    "ReplicationController",
+}
+
+
+class PolicyError(UsageError):
+    """A policy that does not compile: bad input, exit 2."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input for the policies and how to place its findings."""
+
+    input: dict[str, Any]
+    path: str  # workspace-relative file, or the image reference
+    node: yaml.Node | None = None  # a manifest's YAML node, to turn a field path into a line
+
+
+class PolicySet:
+    def __init__(
+        self, directories: Sequence[Path], shown: Mapping[Path, str] | None = None
+    ) -> None:
+        import regopy  # type: ignore[import-untyped]  # the scan extra's dependency
+
+        self.files = [
+            file for directory in directories for file in sorted(directory.rglob("*.rego"))
+        ]
+        if not self.files:
+            raise PolicyError("no *.rego policy found in " + ", ".join(map(str, directories)))
+        self._regopy = regopy
+        self._shown = dict(shown or {})
+        self._interpreter = regopy.Interpreter()
+        for file in self.files:
+            self._interpreter.add_module(self._name(file), file.read_text(encoding="utf-8"))
+        self._query({})  # compiles every module now, while inputs are being checked
+
+    def _name(self, file: Path) -> str:
+        return self._shown.get(file, str(file))
+
+    def _query(self, document: Mapping[str, Any]) -> Any:
+        self._interpreter.set_input_term(json.dumps(document))
+        try:
+            output = self._interpreter.query(QUERY)
+        except self._regopy.RegoError as error:
+            raise PolicyError(self._compile_message(str(error))) from None
+        except ValueError as error:  # regopy could not read its own output back
+            raise ToolFailedError(
+                f"the policies produced output regopy cannot read: {error}"
+            ) from None
+        text = str(output)
+        if not output.ok():
+            raise PolicyError(self._compile_message(text))
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ToolFailedError(
+                f"regopy returned output that is not JSON: {text[:200]}"
+            ) from None
+
+    def _compile_message(self, detail: str) -> str:
+        named = [self._name(file) for file in self.files if self._name(file) in detail]
+        culprits = ", ".join(named) or "one of " + ", ".join(self._name(f) for f in self.files)
+        first = next((line.strip() for line in detail.splitlines() if "errormsg" in line), "")
+        reason = (
+            re.sub(r"^\(errormsg \d+:|\)+$", "", first).strip() or " ".join(detail.split())[:200]
+        )
+        return f"policy {culprits} does not compile: {reason}"
+
+    def evaluate(self, documents: Iterable[Document]) -> list[Finding]:
+        findings: list[Finding] = []
+        for document in documents:
+            result = self._query(document.input)
+            for violation in _violations(result):
+                findings.append(_finding(violation, document))
+        return findings
+
+
+def _violations(result: Any) -> list[Mapping[str, Any]]:
+    expressions = result.get("expressions") if isinstance(result, Mapping) else None
+    if not expressions:
+        return []  # no package under shipline.policies matched at all
+    found: list[Mapping[str, Any]] = []
+    packages = expressions[0]
+    stack = [packages] if isinstance(packages, Mapping) else []
+    while stack:
+        package = stack.pop()
+        for key, value in package.items():
+            if key == "deny" and isinstance(value, list):
+                found.extend(v for v in value if isinstance(v, Mapping))
+            elif isinstance(value, Mapping):
+                stack.append(value)
+    return found
+
+
+def _finding(violation: Mapping[str, Any], document: Document) -> Finding:
+    rule_id = str(violation.get("id") or "policy")
+    try:
+        severity = parse_severity(violation.get("severity", "HIGH"), f"policy {rule_id}")
+    except ReportError as error:
+        raise ToolFailedError(str(error)) from None
+    line = violation.get("line")
+    field_path = violation.get("path")
+    if document.node is not None and isinstance(field_path, list):
+        line = line_of(document.node, field_path)
+    return Finding(
+        tool=POLICY,
+        rule_id=rule_id,
+        message=str(violation.get("msg") or rule_id),
+        level=severity.level,
+        severity=severity,
+        location=Location(document.path, line if isinstance(line, int) else None),
+    )
+
+
+def line_of(node: yaml.Node, field_path: Sequence[object]) -> int:
+    """The line of the deepest node along ``field_path`` that exists (1-based)."""
+    line = node.start_mark.line + 1
+    for step in field_path:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == step), None)
+            key = next((k for k, _ in node.value if k.value == step), None)
+            if key is not None:
+                line = key.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value)
+        ):
+            child = node.value[step]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
+    """One document per Kubernetes object in a (multi-document) YAML file."""
+    try:
+        nodes = list(yaml.compose_all(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as error:
+        raise ToolFailedError(f"{shown_as} is not readable YAML: {error}") from None
+    documents = []
+    for node in nodes:
+        if node is None:
+            continue
+        manifest = yaml.safe_load(yaml.serialize(node))
+        if not isinstance(manifest, dict) or "kind" not in manifest or "apiVersion" not in manifest:
+            continue
+        documents.append(
+            Document(
+                {"kind": "kubernetes", "path": shown_as, "object": manifest, "pod": _pod(manifest)},
+                shown_as,
+                node,
+            )
+        )
+    return documents
+
+
+def is_kubernetes_manifest(file: Path) -> bool:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(
+        re.search(r"^apiVersion:", text, re.MULTILINE) and re.search(r"^kind:", text, re.MULTILINE)
+    )
+
+
+def _pod(manifest: Mapping[str, Any]) -> dict[str, Any] | None:
+    kind, spec = manifest.get("kind"), manifest.get("spec")
+    if not isinstance(spec, Mapping):
+        return None
+    path: list[str]
+    if kind == "Pod":
+        path = ["spec"]
+    elif kind in WORKLOAD_TEMPLATE_KINDS:
+        path = ["spec", "template", "spec"]
+    elif kind == "CronJob":
+        path = ["spec", "jobTemplate", "spec", "template", "spec"]
+    else:
+        return None
+    value: Any = manifest
+    for step in path:
+        value = value.get(step) if isinstance(value, Mapping) else None
+    return {"spec": value, "path": path} if isinstance(value, Mapping) else None
+
+
+def dockerfile_document(file: Path, shown_as: str) -> Document:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ToolFailedError(f"cannot read {shown_as}: {error}") from None
+    return Document({"kind": "dockerfile", "path": shown_as, **parse_dockerfile(text)}, shown_as)
+
+
+def image_document(image: str, config: Mapping[str, Any]) -> Document:
+    return Document({"kind": "image-config", "image": image, "config": dict(config)}, image)
+
+
+_ARG_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-[^}]*)?\}?")
+
+
+def parse_dockerfile(text: str) -> dict[str, Any]:
+    """The stages and USER instructions of a Dockerfile, with their lines.
+
+    Build arguments declared before the first FROM are substituted with their defaults,
+    as the builder does; a stage whose base is an earlier stage is marked so that image
+    policies leave it alone.
+    """
+    stages: list[dict[str, Any]] = []
+    users: list[dict[str, Any]] = []
+    global_args: dict[str, str] = {}
+    for line_number, instruction, argument in _instructions(text):
+        if instruction == "ARG" and not stages:
+            name, _, default = argument.partition("=")
+            global_args[name.strip()] = default.strip().strip("\"'")
+        elif instruction == "FROM":
+            words = [w for w in argument.split() if not w.startswith("--")]
+            if not words:
+                continue
+            base = _ARG_REFERENCE.sub(lambda m: global_args.get(m.group(1), m.group(0)), words[0])
+            alias = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            aliases = {s["alias"] for s in stages if s["alias"]}
+            stages.append(
+                {
+                    "base": base,
+                    "line": line_number,
+                    "alias": alias,
+                    "stage_reference": base.lower() in aliases,
+                }
+            )
+        elif instruction == "USER" and stages:
+            users.append(
+                {
+                    "user": argument.split()[0] if argument.split() else "",
+                    "line": line_number,
+                    "stage": len(stages) - 1,
+                }
+            )
+    return {"stages": stages, "users": users, "final_stage": max(len(stages) - 1, 0)}
+
+
+def _instructions(text: str) -> Iterable[tuple[int, str, str]]:
+    """(first line, INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if pending and line.startswith("#"):
+            continue
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            continue
+        pending.append(line)
+        joined = " ".join(pending).strip()
+        pending = []
+        instruction, _, argument = joined.partition(" ")
+        yield start, instruction.upper(), argument.strip()

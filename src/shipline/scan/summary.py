@@ -1,0 +1,148 @@
+"""The scan-gate job summary: verdict first, then what blocks, then what was excepted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from shipline.errors import ShiplineError
+from shipline.findings import Finding, Severity
+from shipline.gha.summary import Summary
+from shipline.scan.gate import FailOn, GateResult, severity_of
+
+SUMMARY_ROWS = 50
+SEVERITIES = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN]
+
+
+@dataclass
+class ScannerRun:
+    name: str
+    tools: list[str]  # the Finding.tool names (SARIF runs) this scanner produces
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    error: ShiplineError | None = None
+
+
+def where(finding: Finding) -> str:
+    """Package and version for dependencies, file:line for code."""
+    if finding.package:
+        installed = f" {finding.installed_version}" if finding.installed_version else ""
+        place = f" ({finding.location.path})" if finding.location else ""
+        return f"{finding.package}{installed}{place}"
+    return str(finding.location or "")
+
+
+def _row(finding: Finding) -> list[object]:
+    return [
+        severity_of(finding).name,
+        finding.tool,
+        finding.rule_id,
+        where(finding),
+        finding.fixed_version or "",
+        finding.message,
+    ]
+
+
+def _limited(summary: Summary, rows: list[list[object]], headers: list[str]) -> None:
+    summary.table(headers, rows[:SUMMARY_ROWS])
+    if len(rows) > SUMMARY_ROWS:
+        summary.paragraph(f"… and {len(rows) - SUMMARY_ROWS} more; see the SARIF report.")
+
+
+def build_summary(
+    *,
+    project: str,
+    fail_on: FailOn,
+    runs: list[ScannerRun],
+    findings: list[Finding],
+    gate: GateResult,
+    passed: bool,
+    warnings: list[str],
+    register: str | None,
+) -> Summary:
+    verdict = "✅ passed" if passed else "❌ blocked"
+    summary = Summary().heading(f"Scan gate `{project}`: {verdict}")
+    failed = [r for r in runs if r.error is not None]
+    summary.paragraph(
+        f"fail-on: `{fail_on.value}` · **{len(gate.blocking)}** blocking · "
+        f"**{len(gate.suppressed)}** suppressed by exceptions · {len(findings)} findings in all"
+        + (f" · **{len(failed)}** scanner(s) could not check" if failed else "")
+    )
+    if warnings:
+        summary.bullets(f"⚠️ {w}" for w in warnings)
+
+    by_tool: dict[str, Counter[Severity]] = {}
+    for run in runs:
+        for tool in run.tools:
+            by_tool.setdefault(tool, Counter())
+    for finding in findings:
+        by_tool.setdefault(finding.tool, Counter())[severity_of(finding)] += 1
+    status = {}
+    for run in runs:
+        for tool in run.tools:
+            status[tool] = (
+                f"⚠️ not checked: {run.error}" if run.error else f"ran in {run.seconds:.1f} s"
+            )
+    summary.table(
+        ["Tool", *(s.name.title() for s in SEVERITIES), "Status"],
+        (
+            [tool, *(counts[s] for s in SEVERITIES), status.get(tool, "")]
+            for tool, counts in by_tool.items()
+        ),
+    )
+
+    headers = ["Severity", "Tool", "Id", "Package or location", "Fixed in", "Message"]
+    if gate.blocking:
+        summary.heading(f"Blocking ({len(gate.blocking)})", 3)
+        _limited(summary, [_row(f) for f in gate.blocking], headers)
+    if gate.expired or gate.unjustified:
+        summary.heading("Exceptions that fail the gate", 3)
+        rows: list[list[object]] = [
+            [e.describe(), e.owner, e.expires.isoformat(), f"expired ({register}:{e.line})"]
+            for e in gate.expired
+        ]
+        rows += [
+            [
+                e.describe(),
+                e.owner,
+                e.expires.isoformat(),
+                f"no justification ({register}:{e.line})",
+            ]
+            for e in gate.unjustified
+        ]
+        summary.table(["Exception", "Owner", "Expires", "Problem"], rows)
+    if gate.suppressed:
+        summary.heading(f"Suppressed by exceptions ({len(gate.suppressed)})", 3)
+        _limited(
+            summary,
+            [
+                [
+                    severity_of(f).name,
+                    f.tool,
+                    f.rule_id,
+                    where(f),
+                    e.owner,
+                    e.expires.isoformat(),
+                    e.justification,
+                ]
+                for f, e in gate.suppressed
+            ],
+            ["Severity", "Tool", "Id", "Package or location", "Owner", "Expires", "Justification"],
+        )
+    if gate.stale:
+        summary.heading(f"Stale exceptions ({len(gate.stale)})", 3)
+        summary.paragraph(
+            "These matched no finding: the risk is gone, remove them from the register."
+        )
+        summary.table(
+            ["Exception", "Owner", "Expires", "Line"],
+            (
+                [e.describe(), e.owner, e.expires.isoformat(), f"{register}:{e.line}"]
+                for e in gate.stale
+            ),
+        )
+    if gate.below_threshold:
+        body = Summary()
+        _limited(body, [_row(f) for f in gate.below_threshold], headers)
+        summary.details(f"Below the threshold ({len(gate.below_threshold)})", body)
+    return summary
