@@ -1,0 +1,98 @@
+"""Container image references and the order of two versions of one image."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shipline.errors import UsageError
+
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# An optional registry host (any case, optional port), then lowercase path components.
+_NAME = re.compile(rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+_SEMVER = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+)
+_COMMIT = re.compile(r"^(?:sha-|git-|g)?([0-9a-f]{7,40})$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """``name[:tag][@digest]``; ``name`` keeps its registry host (``registry:5000/team/app``)."""
+
+    name: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def repository(self) -> str:
+        """The last path segment, a natural default app name."""
+        return self.name.rsplit("/", 1)[-1]
+
+    @property
+    def version(self) -> str:
+        """What an environment pins: the tag, else the digest."""
+        return self.tag or self.digest or ""
+
+
+def parse_image(text: str, *, require_version: bool = True) -> ImageRef | None:
+    """The reference in ``text``, or None when it is not one (callers name the input)."""
+    value = text.strip()
+    digest = None
+    if "@" in value:
+        value, digest = value.split("@", 1)
+        if not _DIGEST.match(digest):
+            return None
+    tag = None
+    last_slash = value.rfind("/")
+    colon = value.rfind(":")
+    if colon > last_slash:
+        value, tag = value[:colon], value[colon + 1 :]
+        if not _TAG.match(tag):
+            return None
+    if not value or not _NAME.match(value):
+        return None
+    if require_version and tag is None and digest is None:
+        return None
+    return ImageRef(value, tag, digest)
+
+
+def require_image(text: str, input_name: str = "image") -> ImageRef:
+    image = parse_image(text)
+    if image is None:
+        raise UsageError(
+            f"input '{input_name}' got '{text}': expected an image reference with a tag or "
+            "digest, such as registry.example.com/team/app:1.4.2 or app@sha256:<64 hex>"
+        )
+    return image
+
+
+def semver_key(tag: str) -> tuple[int, int, int, tuple[tuple[int, int | str], ...]] | None:
+    """Sort key per semver 2.0 precedence (a release sorts after its pre-releases)."""
+    match = _SEMVER.match(tag)
+    if match is None:
+        return None
+    major, minor, patch, pre = match.groups()
+    if pre is None:
+        identifiers: tuple[tuple[int, int | str], ...] = ((2, 0),)
+    else:
+        identifiers = tuple(
+            (0, int(part)) if part.isdigit() else (1, part) for part in pre.split(".")
+        )
+    return int(major), int(minor), int(patch), identifiers
+
+
+def commit_in_tag(tag: str) -> str | None:
+    """The commit a tag such as ``sha-1a2b3c4`` or a bare SHA names, if it names one."""
+    match = _COMMIT.match(tag)
+    return match.group(1) if match else None
