@@ -1,0 +1,250 @@
+"""Build, push by digest, then tag immutably: the whole of ``build-cache`` as one function.
+
+    from shipline.build.api import BuildRequest, build_and_push
+    result = build_and_push(BuildRequest(context=Path("examples/fastapi-service"),
+                                         image="127.0.0.1:5000/shop/orders", sha=commit))
+    result.image_ref   # 127.0.0.1:5000/shop/orders@sha256:...
+
+Order of events, so a failure never leaves a tag on a half-pushed image: check input;
+ping the registry (bad credentials stop us before any build); build (the digest becomes
+known); check every tag (a tag already naming another digest stops us, nothing pushed
+yet for buildah); push blobs and the manifest by digest; confirm the registry holds that
+digest; only then write the tags.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shipline.build.builders import (
+    BuilderKind,
+    BuildPlan,
+    CacheMode,
+    StepStats,
+    select_builder,
+)
+from shipline.build.cachekey import dependency_cache_key
+from shipline.build.tags import FULL_SHA, mutable_tag_reason, plan_tags, version_from_tags
+from shipline.errors import ShiplineError, UsageError
+from shipline.oci.auth import Credentials, write_auth_file
+from shipline.oci.client import RegistryClient, RetryPolicy
+from shipline.oci.reference import ImageReference, ReferenceError, is_loopback, parse_repository
+
+DEFAULT_TIMEOUT = 30 * 60.0
+
+
+class ImmutableTagError(ShiplineError):
+    """A tag already names a different image: refusing to move it (exit 1)."""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Plain parameters; ``build_and_push`` checks them all before doing anything."""
+
+    context: Path
+    image: str  # repository to push to, e.g. ghcr.io/owner/app (no tag)
+    sha: str  # full commit SHA: the default tag and the revision label
+    dockerfile: Path | None = None  # default: <context>/Dockerfile
+    tags: Sequence[str] = ()  # extra immutable tags
+    builder: BuilderKind = BuilderKind.AUTO
+    cache: CacheMode = CacheMode.REGISTRY
+    cache_repository: str | None = None  # default: <image>-cache
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None  # org.opencontainers.image.source, e.g. the repository URL
+    version: str | None = None  # default: the first full-version tag, else the SHA
+    credentials: Credentials | None = None  # default: the usual auth files
+    insecure: bool | None = None  # plain HTTP; default: only for loopback registries
+    ca_bundle: Path | None = None  # mounted read-only for RUN steps (buildah)
+    timeout: float = DEFAULT_TIMEOUT
+    environ: Mapping[str, str] | None = None  # for the builder's processes
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: str  # repository:first tag
+    digest: str
+    image_ref: str  # repository@digest
+    tags: tuple[str, ...]  # full references, SHA tag first
+    already_tagged: tuple[str, ...]  # tags that already named this digest
+    cache_key: str
+    lock_files: tuple[str, ...]
+    builder: str
+    builder_reason: str
+    build_seconds: float
+    push_seconds: float
+    size: int
+    steps: StepStats
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CheckedRequest:
+    repository: ImageReference
+    tags: list[str]
+    dockerfile: Path
+    cache_repository: str | None
+    insecure: bool
+    labels: dict[str, str]
+
+
+def check_request(request: BuildRequest, now: datetime | None = None) -> CheckedRequest:
+    """Every parameter checked; raises UsageError naming the first bad one."""
+    context = request.context
+    if not context.is_dir():
+        raise UsageError(f"input 'context' got '{context}': expected an existing directory")
+    dockerfile = request.dockerfile or context / "Dockerfile"
+    if not dockerfile.is_file():
+        raise UsageError(f"input 'dockerfile' got '{dockerfile}': expected an existing Dockerfile")
+    try:
+        repository = parse_repository(request.image)
+    except ReferenceError as error:
+        raise UsageError(f"input 'image' got '{request.image}': {error}") from None
+    if not FULL_SHA.match(request.sha):
+        raise UsageError(
+            f"input 'sha' got '{request.sha}': expected a full commit SHA (40 hex digits)"
+        )
+    tags = plan_tags(request.sha, list(request.tags))
+    for tag in tags:
+        reason = mutable_tag_reason(tag)
+        if reason:
+            raise UsageError(f"input 'tags' got '{tag}': refused, {reason}")
+    cache_repository = None
+    if request.cache is CacheMode.REGISTRY:
+        cache_text = request.cache_repository or f"{repository.name}-cache"
+        try:
+            cache_ref = parse_repository(cache_text)
+        except ReferenceError as error:
+            raise UsageError(f"input 'cache-repository' got '{cache_text}': {error}") from None
+        cache_repository = cache_ref.name
+    for key in request.build_args:
+        if not key or "=" in key or any(c.isspace() for c in key):
+            raise UsageError(f"input 'build-args' got '{key}': expected NAME=value lines")
+    if request.ca_bundle is not None and not request.ca_bundle.is_file():
+        raise UsageError(f"input 'ca-bundle' got '{request.ca_bundle}': expected an existing file")
+    created = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    labels = {
+        "org.opencontainers.image.revision": request.sha,
+        "org.opencontainers.image.created": created,
+        "org.opencontainers.image.version": request.version
+        or version_from_tags(tags)
+        or request.sha,
+    }
+    if request.source:
+        labels["org.opencontainers.image.source"] = request.source
+    labels.update(request.labels)
+    insecure = is_loopback(repository.registry) if request.insecure is None else request.insecure
+    return CheckedRequest(repository, tags, dockerfile, cache_repository, insecure, labels)
+
+
+def build_and_push(
+    request: BuildRequest, progress: Callable[[str], None] = lambda _: None
+) -> BuildResult:
+    """Build ``request.context``, push it by digest and tag it; see the module docstring."""
+    checked = check_request(request)
+    repository = checked.repository
+    builder, reason = select_builder(request.builder, request.environ)
+    progress(f"builder: {builder.name} ({reason})")
+    cache_key, lock_files = dependency_cache_key(request.context)
+    client = RegistryClient.for_registry(
+        repository.registry,
+        credentials=request.credentials,
+        environ=request.environ,
+        insecure=checked.insecure,
+        retry=RetryPolicy(),
+    )
+    client.ping()  # wrong credentials stop us here, before a long build
+    with tempfile.TemporaryDirectory(prefix="shipline-build-") as scratch:
+        workdir = Path(scratch)
+        auth_file = None
+        if client.credentials is not None:
+            # Written for the builder (0600, deleted with the scratch dir): never on a command line.
+            auth_file = write_auth_file(
+                workdir / "auth" / "config.json", repository.registry, client.credentials
+            )
+        plan = BuildPlan(
+            context=request.context,
+            dockerfile=checked.dockerfile,
+            repository=repository,
+            local_name=f"localhost/shipline-build/{repository.repository}:{request.sha}",
+            labels=checked.labels,
+            build_args=dict(request.build_args),
+            cache=request.cache,
+            cache_repository=checked.cache_repository,
+            insecure=checked.insecure,
+            timeout=request.timeout,
+            workdir=workdir,
+            auth_file=auth_file,
+            ca_bundle=request.ca_bundle,
+        )
+        progress(f"building {request.context} ({checked.dockerfile.name})")
+        built = builder.build(plan)
+        progress(f"built {built.digest} in {built.build_seconds:.1f} s")
+        already = _check_tags(client, repository, checked.tags, built.digest)
+        # buildah has pushed nothing yet: a refused tag leaves the registry untouched.
+        builder.push(plan, built, client)
+    if client.manifest_digest(repository.repository, built.digest) != built.digest:
+        raise ShiplineError(
+            f"the registry does not report {repository.name}@{built.digest} after the push"
+        )
+    started = time.monotonic()
+    manifest = client.get_manifest(repository.repository, built.digest)
+    if manifest is None:
+        raise ShiplineError(f"{repository.name}@{built.digest} vanished after the push")
+    size = built.size or _manifest_size(manifest.json())
+    # Re-checked just before writing: another run may have tagged in the meantime.
+    already = _check_tags(client, repository, checked.tags, built.digest)
+    for tag in checked.tags:
+        if tag not in already:
+            client.put_manifest(repository.repository, tag, manifest.content, manifest.media_type)
+    push_seconds = built.push_seconds + (time.monotonic() - started)
+    progress(f"tagged {', '.join(checked.tags)}")
+    return BuildResult(
+        image=str(repository.with_tag(checked.tags[0])),
+        digest=built.digest,
+        image_ref=str(repository.with_digest(built.digest)),
+        tags=tuple(str(repository.with_tag(tag)) for tag in checked.tags),
+        already_tagged=tuple(already),
+        cache_key=cache_key,
+        lock_files=tuple(path.relative_to(request.context).as_posix() for path in lock_files),
+        builder=builder.name,
+        builder_reason=reason,
+        build_seconds=built.build_seconds,
+        push_seconds=push_seconds,
+        size=size,
+        steps=built.steps,
+        labels=checked.labels,
+    )
+
+
+def _check_tags(
+    client: RegistryClient, repository: ImageReference, tags: list[str], digest: str
+) -> list[str]:
+    """Tags already naming ``digest``; raises ImmutableTagError if any names another image."""
+    already: list[str] = []
+    conflicts: list[str] = []
+    for tag in tags:
+        existing = client.manifest_digest(repository.repository, tag)
+        if existing == digest:
+            already.append(tag)
+        elif existing is not None:
+            conflicts.append(f"{repository.name}:{tag} already names {existing}")
+    if conflicts:
+        raise ImmutableTagError(
+            f"refusing to move immutable tag(s): {'; '.join(conflicts)} (this build is {digest}); "
+            "nothing was tagged. Build a new commit or use a new version tag"
+        )
+    return already
+
+
+def _manifest_size(document: object) -> int:
+    if not isinstance(document, dict):
+        return 0
+    config = document.get("config") or {}
+    layers = document.get("layers") or []
+    return int(config.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in layers)

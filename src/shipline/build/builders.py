@@ -1,0 +1,356 @@
+"""Two builders behind one interface: buildah (daemonless) and docker buildx.
+
+A builder turns a :class:`BuildPlan` into an image whose manifest digest is known, and
+pushes that image to the registry *by digest* only; tagging is left to the caller, once
+the push is complete and the tags are checked. Command lines are built by pure
+functions so they can be tested without the tools.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from shipline.errors import ToolFailedError, ToolMissingError
+from shipline.oci.client import RegistryClient
+from shipline.oci.layout import LayoutError, push_layout, read_layout
+from shipline.oci.reference import ImageReference
+from shipline.tools import run_tool
+
+LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+CA_BUNDLE_TARGET = "/etc/ssl/certs/ca-certificates.crt"
+BUILDAH_HINT = (
+    "apt-get install buildah (Debian/Ubuntu), or use builder: docker on a runner with docker buildx"
+)
+DOCKER_HINT = "use a runner with docker buildx (GitHub-hosted runners have it), or builder: buildah"
+PROBE_TIMEOUT = 20.0
+
+
+class BuilderKind(StrEnum):
+    AUTO = "auto"
+    BUILDAH = "buildah"
+    DOCKER = "docker"
+
+
+class CacheMode(StrEnum):
+    REGISTRY = "registry"  # layers stored in a cache repository next to the image
+    GHA = "gha"  # the GitHub Actions cache service (docker buildx only)
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """Everything a builder needs, checked beforehand: plain data, no I/O."""
+
+    context: Path
+    dockerfile: Path
+    repository: ImageReference
+    local_name: str  # the image's name in the builder's local store
+    labels: Mapping[str, str]
+    build_args: Mapping[str, str]
+    cache: CacheMode
+    cache_repository: str | None
+    insecure: bool  # plain-HTTP registry (loopback, or asked for)
+    timeout: float
+    workdir: Path  # scratch space for this build (layout, metadata, auth file)
+    auth_file: Path | None = None
+    ca_bundle: Path | None = None
+    gha_scope: str = "shipline"
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """How many Dockerfile steps came from cache; ``layers_*`` counts RUN/COPY/ADD only."""
+
+    reused: int = 0
+    rebuilt: int = 0
+    layers_reused: int = 0
+    layers_rebuilt: int = 0
+
+
+@dataclass
+class BuiltImage:
+    digest: str
+    size: int
+    steps: StepStats
+    build_seconds: float
+    push_seconds: float = 0.0
+    layout: Path | None = None  # buildah: the image waiting to be pushed
+    log: str = field(default="", repr=False)
+
+
+class Builder(Protocol):
+    name: str
+
+    def build(self, plan: BuildPlan) -> BuiltImage:
+        """Build; afterwards the manifest digest the registry will hold is known."""
+        ...
+
+    def push(self, plan: BuildPlan, built: BuiltImage, client: RegistryClient) -> None:
+        """Make ``plan.repository@built.digest`` exist in the registry (no tags)."""
+        ...
+
+
+# -- buildah ---------------------------------------------------------------------------
+
+
+def buildah_build_command(binary: str, plan: BuildPlan) -> list[str]:
+    args = [binary, "build", "--isolation", "chroot", "--layers", "--file", str(plan.dockerfile)]
+    args += ["--tag", plan.local_name]
+    for key, value in plan.build_args.items():
+        args += ["--build-arg", f"{key}={value}"]
+    for key, value in plan.labels.items():
+        args += ["--label", f"{key}={value}"]
+    if plan.cache is CacheMode.REGISTRY and plan.cache_repository:
+        args += ["--cache-from", plan.cache_repository, "--cache-to", plan.cache_repository]
+    if plan.insecure:
+        args.append("--tls-verify=false")
+    if plan.auth_file is not None:
+        args += ["--authfile", str(plan.auth_file)]
+    if plan.ca_bundle is not None:
+        args += ["--volume", f"{plan.ca_bundle}:{CA_BUNDLE_TARGET}:ro"]
+    args.append(str(plan.context))
+    return args
+
+
+def buildah_export_command(
+    binary: str, plan: BuildPlan, layout: Path, digest_file: Path
+) -> list[str]:
+    """Write the image as an OCI layout: compressed exactly as the registry will store it."""
+    return [
+        binary,
+        "push",
+        "--format",
+        "oci",
+        "--digestfile",
+        str(digest_file),
+        plan.local_name,
+        f"oci:{layout}",
+    ]
+
+
+_BUILDAH_STEP = re.compile(r"^STEP \d+/\d+: (\w+)")
+_BUILDAH_REUSED = ("--> Using cache", "--> Cache pulled from remote")
+
+
+def buildah_step_stats(log: str) -> StepStats:
+    """Read ``STEP n/N: INSTR`` and the ``--> Using cache`` lines that follow reused steps."""
+    steps: list[tuple[str, bool]] = []
+    for line in log.splitlines():
+        match = _BUILDAH_STEP.match(line)
+        if match:
+            steps.append((match.group(1).upper(), False))
+        elif steps and line.startswith(_BUILDAH_REUSED):
+            steps[-1] = (steps[-1][0], True)
+    return _tally(steps)
+
+
+def _tally(steps: Sequence[tuple[str, bool]]) -> StepStats:
+    counted = [(instruction, reused) for instruction, reused in steps if instruction != "FROM"]
+    layers = [reused for instruction, reused in counted if instruction in LAYER_INSTRUCTIONS]
+    reused = sum(1 for _, was_reused in counted if was_reused)
+    return StepStats(
+        reused=reused,
+        rebuilt=len(counted) - reused,
+        layers_reused=sum(layers),
+        layers_rebuilt=len(layers) - sum(layers),
+    )
+
+
+class BuildahBuilder:
+    name = "buildah"
+
+    def __init__(self, binary: str, environ: Mapping[str, str] | None = None) -> None:
+        self.binary = binary
+        self.environ = dict(environ or {})
+
+    def build(self, plan: BuildPlan) -> BuiltImage:
+        started = time.monotonic()
+        built = run_tool(
+            buildah_build_command(self.binary, plan),
+            cwd=plan.context,
+            timeout=plan.timeout,
+            env=self.environ,
+        )
+        log = built.stdout + built.stderr
+        layout = plan.workdir / "oci-layout"
+        shutil.rmtree(layout, ignore_errors=True)
+        digest_file = plan.workdir / "digest"
+        run_tool(
+            buildah_export_command(self.binary, plan, layout, digest_file),
+            cwd=plan.workdir,
+            timeout=plan.timeout,
+            env=self.environ,
+        )
+        try:
+            image = read_layout(layout)
+        except LayoutError as error:
+            raise ToolFailedError(f"buildah wrote an unusable image: {error}") from None
+        digest = digest_file.read_text(encoding="utf-8").strip()
+        if digest != image.manifest.digest:
+            raise ToolFailedError(
+                f"buildah reported digest {digest} but wrote {image.manifest.digest}"
+            )
+        return BuiltImage(
+            digest=digest,
+            size=image.size,
+            steps=buildah_step_stats(log),
+            build_seconds=time.monotonic() - started,
+            layout=layout,
+            log=log,
+        )
+
+    def push(self, plan: BuildPlan, built: BuiltImage, client: RegistryClient) -> None:
+        if built.layout is None:
+            raise ToolFailedError("buildah: nothing to push (the image was not exported)")
+        started = time.monotonic()
+        push_layout(client, built.layout, plan.repository.repository)
+        built.push_seconds = time.monotonic() - started
+
+
+# -- docker buildx ---------------------------------------------------------------------
+
+
+def buildx_cache_options(plan: BuildPlan) -> list[str]:
+    if plan.cache is CacheMode.REGISTRY and plan.cache_repository:
+        ref = f"{plan.cache_repository}:buildcache"
+        insecure = ",registry.insecure=true" if plan.insecure else ""
+        return [
+            "--cache-from",
+            f"type=registry,ref={ref}{insecure}",
+            "--cache-to",
+            f"type=registry,ref={ref},mode=max{insecure}",
+        ]
+    if plan.cache is CacheMode.GHA:
+        scope = f"scope={plan.gha_scope}"
+        return ["--cache-from", f"type=gha,{scope}", "--cache-to", f"type=gha,{scope},mode=max"]
+    return []
+
+
+def buildx_build_command(binary: str, plan: BuildPlan, metadata_file: Path) -> list[str]:
+    """Build and push by digest in one go: no tag is written (``push-by-digest``)."""
+    args = [binary, "buildx", "build", "--progress", "plain", "--provenance", "false"]
+    args += ["--file", str(plan.dockerfile), "--metadata-file", str(metadata_file)]
+    for key, value in plan.build_args.items():
+        args += ["--build-arg", f"{key}={value}"]
+    for key, value in plan.labels.items():
+        args += ["--label", f"{key}={value}"]
+    args += buildx_cache_options(plan)
+    output = (
+        f"type=image,name={plan.repository.name},push-by-digest=true,name-canonical=true,push=true"
+    )
+    if plan.insecure:
+        output += ",registry.insecure=true"
+    args += ["--output", output, str(plan.context)]
+    return args
+
+
+_BUILDX_STEP = re.compile(r"^#(\d+) \[(?:[\w-]+ )?\d+/\d+\] (\w+)")
+_BUILDX_CACHED = re.compile(r"^#(\d+) CACHED")
+
+
+def buildx_step_stats(log: str) -> StepStats:
+    """Read ``#N [k/n] INSTR`` vertices and the ``#N CACHED`` lines of plain progress output."""
+    instructions: dict[str, str] = {}
+    cached: set[str] = set()
+    for line in log.splitlines():
+        if match := _BUILDX_STEP.match(line):
+            instructions.setdefault(match.group(1), match.group(2).upper())
+        elif match := _BUILDX_CACHED.match(line):
+            cached.add(match.group(1))
+    return _tally([(instruction, vertex in cached) for vertex, instruction in instructions.items()])
+
+
+def buildx_digest(metadata: object) -> str:
+    digest = metadata.get("containerimage.digest") if isinstance(metadata, dict) else None
+    if not isinstance(digest, str) or not digest.startswith("sha256:"):
+        raise ToolFailedError("docker buildx wrote no containerimage.digest to its metadata file")
+    return digest
+
+
+class BuildxBuilder:
+    name = "docker"
+
+    def __init__(self, binary: str, environ: Mapping[str, str] | None = None) -> None:
+        self.binary = binary
+        self.environ = dict(environ or {})
+
+    def build(self, plan: BuildPlan) -> BuiltImage:
+        metadata_file = plan.workdir / "buildx-metadata.json"
+        env = dict(self.environ)
+        if plan.auth_file is not None:
+            env["DOCKER_CONFIG"] = str(plan.auth_file.parent)  # the file is written as config.json
+        started = time.monotonic()
+        result = run_tool(
+            buildx_build_command(self.binary, plan, metadata_file),
+            cwd=plan.context,
+            timeout=plan.timeout,
+            env=env,
+        )
+        try:
+            metadata = json.loads(metadata_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ToolFailedError(
+                f"docker buildx left no readable metadata file: {error}"
+            ) from None
+        log = result.stdout + result.stderr
+        return BuiltImage(
+            digest=buildx_digest(metadata),
+            size=0,  # read from the pushed manifest by the caller
+            steps=buildx_step_stats(log),
+            build_seconds=time.monotonic() - started,
+            log=log,
+        )
+
+    def push(self, plan: BuildPlan, built: BuiltImage, client: RegistryClient) -> None:
+        """buildx pushed by digest during the build; confirm the registry has it."""
+        if client.manifest_digest(plan.repository.repository, built.digest) != built.digest:
+            raise ToolFailedError(
+                f"docker buildx reported {built.digest} but the registry does not hold it"
+            )
+
+
+# -- choosing ----------------------------------------------------------------------------
+
+
+def _works(args: list[str], environ: Mapping[str, str]) -> bool:
+    try:
+        run_tool(args, cwd=Path.cwd(), timeout=PROBE_TIMEOUT, env=environ)
+    except ToolFailedError:
+        return False
+    return True
+
+
+def select_builder(
+    kind: BuilderKind, environ: Mapping[str, str] | None = None
+) -> tuple[Builder, str]:
+    """The builder asked for, or for ``auto`` the first usable one, with the reason."""
+    env = dict(environ or {})
+    docker = shutil.which("docker", path=env.get("PATH"))
+    buildah = shutil.which("buildah", path=env.get("PATH"))
+    if kind is BuilderKind.DOCKER:
+        if docker is None:
+            raise ToolMissingError("docker", DOCKER_HINT)
+        return BuildxBuilder(docker, env), "asked for"
+    if kind is BuilderKind.BUILDAH:
+        if buildah is None:
+            raise ToolMissingError("buildah", BUILDAH_HINT)
+        return BuildahBuilder(buildah, env), "asked for"
+    docker_problem = "docker is not installed"
+    if docker is not None:
+        if not _works([docker, "buildx", "version"], env):
+            docker_problem = "docker has no buildx plugin"
+        elif not _works([docker, "version", "--format", "{{.Server.Version}}"], env):
+            docker_problem = "docker cannot reach a daemon"
+        else:
+            return BuildxBuilder(docker, env), "auto: docker buildx is available"
+    if buildah is not None:
+        return BuildahBuilder(buildah, env), f"auto: {docker_problem}, buildah is installed"
+    raise ToolMissingError("buildah or docker buildx", f"{docker_problem}; {BUILDAH_HINT}")

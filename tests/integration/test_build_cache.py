@@ -1,0 +1,254 @@
+"""build-cache end to end: buildah builds the example service, a loopback registry stores it.
+
+One shared build (session fixture) serves several assertions; the later tests rebuild the
+same context, which reuses its layers, so the module stays well under a few minutes once
+the base image is cached (see tests/support/baseimage.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.baseimage import push_base_image
+from tests.support.registry import LocalRegistry, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = "examples/fastapi-service"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+SHA_ONE = "1" * 8 + "a" * 32
+SHA_TWO = "2" * 8 + "b" * 32
+MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Run:
+    code: int
+    outputs: dict[str, str]
+    commands: list[tuple[str, dict[str, str], str]]
+    summary: str
+    log: str
+
+    def errors(self) -> list[str]:
+        return [message for name, _, message in self.commands if name == "error"]
+
+
+def run_build(tmp: Path, **inputs: str) -> Run:
+    """``python -m shipline build-cache`` as a runner calls it, in the repository's workspace."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    files = {"GITHUB_OUTPUT": tmp / "output.txt", "GITHUB_STEP_SUMMARY": tmp / "summary.md"}
+    for path in files.values():
+        path.write_text("")
+    (tmp / "no-auth.json").write_text('{"auths": {}}')  # buildah insists the file exists
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(ROOT),
+        "GITHUB_REPOSITORY": "shipline/orders",
+        "REGISTRY_AUTH_FILE": str(tmp / "no-auth.json"),
+        "DOCKER_CONFIG": str(tmp / "docker-config"),
+        **{name: str(path) for name, path in files.items()},
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shipline", "build-cache"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
+    return Run(
+        done.returncode,
+        parse_key_values(files["GITHUB_OUTPUT"]),
+        commands,
+        files["GITHUB_STEP_SUMMARY"].read_text(),
+        done.stdout + done.stderr,
+    )
+
+
+def registry_get(
+    registry: LocalRegistry, path: str, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    url = f"{registry.url}{path}"
+    request = urllib.request.Request(url, method=method, headers={"Accept": MANIFEST_ACCEPT})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback registry)
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), b""
+
+
+@pytest.fixture(scope="module")
+def base_image(registry: LocalRegistry) -> str:
+    return push_base_image(registry.host)
+
+
+@pytest.fixture(scope="module")
+def first_build(
+    registry: LocalRegistry, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Run:
+    run = run_build(
+        tmp_path_factory.mktemp("first-build"),
+        image=f"{registry.host}/shop/orders",
+        context=EXAMPLE,
+        sha=SHA_ONE,
+        tags="v1.0.0",
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+    )
+    assert run.code == 0, run.log
+    return run
+
+
+def test_outputs_name_the_pushed_image_and_its_registry_digest(
+    first_build: Run, registry: LocalRegistry
+) -> None:
+    outputs = first_build.outputs
+    repository = f"{registry.host}/shop/orders"
+    assert outputs["image"] == f"{repository}:{SHA_ONE}"
+    assert outputs["digest"].startswith("sha256:") and len(outputs["digest"]) == 71
+    assert outputs["image-ref"] == f"{repository}@{outputs['digest']}"
+    assert outputs["tags"].splitlines() == [f"{repository}:{SHA_ONE}", f"{repository}:v1.0.0"]
+    assert outputs["builder"] == "buildah"
+    assert outputs["cache-key"].startswith("deps-")
+    assert int(outputs["size"]) > 10_000_000
+    for tag in (SHA_ONE, "v1.0.0", outputs["digest"]):
+        status, headers, _ = registry_get(
+            registry, f"/v2/shop/orders/manifests/{tag}", method="HEAD"
+        )
+        assert status == 200
+        assert headers["Docker-Content-Digest"] == outputs["digest"]
+
+
+def test_image_carries_the_oci_labels(first_build: Run, registry: LocalRegistry) -> None:
+    _, _, body = registry_get(
+        registry, f"/v2/shop/orders/manifests/{first_build.outputs['digest']}"
+    )
+    config_digest = json.loads(body)["config"]["digest"]
+    _, _, config = registry_get(registry, f"/v2/shop/orders/blobs/{config_digest}")
+    labels = json.loads(config)["config"]["Labels"]
+    assert labels["org.opencontainers.image.revision"] == SHA_ONE
+    assert labels["org.opencontainers.image.version"] == "1.0.0"
+    assert labels["org.opencontainers.image.source"] == "https://github.com/shipline/orders"
+    assert labels["org.opencontainers.image.created"].endswith("Z")
+
+
+def test_the_cache_repository_holds_layers_and_summary_reports_the_build(
+    first_build: Run, registry: LocalRegistry
+) -> None:
+    status, _, body = registry_get(registry, "/v2/shop/orders-cache/tags/list")
+    assert status == 200 and json.loads(body)["tags"]
+    summary = first_build.summary
+    assert f"`{registry.host}/shop/orders:{SHA_ONE}` ✅ pushed" in summary
+    assert "| Build time |" in summary and "| Image size |" in summary
+    assert "| Layers reused / rebuilt |" in summary
+    assert "buildah (auto: " in summary
+    assert (
+        "notice",
+        {"title": "build-cache"},
+        f"pushed {first_build.outputs['image-ref']}",
+    ) in first_build.commands
+
+
+def test_the_image_runs_with_podman_and_answers_healthz(first_build: Run) -> None:
+    port = free_port()
+    name = f"shipline-build-test-{port}"
+    podman = [
+        "podman", "run", "--detach", "--rm", "--name", name, "--runtime", "runc",
+        "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--network", "host",
+        "--tls-verify=false", first_build.outputs["image-ref"],
+        "python", "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    started = subprocess.run(podman, capture_output=True, text=True, timeout=300, check=False)
+    assert started.returncode == 0, started.stderr
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=2
+                ) as answer:
+                    assert json.load(answer) == {"status": "ok"}
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    logs = subprocess.run(
+                        ["podman", "logs", name], capture_output=True, text=True, check=False
+                    )
+                    pytest.fail(f"no answer on /healthz: {logs.stdout}{logs.stderr}")
+                time.sleep(0.3)
+    finally:
+        subprocess.run(
+            ["podman", "rm", "--force", name], capture_output=True, check=False, timeout=60
+        )
+
+
+def test_an_existing_tag_naming_another_image_is_refused_and_nothing_is_tagged(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    run = run_build(
+        tmp_path,
+        image=f"{registry.host}/shop/orders",
+        context=EXAMPLE,
+        sha=SHA_TWO,
+        tags="v1.0.0",
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+    )
+    assert run.code == 1, run.log
+    [error] = run.errors()
+    assert "refusing to move immutable tag" in error
+    assert f"shop/orders:v1.0.0 already names {first_build.outputs['digest']}" in error
+    status, headers, _ = registry_get(registry, "/v2/shop/orders/manifests/v1.0.0", method="HEAD")
+    assert headers["Docker-Content-Digest"] == first_build.outputs["digest"]
+    status, _, _ = registry_get(registry, f"/v2/shop/orders/manifests/{SHA_TWO}", method="HEAD")
+    assert status == 404  # the new commit's tag was not written either
+    assert run.outputs == {}
+
+
+def test_a_rebuild_of_an_unchanged_context_reuses_every_layer(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    run = run_build(
+        tmp_path,
+        image=f"{registry.host}/shop/orders",
+        context=EXAMPLE,
+        sha=SHA_TWO,
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+    )
+    assert run.code == 0, run.log
+    assert "| Layers reused / rebuilt | 4 / 0 |" in run.summary
+    assert run.outputs["digest"] != first_build.outputs["digest"]  # new revision label
+    assert run.outputs["cache-key"] == first_build.outputs["cache-key"]
+
+
+def test_wrong_registry_password_fails_clearly_without_retrying_or_printing_it(
+    auth_registry: LocalRegistry, tmp_path: Path
+) -> None:
+    run = run_build(
+        tmp_path,
+        image=f"{auth_registry.host}/shop/orders",
+        context=EXAMPLE,
+        sha=SHA_ONE,
+        username="shipline",
+        password="not-the-password",
+    )
+    assert run.code == 1, run.log
+    [error] = run.errors()
+    assert f"{auth_registry.host} refused the credentials of user 'shipline'" in error
+    assert "not retried" in error
+    assert "not-the-password" not in run.log.replace("::add-mask::not-the-password", "")
+    assert "building" not in run.log  # the ping failed before any build started
