@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from shipline.bump.editors import Change, EditResult, Target, edit_config
 from shipline.bump.imageref import ImageRef, commit_in_tag, parse_image, semver_key
 from shipline.errors import ShiplineError, ToolFailedError, UsageError
-from shipline.tools import find_tool, run_tool
+from shipline.tools import ToolResult, find_tool, run_tool
 
 GIT_HINT = "install git (apt-get install git)"
 
@@ -141,25 +141,20 @@ class Git:
         self.cwd = cwd
         self.timeout = timeout
 
-    def __call__(self, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
-        result = run_tool(
+    def run(self, *args: str, ok_codes: Sequence[int] = (0,)) -> ToolResult:
+        return run_tool(
             [self.executable, *args],
             cwd=self.cwd,
             timeout=self.timeout,
             ok_codes=ok_codes,
             env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
         )
-        return result.stdout
+
+    def __call__(self, *args: str, ok_codes: Sequence[int] = (0,)) -> str:
+        return self.run(*args, ok_codes=ok_codes).stdout
 
     def code(self, *args: str) -> int:
-        result = run_tool(
-            [self.executable, *args],
-            cwd=self.cwd,
-            timeout=self.timeout,
-            ok_codes=range(256),
-            env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"},
-        )
-        return result.returncode
+        return self.run(*args, ok_codes=range(256)).returncode
 
 
 class SourceHistory:

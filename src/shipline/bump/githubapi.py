@@ -276,7 +276,7 @@ def _bump(
                         attempt,
                         [note],
                     )
-                return _outcome(
+                unchanged = _outcome(
                     Operation.UNCHANGED,
                     branch_sha,
                     on_branch.edit.old_image,
@@ -286,8 +286,10 @@ def _bump(
                     attempt,
                     [note],
                 )
+                unchanged.backwards = on_branch.direction is Direction.BACKWARD
+                return unchanged
         if not decision.writes:
-            return _outcome(
+            unchanged = _outcome(
                 Operation.UNCHANGED,
                 base_sha,
                 decision.edit.old_image,
@@ -297,6 +299,8 @@ def _bump(
                 attempt,
                 [decision.reason],
             )
+            unchanged.backwards = decision.direction is Direction.BACKWARD
+            return unchanged
         title, body = describe(decision.edit)
         commit_sha = _commit(api, repo, base_sha, file, decision.edit.text, title, body)
         try:

@@ -25,15 +25,6 @@ from shipline.bump.core import (
 )
 from shipline.errors import ToolFailedError, UsageError
 
-_REJECTED = (
-    "rejected",
-    "stale info",
-    "non-fast-forward",
-    "fetch first",
-    "failed to update ref",
-    "cannot lock ref",
-)
-
 
 @dataclass(frozen=True)
 class GitSettings:
@@ -112,6 +103,7 @@ def _bump_in(
                     settings.branch,
                     attempts=attempt,
                     notes=[reason],
+                    backwards=on_branch.direction is Direction.BACKWARD,
                 )
         if not decision.writes:
             return Outcome(
@@ -122,6 +114,7 @@ def _bump_in(
                 settings.branch or settings.base,
                 attempts=attempt,
                 notes=[decision.reason],
+                backwards=decision.direction is Direction.BACKWARD,
             )
         git("checkout", "--quiet", "--force", "-B", "shipline-bump", base_sha)
         target = (clone / file).resolve()
@@ -150,14 +143,15 @@ def _bump_in(
             push = ["push", "--porcelain", lease, "origin", destination]
         else:
             push = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{settings.base}"]
-        try:
-            git(*push)
-        except ToolFailedError as error:
-            if any(word in str(error) for word in _REJECTED) and attempt < attempts:
+        pushed = git.run(*push, ok_codes=(0, 1))
+        if pushed.returncode != 0:
+            # --porcelain marks each refused ref with "!"; anything else is a real failure.
+            refused = any(line.startswith("!") for line in pushed.stdout.splitlines())
+            if refused and attempt < attempts:
                 continue
             raise ToolFailedError(
-                f"git push to {settings.remote} failed after {attempt} attempt(s): {error}"
-            ) from None
+                f"git push to {settings.remote} failed after {attempt} attempt(s): {pushed.tail()}"
+            )
         operation = Operation.UPDATED if branch_sha else Operation.CREATED
         return Outcome(
             operation,
