@@ -152,7 +152,8 @@ def write_trivy_db(cache_dir: Path, advisories: tuple[Advisory, ...] = ADVISORIE
                     }
                 ),
             )
-    database.close()
+    # BoltDB closes itself when collected; an explicit close() would be repeated there and fail.
+    del database
     fix_meta_checksums(db_file)
     now = datetime.now(UTC).replace(microsecond=0)
     stamp = now.isoformat().replace("+00:00", "Z")

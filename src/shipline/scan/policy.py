@@ -63,7 +63,10 @@ class PolicySet:
         self._shown = dict(shown or {})
         self._interpreter = regopy.Interpreter()
         for file in self.files:
-            self._interpreter.add_module(self._name(file), file.read_text(encoding="utf-8"))
+            try:
+                self._interpreter.add_module(self._name(file), file.read_text(encoding="utf-8"))
+            except regopy.RegoError as error:
+                raise PolicyError(self._compile_message(str(error))) from None
         self._query({})  # compiles every module now, while inputs are being checked
 
     def _name(self, file: Path) -> str:
