@@ -7,9 +7,10 @@
 
 Order of events, so a failure never leaves a tag on a half-pushed image: check input;
 ping the registry (bad credentials stop us before any build); build (the digest becomes
-known); check every tag (a tag already naming another digest stops us, nothing pushed
-yet for buildah); push blobs and the manifest by digest; confirm the registry holds that
-digest; only then write the tags.
+known; buildah has staged it in the cache repository); check every tag (a tag already
+naming another digest stops us before the image repository is touched); put blobs and
+manifest in the image repository by digest; confirm the registry holds that digest; only
+then write the tags.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from shipline.build.tags import FULL_SHA, mutable_tag_reason, plan_tags, version
 from shipline.errors import ShiplineError, UsageError
 from shipline.oci.auth import Credentials, write_auth_file
 from shipline.oci.client import RegistryClient, RetryPolicy
+from shipline.oci.copy import image_size
 from shipline.oci.reference import ImageReference, ReferenceError, is_loopback, parse_repository
 
 DEFAULT_TIMEOUT = 30 * 60.0
@@ -89,6 +91,7 @@ class CheckedRequest:
     tags: list[str]
     dockerfile: Path
     cache_repository: str | None
+    staging_repository: str
     insecure: bool
     labels: dict[str, str]
 
@@ -114,14 +117,16 @@ def check_request(request: BuildRequest, now: datetime | None = None) -> Checked
         reason = mutable_tag_reason(tag)
         if reason:
             raise UsageError(f"input 'tags' got '{tag}': refused, {reason}")
-    cache_repository = None
-    if request.cache is CacheMode.REGISTRY:
-        cache_text = request.cache_repository or f"{repository.name}-cache"
-        try:
-            cache_ref = parse_repository(cache_text)
-        except ReferenceError as error:
-            raise UsageError(f"input 'cache-repository' got '{cache_text}': {error}") from None
-        cache_repository = cache_ref.name
+    cache_text = request.cache_repository or f"{repository.name}-cache"
+    try:
+        cache_ref = parse_repository(cache_text)
+    except ReferenceError as error:
+        raise UsageError(f"input 'cache-repository' got '{cache_text}': {error}") from None
+    if cache_ref.registry != repository.registry:
+        raise UsageError(
+            f"input 'cache-repository' got '{cache_text}': expected a repository on {repository.registry}"
+        )
+    cache_repository = cache_ref.name if request.cache is CacheMode.REGISTRY else None
     for key in request.build_args:
         if not key or "=" in key or any(c.isspace() for c in key):
             raise UsageError(f"input 'build-args' got '{key}': expected NAME=value lines")
@@ -139,7 +144,9 @@ def check_request(request: BuildRequest, now: datetime | None = None) -> Checked
         labels["org.opencontainers.image.source"] = request.source
     labels.update(request.labels)
     insecure = is_loopback(repository.registry) if request.insecure is None else request.insecure
-    return CheckedRequest(repository, tags, dockerfile, cache_repository, insecure, labels)
+    return CheckedRequest(
+        repository, tags, dockerfile, cache_repository, cache_ref.name, insecure, labels
+    )
 
 
 def build_and_push(
@@ -176,6 +183,7 @@ def build_and_push(
             build_args=dict(request.build_args),
             cache=request.cache,
             cache_repository=checked.cache_repository,
+            staging_repository=checked.staging_repository,
             insecure=checked.insecure,
             timeout=request.timeout,
             workdir=workdir,
@@ -186,7 +194,7 @@ def build_and_push(
         built = builder.build(plan)
         progress(f"built {built.digest} in {built.build_seconds:.1f} s")
         already = _check_tags(client, repository, checked.tags, built.digest)
-        # buildah has pushed nothing yet: a refused tag leaves the registry untouched.
+        # Nothing is in the image repository yet (buildah staged in the cache repository).
         builder.push(plan, built, client)
     if client.manifest_digest(repository.repository, built.digest) != built.digest:
         raise ShiplineError(
@@ -196,7 +204,7 @@ def build_and_push(
     manifest = client.get_manifest(repository.repository, built.digest)
     if manifest is None:
         raise ShiplineError(f"{repository.name}@{built.digest} vanished after the push")
-    size = built.size or _manifest_size(manifest.json())
+    size = built.size or image_size(manifest)
     # Re-checked just before writing: another run may have tagged in the meantime.
     already = _check_tags(client, repository, checked.tags, built.digest)
     for tag in checked.tags:
@@ -240,11 +248,3 @@ def _check_tags(
             "nothing was tagged. Build a new commit or use a new version tag"
         )
     return already
-
-
-def _manifest_size(document: object) -> int:
-    if not isinstance(document, dict):
-        return 0
-    config = document.get("config") or {}
-    layers = document.get("layers") or []
-    return int(config.get("size", 0)) + sum(int(layer.get("size", 0)) for layer in layers)

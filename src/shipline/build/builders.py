@@ -20,8 +20,8 @@ from typing import Protocol
 
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.oci.client import RegistryClient
-from shipline.oci.layout import LayoutError, push_layout, read_layout
-from shipline.oci.reference import ImageReference
+from shipline.oci.copy import copy_by_digest
+from shipline.oci.reference import ImageReference, parse_repository
 from shipline.tools import run_tool
 
 LAYER_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
@@ -59,7 +59,8 @@ class BuildPlan:
     cache_repository: str | None
     insecure: bool  # plain-HTTP registry (loopback, or asked for)
     timeout: float
-    workdir: Path  # scratch space for this build (layout, metadata, auth file)
+    staging_repository: str  # buildah pushes here first (registry/repository), see BuildahBuilder
+    workdir: Path  # scratch space for this build (metadata, auth file)
     auth_file: Path | None = None
     ca_bundle: Path | None = None
     gha_scope: str = "shipline"
@@ -82,7 +83,6 @@ class BuiltImage:
     steps: StepStats
     build_seconds: float
     push_seconds: float = 0.0
-    layout: Path | None = None  # buildah: the image waiting to be pushed
     log: str = field(default="", repr=False)
 
 
@@ -120,20 +120,19 @@ def buildah_build_command(binary: str, plan: BuildPlan) -> list[str]:
     return args
 
 
-def buildah_export_command(
-    binary: str, plan: BuildPlan, layout: Path, digest_file: Path
-) -> list[str]:
-    """Write the image as an OCI layout: compressed exactly as the registry will store it."""
-    return [
-        binary,
-        "push",
-        "--format",
-        "oci",
-        "--digestfile",
-        str(digest_file),
-        plan.local_name,
-        f"oci:{layout}",
-    ]
+def buildah_staging_tag(plan: BuildPlan) -> str:
+    return f"{plan.staging_repository}:push-{plan.local_name.rsplit(':', 1)[-1]}"
+
+
+def buildah_stage_command(binary: str, plan: BuildPlan, digest_file: Path) -> list[str]:
+    """Push to the staging repository; the digest file then holds the manifest digest."""
+    args = [binary, "push", "--quiet", "--format", "oci", "--digestfile", str(digest_file)]
+    if plan.insecure:
+        args.append("--tls-verify=false")
+    if plan.auth_file is not None:
+        args += ["--authfile", str(plan.auth_file)]
+    args += [plan.local_name, f"docker://{buildah_staging_tag(plan)}"]
+    return args
 
 
 _BUILDAH_STEP = re.compile(r"^STEP \d+/\d+: (\w+)")
@@ -165,6 +164,15 @@ def _tally(steps: Sequence[tuple[str, bool]]) -> StepStats:
 
 
 class BuildahBuilder:
+    """buildah build, then a push to a staging repository of the same registry.
+
+    buildah cannot push by digest alone (a destination without a tag becomes ``latest``),
+    so it pushes to ``<staging repository>:push-<sha>`` (the cache repository by default),
+    which tells us the digest and lets containers/image skip layers the registry already
+    holds instead of compressing them again. The image repository is untouched until
+    :meth:`push` mounts the blobs into it and puts the manifest under its digest.
+    """
+
     name = "buildah"
 
     def __init__(self, binary: str, environ: Mapping[str, str] | None = None) -> None:
@@ -179,39 +187,29 @@ class BuildahBuilder:
             timeout=plan.timeout,
             env=self.environ,
         )
-        log = built.stdout + built.stderr
-        layout = plan.workdir / "oci-layout"
-        shutil.rmtree(layout, ignore_errors=True)
         digest_file = plan.workdir / "digest"
         run_tool(
-            buildah_export_command(self.binary, plan, layout, digest_file),
+            buildah_stage_command(self.binary, plan, digest_file),
             cwd=plan.workdir,
             timeout=plan.timeout,
             env=self.environ,
         )
-        try:
-            image = read_layout(layout)
-        except LayoutError as error:
-            raise ToolFailedError(f"buildah wrote an unusable image: {error}") from None
-        digest = digest_file.read_text(encoding="utf-8").strip()
-        if digest != image.manifest.digest:
-            raise ToolFailedError(
-                f"buildah reported digest {digest} but wrote {image.manifest.digest}"
-            )
+        digest = digest_file.read_text(encoding="utf-8").strip() if digest_file.is_file() else ""
+        if not digest.startswith("sha256:"):
+            raise ToolFailedError("buildah push wrote no digest to its --digestfile")
+        log = built.stdout + built.stderr
         return BuiltImage(
-            digest=digest,
-            size=image.size,
+            digest,
+            size=0,
             steps=buildah_step_stats(log),
             build_seconds=time.monotonic() - started,
-            layout=layout,
             log=log,
         )
 
     def push(self, plan: BuildPlan, built: BuiltImage, client: RegistryClient) -> None:
-        if built.layout is None:
-            raise ToolFailedError("buildah: nothing to push (the image was not exported)")
         started = time.monotonic()
-        push_layout(client, built.layout, plan.repository.repository)
+        staging = parse_repository(plan.staging_repository).repository
+        copy_by_digest(client, staging, plan.repository.repository, built.digest)
         built.push_seconds = time.monotonic() - started
 
 

@@ -293,6 +293,22 @@ class RegistryClient:
 
         self._with_retries(attempt, f"upload blob {digest} to {repository}")
 
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Link a blob from another repository of this registry without transferring it.
+
+        Returns False when the registry declined (it then opens an upload session, which is
+        left to expire); the caller uploads the blob itself.
+        """
+        query = urllib.parse.urlencode({"mount": digest, "from": from_repository})
+        response = self._call(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/?{query}",
+            scope=f"{_push(repository)} {_pull(from_repository)}",
+            ok=(201, 202),
+            what=f"mount blob {digest} from {from_repository}",
+        )
+        return response is not None and response.status == 201
+
     def list_tags(self, repository: str) -> list[str]:
         """Every tag of a repository (following ``Link`` pagination); [] if it does not exist."""
         tags: list[str] = []
@@ -435,15 +451,14 @@ class RegistryClient:
         )
 
     def _bearer_token(self, params: Mapping[str, str], scope: str) -> str:
-        query = {key: params[key] for key in ("service",) if key in params}
-        wanted_scope = scope or params.get("scope", "")
-        if wanted_scope:
-            query["scope"] = wanted_scope
-        url = (
-            params["realm"]
-            + ("&" if "?" in params["realm"] else "?")
-            + urllib.parse.urlencode(query)
+        query: dict[str, list[str]] = (
+            {"service": [params["service"]]} if "service" in params else {}
         )
+        wanted_scopes = (scope or params.get("scope", "")).split()
+        if wanted_scopes:
+            query["scope"] = wanted_scopes  # one parameter per scope, as token services expect
+        separator = "&" if "?" in params["realm"] else "?"
+        url = params["realm"] + separator + urllib.parse.urlencode(query, doseq=True)
         if not url.startswith(("http://", "https://")):
             raise RegistryAuthError(
                 f"{self.registry} names a token service that is not HTTP(S)", 401
