@@ -17,6 +17,7 @@ from shipline.gha.inputs import ActionSpec
 ACTION_MODULES: dict[str, str] = {
     "lint": "shipline.lint.spec",
     "scan-gate": "shipline.scan.spec",
+    "build-cache": "shipline.build.spec",
     "sign": "shipline.sign.spec",
     "test-matrix": "shipline.testmatrix.spec",
 }
