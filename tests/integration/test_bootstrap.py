@@ -14,9 +14,15 @@ from tests.paths import ROOT
 BOOTSTRAP = ROOT / "scripts" / "bootstrap"
 
 
-def bootstrap(home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+def bootstrap(
+    home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_", "UV_", "SHIPLINE_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GITHUB_", "INPUT_", "UV_", "SHIPLINE_"))
+        },
         "SHIPLINE_HOME": str(home),
         "SHIPLINE_EXTRAS": extras,
         # the uv cache the dev environment was installed from, as a restored actions/cache would be
@@ -24,7 +30,14 @@ def bootstrap(home: Path, *args: str, extras: str = "lint", path: str | None = N
         **env,
     }
     environ["PATH"] = path or f"{Path(sys.executable).parent}:{environ['PATH']}"
-    return subprocess.run(["bash", str(BOOTSTRAP), *args], env=environ, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        ["bash", str(BOOTSTRAP), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +78,15 @@ def test_a_warm_start_installs_nothing(home: Path, tmp_path: Path) -> None:
     trap = tmp_path / "trap"
     trap.mkdir()
     for tool in ("uv", "pip"):
-        (trap / tool).write_text("#!/bin/sh\necho \"$0 must not run\" >&2\nexit 99\n")
+        (trap / tool).write_text('#!/bin/sh\necho "$0 must not run" >&2\nexit 99\n')
         (trap / tool).chmod(0o755)
-    done = bootstrap(home, "--exec", "lint", "--help", path=f"{trap}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+    done = bootstrap(
+        home,
+        "--exec",
+        "lint",
+        "--help",
+        path=f"{trap}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    )
     assert done.returncode == 0, done.stderr
     assert "must not run" not in done.stderr
 
@@ -76,11 +95,15 @@ def test_setup_puts_the_environment_on_path(home: Path, tmp_path: Path) -> None:
     output, github_path = tmp_path / "out", tmp_path / "path"
     output.write_text("")
     github_path.write_text("")
-    done = bootstrap(home, "--setup", extras="core", GITHUB_OUTPUT=str(output), GITHUB_PATH=str(github_path))
+    done = bootstrap(
+        home, "--setup", extras="core", GITHUB_OUTPUT=str(output), GITHUB_PATH=str(github_path)
+    )
     assert done.returncode == 0, done.stderr
     bin_dir = Path(github_path.read_text().strip())
     assert f"bin={bin_dir}" in output.read_text().splitlines()
-    version = subprocess.run([str(bin_dir / "shipline"), "--version"], capture_output=True, text=True, check=True)
+    version = subprocess.run(
+        [str(bin_dir / "shipline"), "--version"], capture_output=True, text=True, check=True
+    )
     assert version.stdout.startswith("shipline ")
     assert not (bin_dir / "ruff").exists()  # core carries no linters
 
@@ -88,12 +111,20 @@ def test_setup_puts_the_environment_on_path(home: Path, tmp_path: Path) -> None:
 def test_unknown_extras_are_refused_with_exit_2(home: Path) -> None:
     done = bootstrap(home, "--plan", extras="lint,everything", GITHUB_ACTIONS="true")
     assert done.returncode == 2
-    assert done.stdout.strip() == "::error title=shipline setup::SHIPLINE_EXTRAS got 'everything': expected one of core,lint"
+    line = done.stdout.strip()
+    assert line.startswith(
+        "::error title=shipline setup::SHIPLINE_EXTRAS got 'everything': expected one of "
+    )
+    offered = line.rsplit(" ", 1)[1].split(",")
+    assert {"core", "lint"} <= set(offered)
+    assert offered == sorted(p.stem for p in (ROOT / "requirements").glob("*.txt"))
 
 
 def test_an_old_python_is_refused_clearly(home: Path, tmp_path: Path) -> None:
     fake = tmp_path / "python3"
-    fake.write_text("#!/bin/sh\nif [ \"$1\" = -c ]; then case \"$2\" in *platform*) echo 3.9.18;; *) exit 1;; esac; fi\n")
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = -c ]; then case "$2" in *platform*) echo 3.9.18;; *) exit 1;; esac; fi\n'
+    )
     fake.chmod(0o755)
     done = bootstrap(tmp_path / "fresh-home", "--exec", "lint", SHIPLINE_PYTHON=str(fake))
     assert done.returncode == 2

@@ -27,6 +27,10 @@ def test_table_details_and_code_render_markdown() -> None:
     assert "````python\nprint('```')\n````" in text
 
 
+def test_details_can_start_expanded() -> None:
+    assert Summary().details("x", "body", expanded=True).markdown().startswith("<details open><summary>x</summary>")
+
+
 def test_write_appends_to_the_step_summary(tmp_path: Path) -> None:
     target = tmp_path / "summary.md"
     target.write_text("earlier step\n")

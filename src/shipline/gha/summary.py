@@ -43,12 +43,11 @@ class Summary:
         self._parts.append("\n".join(f"- {item}" for item in items))
         return self
 
-    def details(self, label: str, body: Summary | str) -> Summary:
-        """A collapsed section; the blank lines let GitHub render Markdown inside the HTML."""
+    def details(self, label: str, body: Summary | str, *, expanded: bool = False) -> Summary:
+        """A collapsible section; the blank lines let GitHub render Markdown inside the HTML."""
         inner = (body.markdown() if isinstance(body, Summary) else body).rstrip("\n")
-        self._parts.append(
-            f"<details><summary>{html.escape(label)}</summary>\n\n{inner}\n\n</details>"
-        )
+        tag = "<details open>" if expanded else "<details>"
+        self._parts.append(f"{tag}<summary>{html.escape(label)}</summary>\n\n{inner}\n\n</details>")
         return self
 
     def code(self, text: str, language: str = "") -> Summary:

@@ -55,7 +55,9 @@ def plan(context: ActionContext) -> LintPlan:
     if not project.is_dir():
         raise UsageError(f"input 'path' got '{inputs.raw('path')}': expected a directory")
     target = tools.Target(project, inputs.workspace, inputs.duration("timeout"))
-    python = find_interpreter(inputs.raw("python"), inputs.workspace) if inputs.raw("python") else None
+    python = (
+        find_interpreter(inputs.raw("python"), inputs.workspace) if inputs.raw("python") else None
+    )
     checks: list[tuple[str, Callable[[], list[Finding]]]] = []
     if inputs.boolean("ruff"):
         checks.append(("ruff", lambda: tools.ruff_check(target)))
@@ -183,5 +185,6 @@ def _summary(
             table.paragraph(
                 f"… and {len(findings) - SUMMARY_ROWS} more; see the annotations or SARIF."
             )
-        summary.details(f"Findings ({len(findings)})", table)
+        # Open when something blocks: what failed the step is the first thing to read.
+        summary.details(f"Findings ({len(findings)})", table, expanded=bool(blocking))
     return summary
