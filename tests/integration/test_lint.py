@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from tests.paths import SARIF_SCHEMA, load_npm_json
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.action_runner import Command, run_action
 
 CLEAN_CONFIG = """\
 [tool.ruff]
@@ -23,7 +20,7 @@ select = ["E", "F", "I"]
 strict = true
 files = ["app"]
 """
-BROKEN_MODULE = '''\
+BROKEN_MODULE = """\
 import os
 
 
@@ -32,14 +29,14 @@ def add(a: int, b: int) -> int:
 
 
 total: int = add(1, "2")
-'''
-CLEAN_MODULE = '''\
+"""
+CLEAN_MODULE = """\
 def add(a: int, b: int) -> int:
     return a + b
 
 
 total: int = add(1, 2)
-'''
+"""
 DOCKERFILE = """\
 FROM python:3.12-slim
 RUN apt-get update && apt-get install -y curl
@@ -67,27 +64,12 @@ def make_project(root: Path, module: str, *, dockerfile: bool = False) -> Path:
     return project
 
 
-def run_lint(workspace: Path, **inputs: str) -> tuple[int, list[tuple[str, dict[str, str], str]], dict[str, str], str, str]:
-    """Runs ``python -m shipline lint`` as a runner would; returns code, commands, outputs, summary."""
-    files = {name: workspace.parent / f"{name.lower()}.txt" for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
-    for path in files.values():
-        path.write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        **{name: str(path) for name, path in files.items()},
-        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "shipline", "lint"], cwd=workspace, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
-    outputs = parse_key_values(files["GITHUB_OUTPUT"])
-    return done.returncode, commands, outputs, files["GITHUB_STEP_SUMMARY"].read_text(), done.stdout + done.stderr
+def run_lint(workspace: Path, **inputs: str) -> tuple[int, list[Command], dict[str, str], str, str]:
+    run = run_action("lint", workspace, inputs)
+    return run.code, run.commands, run.outputs, run.summary, run.log
 
 
-def annotations(commands: list[tuple[str, dict[str, str], str]]) -> list[tuple[str, str, str, str]]:
+def annotations(commands: list[Command]) -> list[tuple[str, str, str, str]]:
     return [
         (name, props.get("file", ""), props.get("line", ""), props.get("title", ""))
         for name, props, _ in commands
@@ -95,14 +77,23 @@ def annotations(commands: list[tuple[str, dict[str, str], str]]) -> list[tuple[s
     ]
 
 
-def test_findings_become_annotations_on_their_lines_outputs_summary_and_sarif(tmp_path: Path) -> None:
+def test_findings_become_annotations_on_their_lines_outputs_summary_and_sarif(
+    tmp_path: Path,
+) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, BROKEN_MODULE)
-    code, commands, outputs, summary, log = run_lint(workspace, path="service", sarif="reports/lint.sarif")
+    code, commands, outputs, summary, log = run_lint(
+        workspace, path="service", sarif="reports/lint.sarif"
+    )
     assert code == 1, log
     found = annotations(commands)
     assert ("error", "service/app/calc.py", "1", "ruff F401") in found
-    assert ("error", "service/app/calc.py", "1", "ruff I001") not in found  # single import is sorted
+    assert (
+        "error",
+        "service/app/calc.py",
+        "1",
+        "ruff I001",
+    ) not in found  # single import is sorted
     assert ("error", "service/app/calc.py", "8", "mypy arg-type") in found
     assert outputs["errors"] == str(len([a for a in found if a[0] == "error"]))
     assert outputs["outcome"] == "fail"
@@ -112,7 +103,11 @@ def test_findings_become_annotations_on_their_lines_outputs_summary_and_sarif(tm
     assert "| mypy | findings | 1 | 0 | 0 |" in summary
     sarif = json.loads((workspace / "reports" / "lint.sarif").read_text())
     jsonschema.validate(sarif, load_npm_json(SARIF_SCHEMA))
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for run in sarif["runs"] for r in run["results"]}
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for run in sarif["runs"]
+        for r in run["results"]
+    }
     assert uris == {"service/app/calc.py"}
 
 
@@ -122,7 +117,13 @@ def test_a_clean_project_passes(tmp_path: Path) -> None:
     code, commands, outputs, summary, log = run_lint(workspace, path="service")
     assert code == 0, log
     assert annotations(commands) == []
-    assert outputs == {"errors": "0", "warnings": "0", "notes": "0", "findings": "0", "outcome": "pass"}
+    assert outputs == {
+        "errors": "0",
+        "warnings": "0",
+        "notes": "0",
+        "findings": "0",
+        "outcome": "pass",
+    }
     assert "✅ passed" in summary
 
 
@@ -131,7 +132,9 @@ def test_formatting_drift_is_reported_at_the_first_changed_line(tmp_path: Path) 
     make_project(workspace, CLEAN_MODULE.replace("return a + b", "return a+b"))
     code, commands, _, _, log = run_lint(workspace, path="service", mypy="false")
     assert code == 1, log
-    assert annotations(commands) == [("error", "service/app/calc.py", "2", "ruff-format unformatted")]
+    assert annotations(commands) == [
+        ("error", "service/app/calc.py", "2", "ruff-format unformatted")
+    ]
 
 
 def test_hadolint_warnings_block_only_when_fail_on_warning(tmp_path: Path) -> None:
@@ -143,7 +146,9 @@ def test_hadolint_warnings_block_only_when_fail_on_warning(tmp_path: Path) -> No
     assert outputs["outcome"] == "pass"
     code, _, outputs, _, _ = run_lint(workspace, path="service", **{"fail_on": "warning"})
     assert (code, outputs["outcome"]) == (1, "fail")
-    code, _, outputs, _, _ = run_lint(workspace, path="service", hadolint="false", **{"fail_on": "warning"})
+    code, _, outputs, _, _ = run_lint(
+        workspace, path="service", hadolint="false", **{"fail_on": "warning"}
+    )
     assert (code, outputs["outcome"]) == (0, "pass")
 
 
@@ -155,23 +160,41 @@ def test_zizmor_findings_land_on_the_workflow_file(tmp_path: Path) -> None:
     (workflows / "ci.yml").write_text(WORKFLOW)
     code, commands, _, _, log = run_lint(workspace, path="service", zizmor="true")
     assert code == 1, log
-    assert ("error", ".github/workflows/ci.yml", "7", "zizmor zizmor/unpinned-uses") in annotations(commands)
+    assert ("error", ".github/workflows/ci.yml", "7", "zizmor zizmor/unpinned-uses") in annotations(
+        commands
+    )
 
 
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        ({"fail_on": "sometimes"}, "input 'fail-on' got 'sometimes': expected one of error, warning, never"),
+        (
+            {"fail_on": "sometimes"},
+            "input 'fail-on' got 'sometimes': expected one of error, warning, never",
+        ),
         ({"ruff": "yes"}, "input 'ruff' got 'yes': expected true or false"),
-        ({"path": "../elsewhere"}, "input 'path' got '../elsewhere': expected a path inside the workspace"),
-        ({"timeout": "soon"}, "input 'timeout' got 'soon': expected a duration such as 30s, 5m or 1h30m"),
-        ({"ruff": "false", "ruff_format": "false", "mypy": "false", "hadolint": "false"}, "every linter is switched off"),
+        (
+            {"path": "../elsewhere"},
+            "input 'path' got '../elsewhere': expected a path inside the workspace",
+        ),
+        (
+            {"timeout": "soon"},
+            "input 'timeout' got 'soon': expected a duration such as 30s, 5m or 1h30m",
+        ),
+        (
+            {"ruff": "false", "ruff_format": "false", "mypy": "false", "hadolint": "false"},
+            "every linter is switched off",
+        ),
     ],
 )
-def test_bad_input_is_one_error_line_and_exit_2_with_nothing_done(tmp_path: Path, inputs: dict[str, str], message: str) -> None:
+def test_bad_input_is_one_error_line_and_exit_2_with_nothing_done(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, BROKEN_MODULE)
-    code, commands, outputs, summary, log = run_lint(workspace, **{"path": "service", "sarif": "out.sarif", **inputs})
+    code, commands, outputs, summary, log = run_lint(
+        workspace, **{"path": "service", "sarif": "out.sarif", **inputs}
+    )
     assert code == 2, log
     errors = [(props, text) for name, props, text in commands if name == "error"]
     assert len(errors) == 1 and message in errors[0][1], log

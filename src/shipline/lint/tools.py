@@ -77,22 +77,22 @@ def _ruff_findings(report: Any, target: Target, tool: str) -> list[Finding]:
     return findings
 
 
-def ruff_check(target: Target) -> list[Finding]:
+def _ruff(target: Target, command: list[str], tool: str) -> list[Finding]:
+    """``ruff check`` and ``ruff format --check`` share one JSON report shape."""
     ruff = find_tool("ruff", INSTALL_HINT)
-    args = [ruff, "check", "--output-format", "json", "--no-fix", "--force-exclude", "."]
+    args = [ruff, *command, "--output-format", "json", "--force-exclude", "."]
     result = run_tool(args, cwd=target.project, timeout=target.timeout, ok_codes=(0, 1))
-    findings = _ruff_findings(_json(result, "ruff"), target, "ruff")
-    _require_findings_if_failed(result, findings, "ruff")
+    findings = _ruff_findings(_json(result, tool), target, tool)
+    _require_findings_if_failed(result, findings, tool)
     return findings
+
+
+def ruff_check(target: Target) -> list[Finding]:
+    return _ruff(target, ["check", "--no-fix"], "ruff")
 
 
 def ruff_format(target: Target) -> list[Finding]:
-    ruff = find_tool("ruff", INSTALL_HINT)
-    args = [ruff, "format", "--check", "--output-format", "json", "--force-exclude", "."]
-    result = run_tool(args, cwd=target.project, timeout=target.timeout, ok_codes=(0, 1))
-    findings = _ruff_findings(_json(result, "ruff format"), target, "ruff-format")
-    _require_findings_if_failed(result, findings, "ruff format")
-    return findings
+    return _ruff(target, ["format", "--check"], "ruff-format")
 
 
 def mypy_has_files_setting(project: Path) -> bool:
