@@ -10,7 +10,9 @@ The database holds the advisories below and nothing else, so a scan finds exactl
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -168,3 +170,24 @@ def write_trivy_db(cache_dir: Path, advisories: tuple[Advisory, ...] = ADVISORIE
         )
     )
     return db_dir
+
+
+def cached_trivy_db(root: Path, advisories: tuple[Advisory, ...] = ADVISORIES) -> Path:
+    """A trivy cache directory under ``root`` holding the DB for ``advisories``, built once.
+
+    Built beside its final place and renamed into it, so parallel test sessions never see
+    a half-written database.
+    """
+    key = hashlib.sha256(repr((SCHEMA_VERSION, advisories)).encode()).hexdigest()[:12]
+    cache_dir = root / f"trivy-{key}"
+    if (cache_dir / "db" / "trivy.db").is_file():
+        return cache_dir
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".trivy-{key}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    write_trivy_db(staging, advisories)
+    try:
+        staging.rename(cache_dir)
+    except OSError:  # another session got there first
+        shutil.rmtree(staging, ignore_errors=True)
+    return cache_dir

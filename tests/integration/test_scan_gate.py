@@ -1,0 +1,430 @@
+"""scan-gate end to end with the real semgrep, trivy and regopy, through the CLI as a runner calls it.
+
+trivy runs offline against a tiny vulnerability DB the tests build (tests/support/trivydb.py);
+the image is an OCI layout written by hand (tests/support/ociimage.py). semgrep is slow to
+start, so the full scan runs once per session and several tests read its results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.paths import ROOT, SARIF_SCHEMA, load_npm_json
+from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.ociimage import write_oci_layout
+from tests.support.trivydb import cached_trivy_db
+
+DATA = ROOT / "tests" / "data" / "scan"
+EXAMPLE = ROOT / "examples" / "fastapi-service"
+CACHE = ROOT / ".cache" / "scan"
+IMAGE_PACKAGES = {"PyYAML": "5.3.1", "requests": "2.19.0", "fastapi": "0.110.0"}
+
+USER_RULE = """\
+rules:
+  - id: no-print-in-service
+    languages: [python]
+    severity: LOW
+    message: print() in a service bypasses structured logging.
+    pattern: print(...)
+"""
+
+
+@dataclass
+class Run:
+    code: int
+    commands: list[tuple[str, dict[str, str], str]]
+    outputs: dict[str, str]
+    summary: str
+    log: str
+
+    def annotations(self) -> set[tuple[str, str, str, str]]:
+        return {
+            (name, props.get("file", ""), props.get("line", ""), props.get("title", ""))
+            for name, props, _ in self.commands
+            if name in {"error", "warning", "notice"}
+        }
+
+    def messages(self, level: str) -> list[str]:
+        return [message for name, _, message in self.commands if name == level]
+
+
+def run_scan(workspace: Path, **inputs: str) -> Run:
+    files = {
+        name: workspace.parent / f"{workspace.name}-{name.lower()}.txt"
+        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+    }
+    for path in files.values():
+        path.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        **{name: str(path) for name, path in files.items()},
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shipline", "scan-gate"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
+    return Run(
+        done.returncode,
+        commands,
+        parse_key_values(files["GITHUB_OUTPUT"]),
+        files["GITHUB_STEP_SUMMARY"].read_text(),
+        done.stdout + done.stderr,
+    )
+
+
+@pytest.fixture(scope="session")
+def trivy_cache() -> Path:
+    return cached_trivy_db(CACHE)
+
+
+@pytest.fixture(scope="session")
+def vulnerable_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The vulnerable sample as ``service/`` with manifests, a root image and a user rule dir."""
+    workspace = tmp_path_factory.mktemp("scan") / "ws"
+    shutil.copytree(DATA / "vulnerable-app", workspace / "service")
+    shutil.copytree(DATA / "manifests", workspace / "service" / "deploy")
+    write_oci_layout(workspace / "build" / "image", IMAGE_PACKAGES)
+    (workspace / "rules").mkdir()
+    (workspace / "rules" / "house.yaml").write_text(USER_RULE)
+    (workspace / "service" / "app" / "cli.py").write_text('print("hello")\n')
+    return workspace
+
+
+@pytest.fixture(scope="session")
+def full_scan(vulnerable_workspace: Path, trivy_cache: Path) -> Run:
+    return run_scan(
+        vulnerable_workspace,
+        path="service",
+        image="build/image",
+        rules="rules",
+        sarif="reports/scan.sarif",
+        trivy_cache_dir=str(trivy_cache),
+        offline="true",
+    )
+
+
+def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(full_scan: Run) -> None:
+    assert full_scan.code == 1, full_scan.log
+    found = full_scan.annotations()
+    main = "service/app/main.py"
+    for line, rule, severity in [
+        ("20", "subprocess-shell-true", "HIGH"),
+        ("25", "os-command-injection", "HIGH"),
+        ("30", "unsafe-deserialisation-pickle", "CRITICAL"),
+        ("35", "yaml-unsafe-load", "HIGH"),
+        ("41", "sql-string-formatting", "HIGH"),
+        ("47", "sql-string-formatting", "HIGH"),
+        ("57", "tls-verification-disabled", "HIGH"),
+        ("62", "code-injection-eval", "HIGH"),
+        ("15", "hard-coded-secret", "HIGH"),
+    ]:
+        assert ("error", main, line, f"semgrep {rule} ({severity})") in found, rule
+    assert ("warning", main, "52", "semgrep weak-hash (MEDIUM)") in found
+    assert ("warning", main, "13", "semgrep debug-mode-enabled (MEDIUM)") in found
+    assert (
+        "warning",
+        "service/app/cli.py",
+        "1",
+        "semgrep no-print-in-service (LOW)",
+    ) in found  # the user's rule
+    assert not any(
+        line in {"66", "70", "74"} for _, file, line, _ in found if file == main
+    )  # the safe twins
+    assert ("error", main, "15", "trivy-secret github-pat (CRITICAL)") in found
+    assert ("error", "service/deploy/bad.yaml", "20", "policy SHIP-005 (CRITICAL)") in found
+    assert ("error", "service/Dockerfile", "1", "policy SHIP-001 (HIGH)") in found
+    assert any(
+        title == "trivy-misconfig KSV-0017 (HIGH)" and file == "service/deploy/bad.yaml"
+        for _, file, _, title in found
+    )
+    # Dependency findings have no source line to annotate.
+    assert not any(title.startswith(("trivy-sca", "trivy-image")) for *_, title in found)
+
+
+def test_outputs_count_by_severity_and_the_summary_lists_what_blocks(full_scan: Run) -> None:
+    outputs = full_scan.outputs
+    assert outputs["outcome"] == "fail"
+    counts = {name: int(outputs[name]) for name in ("critical", "high", "medium", "low", "unknown")}
+    assert sum(counts.values()) == int(outputs["findings"])
+    assert int(outputs["blocking"]) == counts["critical"] + counts["high"] + counts["unknown"]
+    assert outputs["suppressed"] == "0" and outputs["stale-exceptions"] == "0"
+    assert outputs["db-cache-key"].startswith("trivy-db-20")
+    summary = full_scan.summary
+    assert "## Scan gate `service`: ❌ blocked" in summary
+    assert "| Tool | Critical | High | Medium | Low | Unknown | Status |" in summary
+    assert "| trivy-sca | 1 | 1 | 1 | 0 | 0 | ran in " in summary
+    assert "| trivy-image | 1 | 1 | 1 | 0 | 0 | ran in " in summary
+    assert (
+        "| CRITICAL | trivy-sca | CVE-2020-14343 | pyyaml 5.3.1 (service/requirements.txt) | 5.4 |"
+        in summary
+    )
+    assert (
+        "| HIGH | trivy-sca | CVE-2018-18074 | requests 2.19.0 (service/requirements.txt) | 2.20.0 |"
+        in summary
+    )
+    assert (
+        "| CRITICAL | trivy-image | CVE-2020-14343 | PyYAML 5.3.1 (usr/local/lib/python3.12/site-packages/PyYAML-5.3.1.dist-info/METADATA) | 5.4 |"
+        in summary
+    )
+    assert (
+        "| CRITICAL | semgrep | unsafe-deserialisation-pickle | service/app/main.py:30:12 |"
+        in summary
+    )
+    # The image runs as root: its configuration, as trivy read it, went through the policies.
+    assert (
+        "| HIGH | policy | SHIP-001 | build/image |  | image build/image runs as root (config User is unset) |"
+        in summary
+    )
+    assert "<summary>Below the threshold" in summary
+    assert "ghp_" not in summary + full_scan.log
+
+
+def test_the_merged_sarif_is_valid_and_has_one_run_per_scanner(
+    full_scan: Run, vulnerable_workspace: Path
+) -> None:
+    assert full_scan.outputs["sarif"] == str(vulnerable_workspace / "reports" / "scan.sarif")
+    sarif = json.loads((vulnerable_workspace / "reports" / "scan.sarif").read_text())
+    jsonschema.validate(sarif, load_npm_json(SARIF_SCHEMA))
+    runs = {run["tool"]["driver"]["name"]: run for run in sarif["runs"]}
+    assert set(runs) == {
+        "semgrep",
+        "trivy-sca",
+        "trivy-secret",
+        "trivy-misconfig",
+        "trivy-image",
+        "policy",
+    }
+    assert len({run["automationDetails"]["id"] for run in sarif["runs"]}) == len(sarif["runs"])
+    assert sum(len(run["results"]) for run in sarif["runs"]) == int(full_scan.outputs["findings"])
+    sca = runs["trivy-sca"]
+    pyyaml = next(r for r in sca["results"] if r["ruleId"] == "CVE-2020-14343")
+    assert pyyaml["properties"] == {
+        "package": "pyyaml",
+        "installedVersion": "5.3.1",
+        "fixedVersion": "5.4",
+    }
+    rule = sca["tool"]["driver"]["rules"][pyyaml["ruleIndex"]]
+    assert rule["properties"]["security-severity"] == "9.5"
+
+
+REGISTER = """\
+version: 1
+exceptions:
+  - id: CVE-2020-14343
+    package: pyyaml
+    justification: we only load our own, signed configuration with it
+    owner: team-payments
+    expires: 2999-12-31
+  - id: SHIP-004
+    path: service/deploy/bad.yaml
+    justification: the worker is a batch job the cluster's LimitRange bounds
+    owner: platform
+    expires: 2999-12-31
+  - id: CVE-2018-18074
+    justification: accepted last year
+    owner: alice
+    expires: 2020-01-31
+  - id: CVE-2099-0001
+    justification: an advisory that no longer applies
+    owner: bob
+    expires: 2999-12-31
+"""
+
+
+def test_exceptions_suppress_in_scope_and_expired_or_stale_entries_are_reported(
+    vulnerable_workspace: Path, trivy_cache: Path
+) -> None:
+    (vulnerable_workspace / "exceptions.yml").write_text(REGISTER)
+    run = run_scan(
+        vulnerable_workspace,
+        path="service",
+        scanners="sca,policy",
+        exceptions="exceptions.yml",
+        trivy_cache_dir=str(trivy_cache),
+        offline="true",
+    )
+    assert run.code == 1, run.log
+    assert run.outputs["suppressed"] == "4"  # pyyaml + three SHIP-004 in bad.yaml
+    assert run.outputs["expired-exceptions"] == "1" and run.outputs["stale-exceptions"] == "1"
+    found = run.annotations()
+    assert ("error", "exceptions.yml", "13", "exceptions register") in found
+    assert ("warning", "exceptions.yml", "17", "exceptions register") in found
+    assert any(
+        "CVE-2018-18074 (owner alice) expired on 2020-01-31" in m for m in run.messages("error")
+    )
+    summary = run.summary
+    assert "| CVE-2018-18074 | alice | 2020-01-31 | expired (exceptions.yml:13) |" in summary
+    assert (
+        "| CRITICAL | trivy-sca | CVE-2020-14343 | pyyaml 5.3.1 (service/requirements.txt) | team-payments | 2999-12-31 | we only load our own, signed configuration with it |"
+        in summary
+    )
+    assert "| CVE-2099-0001 | bob | 2999-12-31 | exceptions.yml:17 |" in summary
+    # The expired entry suppresses nothing: its finding still blocks.
+    assert (
+        "| HIGH | trivy-sca | CVE-2018-18074 | requests 2.19.0 (service/requirements.txt) | 2.20.0 |"
+        in summary
+    )
+
+
+def test_the_threshold_is_configurable_and_valid_exceptions_let_the_gate_pass(
+    vulnerable_workspace: Path, trivy_cache: Path
+) -> None:
+    (vulnerable_workspace / "pass.yml").write_text(REGISTER.split("  - id: SHIP-004")[0])
+    run = run_scan(
+        vulnerable_workspace,
+        path="service",
+        scanners="sca",
+        fail_on="CRITICAL",
+        exceptions="pass.yml",
+        trivy_cache_dir=str(trivy_cache),
+        offline="true",
+    )
+    assert run.code == 0, run.log
+    assert (
+        run.outputs["outcome"] == "pass"
+        and run.outputs["blocking"] == "0"
+        and run.outputs["high"] == "1"
+    )
+    assert "## Scan gate `service`: ✅ passed" in run.summary
+
+
+@pytest.mark.slow
+def test_the_example_service_passes_the_default_gate(tmp_path: Path, trivy_cache: Path) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(
+        EXAMPLE, workspace, ignore=shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache")
+    )
+    run = run_scan(workspace, trivy_cache_dir=str(trivy_cache), offline="true")
+    assert run.code == 0, run.log
+    assert run.outputs["critical"] == "0" and run.outputs["high"] == "0"
+    assert (
+        "SHIP-003" in run.summary
+    )  # its base image is tagged, not pinned by digest: below the gate
+
+
+def test_without_a_db_offline_vulnerability_scans_block_with_the_reason(
+    vulnerable_workspace: Path, tmp_path: Path
+) -> None:
+    run = run_scan(
+        vulnerable_workspace,
+        path="service",
+        scanners="sca",
+        trivy_cache_dir=str(tmp_path / "empty"),
+        offline="true",
+    )
+    assert run.code == 1
+    assert run.outputs["outcome"] == "fail"
+    assert any(
+        "offline is true but" in m and "holds no trivy DB" in m for m in run.messages("error")
+    )
+    assert "⚠️ not checked: offline is true but" in run.summary
+
+
+def test_a_failed_download_is_retried_then_blocks_and_a_stale_db_is_used_with_a_warning(
+    vulnerable_workspace: Path, trivy_cache: Path, tmp_path: Path
+) -> None:
+    # A mirror on a closed loopback port: every attempt fails fast, nothing leaves the machine.
+    mirror = "127.0.0.1:9/aquasec/trivy-db:2"
+    run = run_scan(
+        vulnerable_workspace,
+        path="service",
+        scanners="sca",
+        trivy_cache_dir=str(tmp_path / "fresh"),
+        db_repository=mirror,
+        db_download_attempts="2",
+    )
+    assert run.code == 1
+    assert "trivy DB download attempt 1/2 failed" in run.log
+    assert any(
+        "could not download the trivy vulnerability database" in m for m in run.messages("error")
+    )
+
+    stale = tmp_path / "stale"
+    shutil.copytree(trivy_cache / "db", stale / "db")
+    metadata = json.loads((stale / "db" / "metadata.json").read_text())
+    old = {
+        "NextUpdate": "2020-01-01T00:00:00Z",
+        "DownloadedAt": "2019-12-31T00:00:00Z",
+        "UpdatedAt": "2019-12-31T00:00:00Z",
+    }
+    (stale / "db" / "metadata.json").write_text(
+        json.dumps({**metadata, **old})
+    )  # trivy skips DBs fetched in the last hour
+    run = run_scan(
+        vulnerable_workspace,
+        path="service",
+        scanners="sca",
+        fail_on="never",
+        trivy_cache_dir=str(stale),
+        db_repository=mirror,
+        db_download_attempts="1",
+    )
+    assert run.code == 0, run.log
+    assert run.outputs["findings"] == "3"
+    assert any(
+        "could not be refreshed, scanning with the cached one" in m for m in run.messages("warning")
+    )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            {"fail_on": "severe"},
+            "input 'fail-on' got 'severe': expected one of critical, high, medium, low, never",
+        ),
+        (
+            {"scanners": "sast,dast"},
+            "input 'scanners' got 'sast,dast': expected auto or some of sast, sca, secret, misconfig, policy, image",
+        ),
+        ({"scanners": "image"}, "input 'scanners' selects image but input 'image' is empty"),
+        ({"image": "-rf /"}, "input 'image' got '-rf /': expected a registry reference"),
+        (
+            {"exceptions": "broken.yml"},
+            "broken.yml:4: exceptions/0/expires: 'someday' is not a 'date'",
+        ),
+        ({"policies": "bad-policies"}, "policy bad-policies/broken.rego does not compile: "),
+        (
+            {"rules": "missing"},
+            "input 'rules' got 'missing': expected semgrep rule files or directories inside the workspace",
+        ),
+        (
+            {"db_download_attempts": "0"},
+            "input 'db-download-attempts' got '0': expected a whole number from 1 to 10",
+        ),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem_before_any_scanner_runs(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / "bad-policies").mkdir(parents=True)
+    (workspace / "bad-policies" / "broken.rego").write_text(
+        "package shipline.policies.broken\n\ndeny contains msg if {\n"
+    )
+    (workspace / "broken.yml").write_text(
+        "exceptions:\n  - id: CVE-1\n    owner: bob\n    expires: someday\n    justification: x\n"
+    )
+    run = run_scan(workspace, sarif="out.sarif", **inputs)
+    assert run.code == 2, run.log
+    assert any(message in m for m in run.messages("error")), run.log
+    assert "== semgrep" not in run.log and "== trivy" not in run.log
+    assert not (workspace / "out.sarif").exists() and run.outputs == {}
