@@ -122,7 +122,8 @@ class Backoff:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
 
     def wait(self, attempt: int, at_least: float = 0.0) -> None:
-        self.sleep(min(self.maximum, max(at_least, self.delay(attempt))))
+        """Backs off; ``at_least`` (a server's Retry-After) wins even over ``maximum``."""
+        self.sleep(max(at_least, min(self.maximum, self.delay(attempt))))
 
 
 def repo_relative(file: str) -> str:

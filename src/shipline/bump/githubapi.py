@@ -231,7 +231,7 @@ def _bump(
 ) -> Outcome:
     file = repo_relative(bump.file)
     gh = _client(settings, api, mask)
-    repo = gh.get_repo(settings.repository, lazy=True)
+    repo = gh.get_repo(settings.repository)
     base = settings.base or api.call("read the repository", lambda: repo.default_branch)
     owner = settings.repository.split("/", 1)[0]
     new_image = str(bump.target.image)
