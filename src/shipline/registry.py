@@ -16,6 +16,7 @@ from shipline.gha.inputs import ActionSpec
 
 ACTION_MODULES: dict[str, str] = {
     "lint": "shipline.lint.spec",
+    "bump-config-repo": "shipline.bump.spec",
     "scan-gate": "shipline.scan.spec",
     "build-cache": "shipline.build.spec",
     "sign": "shipline.sign.spec",
