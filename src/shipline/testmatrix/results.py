@@ -25,6 +25,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class, despite its name
+
     nodeid: str
     outcome: Outcome
     seconds: float

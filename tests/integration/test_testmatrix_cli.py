@@ -1,0 +1,423 @@
+"""test-matrix end to end through the CLI, as a runner calls it, on small real pytest projects.
+
+The projects' tests run with a real pytest in a separate interpreter (this environment's,
+which has pytest and coverage; the example service's venv for an environment without
+coverage), exactly as a user's project would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.runner_protocol import parse_command, parse_key_values
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_PYTHON = REPO_ROOT / "examples/fastapi-service/.venv/bin/python"
+
+PYPROJECT = """\
+[project]
+name = "demo"
+version = "0"
+requires-python = ">=3.12"
+classifiers = ["Programming Language :: Python :: 3.12", "Programming Language :: Python :: 3.13"]
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+markers = ["unit: fast", "integration: slow"]
+
+[tool.coverage.run]
+source = ["app"]
+"""
+APP = """\
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def called_by_one_shard() -> int:
+    x = 1
+    y = 2
+    return x + y
+
+
+def unused() -> int:
+    return 0
+"""
+FAST = """\
+import pytest
+
+from app.calc import add
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_add(n: int) -> None:
+    assert add(n, 1) == n + 1
+"""
+SLOW = """\
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_slow_one() -> None:
+    time.sleep(0.4)
+
+
+def test_slow_two() -> None:
+    from app.calc import called_by_one_shard
+
+    time.sleep(0.4)
+    assert called_by_one_shard() == 3
+"""
+FAILING = """\
+import pytest
+
+pytestmark = pytest.mark.unit
+
+
+def test_broken() -> None:
+    expected = 3
+    assert 1 + 1 == expected
+"""
+FLAKY = """\
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+
+def test_flaky() -> None:
+    marker = Path(os.environ["FLAKY_DIR"]) / "ran-once"
+    if not marker.exists():
+        marker.write_text("1")
+        raise AssertionError("first attempt fails")
+"""
+
+
+@dataclass
+class Run:
+    code: int
+    annotations: list[tuple[str, dict[str, str], str]]
+    outputs: dict[str, str]
+    summary: str
+    log: str
+
+
+def make_project(workspace: Path, *, failing: bool = False, flaky: bool = False) -> Path:
+    project = workspace / "proj"
+    (project / "tests").mkdir(parents=True)
+    (project / "app").mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "calc.py").write_text(APP)
+    (project / "tests" / "test_fast.py").write_text(FAST)
+    (project / "tests" / "test_slow.py").write_text(SLOW)
+    if failing:
+        (project / "tests" / "test_failing.py").write_text(FAILING)
+    if flaky:
+        (project / "tests" / "test_flaky.py").write_text(FLAKY)
+    return project
+
+
+def shipline(workspace: Path, mode: str, python: Path | str = sys.executable, **inputs: str) -> Run:
+    files = {
+        name: workspace.parent / f"{workspace.name}-{name.lower()}.txt"
+        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+    }
+    for path in files.values():
+        path.write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "FLAKY_DIR": str(workspace),
+        **{name: str(path) for name, path in files.items()},
+        "INPUT_MODE": mode,
+        "INPUT_PATH": "proj",
+        "INPUT_PYTHON": str(python),
+        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "shipline", "test-matrix"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
+    annotations = [c for c in commands if c[0] in {"error", "warning", "notice"}]
+    return Run(
+        done.returncode,
+        annotations,
+        parse_key_values(files["GITHUB_OUTPUT"]),
+        files["GITHUB_STEP_SUMMARY"].read_text(),
+        done.stdout + done.stderr,
+    )
+
+
+def manifest(workspace: Path, stem: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(
+        (workspace / "test-results" / f"{stem}.json").read_text()
+    )
+    return loaded
+
+
+def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    plan = shipline(workspace, "plan", shards="2")
+    assert plan.code == 0, plan.log
+    assert json.loads(plan.outputs["matrix"]) == {
+        "python": ["3.12", "3.13"],
+        "os": ["ubuntu-latest"],
+        "shard": [1, 2],
+    }
+    assert plan.outputs["shards"] == "2"
+    assert "**8** without a stored duration" in plan.summary
+
+    for shard in ("1", "2"):
+        run = shipline(workspace, "run", shards="2", shard=shard)
+        assert run.code == 0, run.log
+        assert run.outputs["tests"] == "4" and run.outputs["outcome"] == "pass"
+    merged = shipline(workspace, "merge")
+    assert merged.code == 0, merged.log
+    assert merged.outputs["tests"] == "8" and merged.outputs["passed"] == "8"
+    history = json.loads((workspace / "test-durations.json").read_text())
+    assert history["version"] == 1
+    assert history["tests"]["tests/test_slow.py::test_slow_one"]["seconds"] >= 0.35
+    assert history["tests"]["tests/test_fast.py::test_add[0]"]["seconds"] < 0.35
+    assert "| shard-1of2 | 3." in merged.summary and "Slowest 8 tests" in merged.summary
+    junit = (workspace / "test-results" / "junit.xml").read_text()
+    assert 'name="shard-1of2"' in junit and 'name="shard-2of2"' in junit
+
+    # With measured durations the two slow tests go to different shards.
+    replanned = shipline(workspace, "plan", shards="2")
+    assert "**0** without a stored duration" in replanned.summary
+    for shard in ("1", "2"):
+        assert shipline(workspace, "run", shards="2", shard=shard).code == 0
+    assigned = [set(manifest(workspace, f"shard-{i}of2")["tests"]) for i in (1, 2)]  # type: ignore[arg-type]
+    slow = {"tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"}
+    assert all(len(slow & tests) == 1 for tests in assigned)
+
+
+def test_layers_are_chosen_by_marker_or_path(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    by_marker = shipline(workspace, "run", shards="1", shard="1", markers="integration")
+    assert by_marker.code == 0, by_marker.log
+    assert by_marker.outputs["tests"] == "2"
+    by_path = shipline(workspace, "run", shards="1", shard="1", paths="tests/test_fast.py")
+    assert by_path.outputs["tests"] == "6"
+
+
+def test_failures_are_annotated_on_their_line_and_flaky_tests_pass_on_rerun(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True, flaky=True)
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="2")
+    assert run.code == 1, run.log
+    assert run.outputs["failed"] == "1" and run.outputs["flaky"] == "1"
+    errors = [
+        (p.get("file"), p.get("line"), m) for name, p, m in run.annotations if name == "error"
+    ]
+    assert (
+        "proj/tests/test_failing.py",
+        "8",
+        "tests/test_failing.py::test_broken failed: assert (1 + 1) == 3",
+    ) in errors
+    warnings = [
+        (p.get("file"), p.get("line"), m) for name, p, m in run.annotations if name == "warning"
+    ]
+    assert warnings[0][:2] == ("proj/tests/test_flaky.py", "13")
+    assert "is flaky: failed, then passed on rerun 1" in warnings[0][2]
+    assert "### Flaky (not blocking)" in run.summary and "### Failures" in run.summary
+    results = {r["nodeid"]: r for r in manifest(workspace, "shard-1of1")["results"]}  # type: ignore[attr-defined]
+    assert results["tests/test_failing.py::test_broken"]["attempts"] == 3
+    assert results["tests/test_flaky.py::test_flaky"]["outcome"] == "flaky"
+
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1 and merged.outputs["outcome"] == "fail"
+    assert merged.outputs["flaky"] == "1" and merged.outputs["failed"] == "1"
+
+
+def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, flaky=True)
+    run = shipline(workspace, "run", shards="1", shard="1", flaky="fail")
+    assert run.code == 1, run.log
+    assert any(name == "error" and "is flaky" in message for name, _, message in run.annotations)
+
+
+def register(workspace: Path, expires: str) -> None:
+    (workspace / "quarantine.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            version: 1
+            tests:
+              - id: tests/test_failing.py::test_broken
+                reason: arithmetic is hard
+                owner: "@acme/maths"
+                issue: https://github.com/acme/demo/issues/7
+                expires: {expires}
+            """
+        )
+    )
+
+
+def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    register(workspace, "2999-12-31")
+    held = shipline(
+        workspace, "run", shards="1", shard="1", quarantine="quarantine.yml", reruns="0"
+    )
+    assert held.code == 0, held.log
+    assert held.outputs["quarantined"] == "1" and held.outputs["failed"] == "0"
+    assert any(
+        name == "notice" and "quarantined" in message for name, _, message in held.annotations
+    )
+    assert "### Quarantined (not blocking)" in held.summary and "@acme/maths" in held.summary
+
+    register(workspace, "2020-01-01")
+    expired = shipline(
+        workspace, "run", shards="1", shard="1", quarantine="quarantine.yml", reruns="0"
+    )
+    assert expired.code == 1
+    assert ("error", "quarantine.yml", "3") in [
+        (n, p.get("file"), p.get("line")) for n, p, _ in expired.annotations
+    ]
+    assert "expired on 2020-01-01" in expired.log
+
+
+def test_a_quarantined_test_that_keeps_passing_is_ready_to_release(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    (workspace / "proj" / "tests" / "test_failing.py").write_text(
+        FAILING.replace("expected = 3", "expected = 2")
+    )
+    register(workspace, "2999-12-31")
+    notices = []
+    for _ in range(2):
+        assert (
+            shipline(workspace, "run", shards="1", shard="1", quarantine="quarantine.yml").code == 0
+        )
+        merged = shipline(workspace, "merge", quarantine="quarantine.yml", **{"release_after": "2"})
+        assert merged.code == 0, merged.log
+        notices.append(
+            [
+                p.get("line")
+                for n, p, m in merged.annotations
+                if n == "notice" and "ready to release" in m
+            ]
+        )
+    assert notices == [[], ["3"]]
+    assert "Ready to release from quarantine" in merged.summary
+
+
+def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path: Path) -> None:
+    results = tmp_path / "merge" / "test-results"
+    for shard in ("1", "2"):
+        workspace = tmp_path / f"checkout{shard}"
+        make_project(workspace)
+        run = shipline(workspace, "run", shards="2", shard=shard, coverage="true", label="py")
+        assert run.code == 0, run.log
+        shutil.copytree(workspace / "test-results", results, dirs_exist_ok=True)
+    make_project(tmp_path / "merge")
+    # 8 statements: shard 1 alone covers 4 (the defs and add), shard 2 adds the 3 of
+    # called_by_one_shard(); unused() never runs.
+    merged = shipline(tmp_path / "merge", "merge", **{"coverage_threshold": "80"})
+    assert merged.code == 0, merged.log
+    assert merged.outputs["coverage"] == "87.50"
+    assert (tmp_path / "merge" / "test-results" / ".coverage").is_file()
+    strict = shipline(tmp_path / "merge", "merge", **{"coverage_threshold": "90"})
+    assert strict.code == 1
+    assert any("below the threshold 90%" in m for _, _, m in strict.annotations)
+
+
+def test_coverage_without_coverage_in_the_project_env_says_how_to_install(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    run = shipline(workspace, "run", python=EXAMPLE_PYTHON, shards="1", shard="1", coverage="true")
+    assert run.code == 2, run.log
+    assert "coverage.py" in run.log and "pip install coverage" in run.log
+    assert not (workspace / "test-results").exists()
+
+
+def test_zero_tests_collected_is_a_failure(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    for mode, extra in (("plan", {}), ("run", {"shards": "1", "shard": "1"})):
+        run = shipline(workspace, mode, markers="nothing_has_this", **extra)
+        assert run.code == 1, run.log
+        assert "collected no tests" in run.log
+
+
+def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_typo.py").write_text("import not_a_module\n")
+    run = shipline(workspace, "run", shards="1", shard="1")
+    assert run.code == 1
+    assert "could not collect" in run.log and "test_typo.py" in run.log
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        (
+            {"mode": "run", "shards": "2", "shard": "3"},
+            "input 'shard' got '3': expected an index from 1 to 2",
+        ),
+        ({"mode": "run", "shards": "2", "shard": "0"}, "input 'shard' got '0'"),
+        ({"mode": "deploy"}, "input 'mode' got 'deploy': expected one of plan, run, merge"),
+        (
+            {"mode": "run", "shards": "1", "shard": "1", "durations": "bad.json"},
+            "durations file bad.json:3: not JSON",
+        ),
+        (
+            {"mode": "run", "shards": "1", "shard": "1", "quarantine": "q.yml"},
+            "quarantine register q.yml:2: ",
+        ),
+        (
+            {"mode": "plan", "python": "/nonexistent/python"},
+            "input 'python' got '/nonexistent/python'",
+        ),
+        ({"mode": "merge", "coverage_threshold": "120"}, "input 'coverage-threshold' got '120'"),
+    ],
+)
+def test_bad_input_exits_2_and_names_it(
+    tmp_path: Path, inputs: dict[str, str], expected: str
+) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "bad.json").write_text('{\n "version": 1,\n "tests": {,}\n}\n')
+    (workspace / "q.yml").write_text("version: 1\ntests: {}\n")
+    mode = inputs.pop("mode")
+    run = shipline(workspace, mode, **inputs)
+    assert run.code == 2, run.log
+    assert expected in run.log
+    assert not (workspace / "test-results").exists()
+
+
+def test_merge_refuses_missing_shards(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    assert shipline(workspace, "run", shards="2", shard="1").code == 0
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert "missing" in merged.log and "shard-2of2" in merged.log

@@ -1,0 +1,119 @@
+"""JUnit XML read defensively, and Python versions from a project's metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shipline.testmatrix import pythons
+from shipline.testmatrix.junit import JUnitError, junit_key, read_report, write_merged
+from shipline.testmatrix.results import Outcome
+
+REPORT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="3" time="0.5">
+<testcase classname="tests.test_a.TestX" name="test_p[a::b]" file="tests/test_a.py" line="9" time="0.25"/>
+<testcase classname="tests.test_a" name="test_fail" file="tests/test_a.py" line="2" time="0.125">
+<failure message="assert 1 == 2">def test_fail():
+&gt;       assert 1 == 2
+E       assert 1 == 2
+
+tests/test_a.py:4: AssertionError</failure></testcase>
+<testcase classname="tests.test_a" name="test_skip" file="tests/test_a.py" line="6" time="0.0">
+<skipped type="pytest.skip" message="no db">tests/test_a.py:7: no db</skipped></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_junit_key_matches_pytest_address_mangling() -> None:
+    assert junit_key("tests/unit/test_a.py::TestX::test_p[a::b/c.py]") == (
+        "tests.unit.test_a.TestX",
+        "test_p[a::b/c.py]",
+    )
+
+
+def test_report_maps_back_to_node_ids_with_outcomes_and_lines(tmp_path: Path) -> None:
+    (tmp_path / "r.xml").write_text(REPORT)
+    ids = [
+        "tests/test_a.py::TestX::test_p[a::b]",
+        "tests/test_a.py::test_fail",
+        "tests/test_a.py::test_skip",
+    ]
+    results = {r.nodeid: r for r in read_report(tmp_path / "r.xml", ids)}
+    assert set(results) == set(ids)
+    failed = results["tests/test_a.py::test_fail"]
+    assert (failed.outcome, failed.message, failed.file, failed.line) == (
+        Outcome.FAILED,
+        "assert 1 == 2",
+        "tests/test_a.py",
+        4,  # the crash line, not the definition
+    )
+    passed = results["tests/test_a.py::TestX::test_p[a::b]"]
+    assert (passed.outcome, passed.seconds, passed.line) == (Outcome.PASSED, 0.25, 10)
+    assert results["tests/test_a.py::test_skip"].outcome is Outcome.SKIPPED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites>&a;</testsuites>',
+        '<!doctype x SYSTEM "file:///etc/passwd"><testsuites/>',
+    ],
+)
+def test_doctype_and_entities_are_refused(tmp_path: Path, text: str) -> None:
+    (tmp_path / "r.xml").write_text(text)
+    with pytest.raises(JUnitError, match="DOCTYPE or entities: refused"):
+        read_report(tmp_path / "r.xml", [])
+
+
+def test_missing_or_broken_reports_block(tmp_path: Path) -> None:
+    with pytest.raises(JUnitError, match="no JUnit report"):
+        read_report(tmp_path / "absent.xml", [])
+    (tmp_path / "cut.xml").write_text(REPORT[:200])
+    with pytest.raises(JUnitError, match="not well-formed"):
+        read_report(tmp_path / "cut.xml", [])
+
+
+def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_text(REPORT)
+    (tmp_path / "b.xml").write_text(REPORT)
+    write_merged(
+        tmp_path / "all.xml", [tmp_path / "a.xml", tmp_path / "b.xml"], ["shard-1of2", "shard-2of2"]
+    )
+    ids = ["tests/test_a.py::test_fail"]
+    assert [r.outcome for r in read_report(tmp_path / "all.xml", ids)].count(Outcome.FAILED) == 2
+    text = (tmp_path / "all.xml").read_text()
+    assert 'name="shard-1of2"' in text and 'name="shard-2of2"' in text
+    assert 'tests="6"' in text and 'failures="2"' in text
+
+
+@pytest.mark.parametrize(
+    ("project", "expected"),
+    [
+        ({"requires-python": ">=3.11"}, ["3.11", "3.12", "3.13", "3.14"]),
+        ({"requires-python": ">=3.10,<3.13"}, ["3.10", "3.11", "3.12"]),
+        ({"requires-python": "~=3.12"}, ["3.12", "3.13", "3.14"]),
+        ({"requires-python": ">=3.11,!=3.12.*"}, ["3.11", "3.13", "3.14"]),
+        ({"requires-python": "!=3.14.1,>=3.12"}, ["3.12", "3.13", "3.14"]),
+        (
+            {
+                "requires-python": ">=3.11",
+                "classifiers": [
+                    "Programming Language :: Python :: 3",
+                    "Programming Language :: Python :: 3.10",
+                    "Programming Language :: Python :: 3.12",
+                    "Programming Language :: Python :: 3.11",
+                ],
+            },
+            ["3.11", "3.12"],
+        ),
+        ({}, []),
+    ],
+)
+def test_python_versions_from_the_project(project: dict[str, object], expected: list[str]) -> None:
+    assert pythons.project_versions({"project": project}) == expected
+
+
+def test_an_unreadable_requires_python_is_an_error() -> None:
+    with pytest.raises(pythons.SpecifierError):
+        pythons.project_versions({"project": {"requires-python": ">= three"}})
