@@ -424,3 +424,13 @@ def test_the_cli_opens_the_pull_request_and_reports_outputs(
     body = fake_github.pulls[1].body
     assert "https://github.example/acme/api/actions/runs/42" in body and "0123456789abcdef" in body
     assert re.search(r"line 14 `images\[name=api\]\.newTag`: `1\.4\.2` → `1\.5\.0`", body)
+
+
+def test_a_refused_auto_merge_leaves_the_pull_request_and_warns(fake_github: FakeGitHub) -> None:
+    fake_github.auto_merge_allowed = False
+    outcome = bump_with_github(
+        settings(fake_github, auto_merge=True), bump("1.5.0"), message("1.5.0")
+    )  # type: ignore[arg-type]
+    assert outcome.operation is Operation.CREATED and fake_github.pulls[1].state == "open"
+    assert len(outcome.warnings) == 1
+    assert "Auto merge is not allowed for this repository" in outcome.warnings[0]

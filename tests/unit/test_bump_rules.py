@@ -118,3 +118,12 @@ def test_the_body_carries_commit_digest_run_changelog_and_marker() -> None:
     ):
         assert part in body
     assert body.rstrip().endswith(marker("api", "staging"))
+
+
+def test_remote_credentials_never_reach_messages() -> None:
+    from shipline.bump.gitremote import shown
+
+    assert shown("https://x-access-token:ghs_secret@git.example.test:8443/acme/config.git") == (
+        "https://git.example.test:8443/acme/config.git"
+    )
+    assert shown("/srv/git/config.git") == "/srv/git/config.git"

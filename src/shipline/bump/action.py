@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from shipline.bump.core import Backoff, Bump, Describe, Outcome, SourceHistory, repo_relative
-from shipline.bump.editors import EditResult, Format, Target, ValueKind
+from shipline.bump.editors import Format, Target, ValueKind
 from shipline.bump.imageref import require_image
-from shipline.bump.messages import DEFAULT_BODY, DEFAULT_TITLE, Templates, branch_name, render
+from shipline.bump.messages import (
+    DEFAULT_BODY,
+    DEFAULT_TITLE,
+    Templates,
+    branch_name,
+    describer,
+)
 from shipline.context import ActionContext
 from shipline.gha.inputs import InputError
 from shipline.gha.summary import Summary
@@ -87,6 +94,9 @@ def plan(context: ActionContext) -> BumpPlan:
             "direct-push", "true", "false with the github transport (it opens a pull request)"
         )
     base = inputs.raw("base") or ("main" if transport is Transport.GIT else "")
+    password = urlsplit(repository).password if "://" in repository else None
+    if password:
+        context.console.mask(password)
     return BumpPlan(
         bump,
         transport,
@@ -153,27 +163,16 @@ def run(context: ActionContext) -> int:
     if env.get("GITHUB_RUN_ID") and env.get("GITHUB_REPOSITORY"):
         server = env.get("GITHUB_SERVER_URL", "https://github.com")
         run_url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-    history = bump_plan.history
-    image = bump_plan.bump.target.image
-
-    def describe(edit: EditResult) -> tuple[str, str]:
-        changelog = (
-            history.changelog(edit.old_version, image.version) if history is not None else []
-        )
-        return render(
-            bump_plan.templates,
-            app=bump_plan.app,
-            environment=bump_plan.environment,
-            file=bump_plan.bump.file,
-            old_image=edit.old_image,
-            new=image,
-            old_version=edit.old_version,
-            commit=commit,
-            run_url=run_url,
-            changes=edit.changes,
-            changelog=changelog,
-        )
-
+    describe = describer(
+        bump_plan.templates,
+        app=bump_plan.app,
+        environment=bump_plan.environment,
+        file=bump_plan.bump.file,
+        image=bump_plan.bump.target.image,
+        commit=commit,
+        run_url=run_url,
+        history=bump_plan.history,
+    )
     outcome = _run_transport(context, bump_plan, describe)
     files = context.files
     files.set_output("operation", outcome.operation.value)
@@ -186,6 +185,8 @@ def run(context: ActionContext) -> int:
     files.set_output("api-calls", outcome.api_calls)
     for note in outcome.notes:
         context.console.info(note)
+    for warning in outcome.warnings:
+        context.console.warning(warning, title="bump-config-repo")
     if outcome.backwards:
         context.console.warning(
             f"not bumped, it would move {bump_plan.environment} backwards: {'; '.join(outcome.notes)} "
@@ -228,22 +229,21 @@ def _summary(bump_plan: BumpPlan, outcome: Outcome) -> Summary:
         f"{icon} Bump `{bump_plan.app}` in `{bump_plan.environment}`: {outcome.operation.value}"
     )
     summary.paragraph(f"Pull request / branch: {where}")
-    summary.table(
-        ["", ""],
-        [
-            ["file", bump_plan.bump.file],
-            ["from", outcome.old_image],
-            ["to", outcome.new_image],
-            ["commit", outcome.commit_sha],
-            ["attempts", outcome.attempts],
-            ["GitHub API calls", outcome.api_calls],
-        ],
-    )
+    rows: list[list[object]] = [
+        ["file", bump_plan.bump.file],
+        ["from", outcome.old_image],
+        ["to", outcome.new_image],
+        ["commit", outcome.commit_sha],
+        ["attempts", outcome.attempts],
+    ]
+    if bump_plan.transport is Transport.GITHUB:
+        rows.append(["GitHub API calls", outcome.api_calls])
+    summary.table(["", ""], rows)
     if outcome.changes:
         summary.table(
             ["line", "field", "old", "new"],
             [[c.line, c.field, c.old, c.new] for c in outcome.changes],
         )
-    if outcome.notes:
-        summary.bullets(outcome.notes)
+    if outcome.notes or outcome.warnings:
+        summary.bullets([*outcome.notes, *(f"⚠️ {warning}" for warning in outcome.warnings)])
     return summary

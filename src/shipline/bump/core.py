@@ -106,6 +106,7 @@ class Outcome:
     attempts: int = 1
     notes: list[str] = field(default_factory=list)
     backwards: bool = False  # not written because the new image is older than the pinned one
+    warnings: list[str] = field(default_factory=list)  # done, but something asked for was refused
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from shipline.bump.core import Backoff, Bump, Describe, Direction, Operation, Outcome, repo_relative
+from shipline.bump.editors import Change
 from shipline.bump.messages import marker
 from shipline.errors import ShiplineError, UsageError
 
@@ -42,6 +43,10 @@ class ConflictError(ShiplineError):
 
 class GitHubRefusedError(ShiplineError):
     """401/403/404 or a retry budget spent: the run ends with GitHub's reason."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # 0 when GitHub never answered
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,12 @@ class Api:
                     if status in (409, 422):
                         raise ConflictError(f"{what}: {status} {message}", status) from None
                     raise GitHubRefusedError(
-                        f"GitHub refused to {what}: {status} {message}"
+                        f"GitHub refused to {what}: {status} {message}", status
                     ) from None
                 if attempt == attempts:
                     raise GitHubRefusedError(
-                        f"GitHub could not {what} after {attempts} attempts: {status} {message}"
+                        f"GitHub could not {what} after {attempts} attempts: {status} {message}",
+                        status,
                     ) from None
                 self.backoff.wait(attempt, at_least=wait)
             except (requests.Timeout, requests.ConnectionError) as error:
@@ -119,7 +125,7 @@ class Api:
         try:
             return self.call(what, request)
         except GitHubRefusedError as error:
-            if ": 404 " in str(error):
+            if error.status == 404:
                 return None
             raise
 
@@ -200,7 +206,8 @@ def bump_with_github(
     try:
         outcome = _bump(settings, bump, describe, api, mask)
     except ShiplineError as error:
-        raise type(error)(f"{error} ({api.calls} API calls)") from None
+        error.args = (f"{error} ({api.calls} API calls)",)
+        raise
     outcome.api_calls = api.calls
     return outcome
 
@@ -384,7 +391,9 @@ def _point_branch(
     try:
         api.call(f"move branch {branch}", lambda: gh.requester.graphql_query(query, variables))
     except GitHubRefusedError as error:
-        if ": 400 " in str(error):  # GraphQL errors: the ref moved under us
+        # GraphQL reports a refused update as an error in a 200 answer (PyGithub: 400); the
+        # usual cause is a beforeOid gone stale, so the caller re-reads and decides again.
+        if error.status == 400:
             raise ConflictError(str(error), 409) from None
         raise
 
@@ -440,23 +449,29 @@ def _finish(
     commit_sha: str,
     old_image: str,
     new_image: str,
-    changes: list[Any],
+    changes: list[Change],
     attempt: int,
     notes: list[str],
 ) -> Outcome:
+    warnings: list[str] = []
     if settings.auto_merge:
-        notes.append(_auto_merge(api, repo, settings, pull, commit_sha))
+        notes.append(_auto_merge(api, settings, pull, commit_sha, warnings))
     if settings.close_superseded:
         notes.extend(_close_superseded(api, repo, settings, pull))
     outcome = _outcome(
         operation, commit_sha, old_image, new_image, settings.branch, pull, attempt, notes
     )
     outcome.changes = changes
+    outcome.warnings = warnings
     return outcome
 
 
 def _auto_merge(
-    api: Api, repo: Repository, settings: GitHubSettings, pull: PullRequest, commit_sha: str
+    api: Api,
+    settings: GitHubSettings,
+    pull: PullRequest,
+    commit_sha: str,
+    warnings: list[str],
 ) -> str:
     query = (
         "mutation($input: EnablePullRequestAutoMergeInput!) { enablePullRequestAutoMerge(input: $input) "
@@ -474,8 +489,12 @@ def _auto_merge(
         api.call("enable auto-merge", lambda: gh_requester.graphql_query(query, variables))
         return f"auto-merge ({settings.merge_method}) enabled on #{pull.number}"
     except GitHubRefusedError as error:
-        if not any(phrase in str(error) for phrase in _ALREADY_MERGEABLE):
+        if error.status != 400:
             raise
+        if not any(phrase in str(error) for phrase in _ALREADY_MERGEABLE):
+            # The PR stands; only the merge automation is refused (repository setting, rights).
+            warnings.append(f"auto-merge was refused on #{pull.number}: {error}")
+            return f"auto-merge not enabled on #{pull.number}"
     if not settings.merge_when_ready:
         return (
             f"#{pull.number} is already mergeable; auto-merge not needed, direct merge not allowed"

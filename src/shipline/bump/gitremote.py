@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from shipline.bump.core import (
     Backoff,
@@ -82,7 +83,7 @@ def _bump_in(
                 f"+refs/heads/{settings.base}:refs/remotes/origin/{settings.base}",
             )
         base_sha = git("rev-parse", f"refs/remotes/origin/{settings.base}").strip()
-        text = _read(git, base_sha, file, f"{settings.base} of {settings.remote}")
+        text = _read(git, base_sha, file, f"{settings.base} of {shown(settings.remote)}")
         decision = bump.decide(text)
         branch_sha = _remote_branch(git, settings.branch) if settings.branch else ""
         if branch_sha:
@@ -150,7 +151,7 @@ def _bump_in(
             if refused and attempt < attempts:
                 continue
             raise ToolFailedError(
-                f"git push to {settings.remote} failed after {attempt} attempt(s): {pushed.tail()}"
+                f"git push to {shown(settings.remote)} failed after {attempt} attempt(s): {pushed.tail()}"
             )
         operation = Operation.UPDATED if branch_sha else Operation.CREATED
         return Outcome(
@@ -164,8 +165,18 @@ def _bump_in(
             notes=[decision.reason],
         )
     raise ToolFailedError(
-        f"git push to {settings.remote} kept being rejected after {attempts} attempts"
+        f"git push to {shown(settings.remote)} kept being rejected after {attempts} attempts"
     )
+
+
+def shown(remote: str) -> str:
+    """The remote without credentials, for messages."""
+    if "://" not in remote:
+        return remote
+    parts = urlsplit(remote)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _remote_branch(git: Git, branch: str) -> str:

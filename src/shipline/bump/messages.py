@@ -7,7 +7,8 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shipline.bump.editors import Change
+from shipline.bump.core import Describe, SourceHistory
+from shipline.bump.editors import Change, EditResult
 from shipline.bump.imageref import ImageRef
 from shipline.errors import UsageError
 
@@ -127,3 +128,35 @@ def render(
     title = " ".join(templates.title.format_map(values).split())
     body = templates.body.format_map(values).rstrip() + "\n\n" + marker(app, environment) + "\n"
     return title, body
+
+
+def describer(
+    templates: Templates,
+    *,
+    app: str,
+    environment: str,
+    file: str,
+    image: ImageRef,
+    commit: str = "",
+    run_url: str = "",
+    history: SourceHistory | None = None,
+) -> Describe:
+    """The Describe a transport calls once it knows the old image and the changed lines."""
+
+    def describe(edit: EditResult) -> tuple[str, str]:
+        changelog = history.changelog(edit.old_version, image.version) if history else []
+        return render(
+            templates,
+            app=app,
+            environment=environment,
+            file=file,
+            old_image=edit.old_image,
+            new=image,
+            old_version=edit.old_version,
+            commit=commit,
+            run_url=run_url,
+            changes=edit.changes,
+            changelog=changelog,
+        )
+
+    return describe
