@@ -193,14 +193,7 @@ class RegistryClient:
 
     def manifest_digest(self, repository: str, reference: str) -> str | None:
         """HEAD a manifest by tag or digest: its ``Docker-Content-Digest``, or None if absent."""
-        response = self._call(
-            "HEAD",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=_pull(repository),
-            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
-            missing_ok=True,
-            what=f"look up {repository}:{reference}",
-        )
+        response = self._read_manifest("HEAD", repository, reference)
         if response is None:
             return None
         digest = response.headers.get("Docker-Content-Digest")
@@ -211,14 +204,7 @@ class RegistryClient:
         return digest
 
     def get_manifest(self, repository: str, reference: str) -> Manifest | None:
-        response = self._call(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            scope=_pull(repository),
-            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
-            missing_ok=True,
-            what=f"read manifest {repository}:{reference}",
-        )
+        response = self._read_manifest("GET", repository, reference)
         if response is None:
             return None
         digest = sha256_digest(response.body)
@@ -228,6 +214,16 @@ class RegistryClient:
             )
         media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
         return Manifest(digest, media_type or _media_type_of(response.body), response.body)
+
+    def _read_manifest(self, method: str, repository: str, reference: str) -> _Response | None:
+        return self._call(
+            method,
+            f"/v2/{repository}/manifests/{reference}",
+            scope=_pull(repository),
+            headers={"Accept": ", ".join(MANIFEST_MEDIA_TYPES)},
+            missing_ok=True,
+            what=f"read manifest {repository}:{reference}",
+        )
 
     def put_manifest(self, repository: str, reference: str, content: bytes, media_type: str) -> str:
         """PUT a manifest under a tag or its digest; returns the registry's digest for it."""
@@ -358,31 +354,9 @@ class RegistryClient:
 
     # -- transport -------------------------------------------------------------------------
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        scope: str,
-        what: str,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | Path | None = None,
-        ok: tuple[int, ...] = (200,),
-        missing_ok: bool = False,
-    ) -> _Response | None:
-        return self._with_retries(
-            lambda: self._send(
-                method,
-                path,
-                scope=scope,
-                headers=headers,
-                body=body,
-                ok=ok,
-                missing_ok=missing_ok,
-                what=what,
-            ),
-            what,
-        )
+    def _call(self, method: str, path: str, *, what: str, **request: Any) -> _Response | None:
+        """``_send`` (same keywords) with retries of transient failures."""
+        return self._with_retries(lambda: self._send(method, path, what=what, **request), what)
 
     def _with_retries(self, attempt: Callable[[], T], what: str) -> T:
         for number in range(self.retry.attempts):
