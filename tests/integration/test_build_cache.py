@@ -252,3 +252,22 @@ def test_wrong_registry_password_fails_clearly_without_retrying_or_printing_it(
     assert "not retried" in error
     assert "not-the-password" not in run.log.replace("::add-mask::not-the-password", "")
     assert "building" not in run.log  # the ping failed before any build started
+
+
+def test_right_credentials_reach_the_builder_through_a_file_and_are_masked(
+    first_build: Run, auth_registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    run = run_build(
+        tmp_path,
+        image=f"{auth_registry.host}/shop/orders",
+        context=EXAMPLE,
+        sha=SHA_ONE,
+        username="shipline",
+        password="s3cret-pass",
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+    )
+    assert run.code == 0, run.log
+    assert ("add-mask", {}, "s3cret-pass") in run.commands
+    assert run.log.count("s3cret-pass") == 1  # only inside the add-mask command
+    assert "s3cret-pass" not in run.summary
+    assert run.outputs["image-ref"].startswith(f"{auth_registry.host}/shop/orders@sha256:")
