@@ -72,6 +72,32 @@ class Bump:
         return Decision(edit, direction, reason)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """Why nothing needs writing, and where the image already stands."""
+
+    reason: str
+    backwards: bool
+    on_branch: bool  # the bump branch (not the base) already holds the image or a newer one
+    edit: EditResult
+
+
+def already_settled(on_base: Decision, on_branch: Decision | None, branch: str) -> Settled | None:
+    """None when a write is due; a bump branch holding this image (or a newer one) settles it
+    before the base does, so a rerun or an older pipeline writes nothing."""
+    if on_branch is not None:
+        if not on_branch.edit.changed:
+            image = on_branch.edit.old_image
+            return Settled(f"branch {branch} already pins {image}", False, True, on_branch.edit)
+        if on_branch.direction is Direction.BACKWARD:
+            reason = f"branch {branch} carries a newer image: {on_branch.reason}"
+            return Settled(reason, True, True, on_branch.edit)
+    if not on_base.writes:
+        backwards = on_base.direction is Direction.BACKWARD
+        return Settled(on_base.reason, backwards, False, on_base.edit)
+    return None
+
+
 def compare(old_version: str, new: ImageRef, ancestry: Ancestry | None) -> tuple[Direction, str]:
     """Semver precedence when both tags are semver; commit ancestry in the source repository
     when both tags name commits; otherwise the order is unknown and the bump goes ahead."""

@@ -23,7 +23,15 @@ from github import Auth, Github, GithubException, GithubIntegration, InputGitTre
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from shipline.bump.core import Backoff, Bump, Describe, Direction, Operation, Outcome, repo_relative
+from shipline.bump.core import (
+    Backoff,
+    Bump,
+    Describe,
+    Operation,
+    Outcome,
+    already_settled,
+    repo_relative,
+)
 from shipline.bump.editors import Change
 from shipline.bump.messages import marker
 from shipline.errors import ShiplineError, UsageError
@@ -257,57 +265,43 @@ def _bump(
             or ""
         )
         pull = _open_pull(api, repo, owner, settings.branch, base) if branch_sha else None
-        if branch_sha:
-            on_branch = bump.decide(_read(api, repo, file, branch_sha, f"branch {settings.branch}"))
-            if not on_branch.edit.changed or on_branch.direction is Direction.BACKWARD:
-                note = (
-                    f"branch {settings.branch} already pins {new_image}"
-                    if not on_branch.edit.changed
-                    else f"branch {settings.branch} carries a newer image: {on_branch.reason}"
-                )
-                if pull is None and decision.writes:
-                    # The branch is right but its PR is missing (closed, or a run died between
-                    # the push and the PR): open it, never leave a branch without its PR.
-                    title, body = describe(decision.edit)
-                    pull, operation = _publish(api, repo, settings, base, title, body, None)
-                    return _finish(
-                        api,
-                        settings,
-                        repo,
-                        pull,
-                        operation,
-                        branch_sha,
-                        on_branch.edit.old_image,
-                        new_image,
-                        [],
-                        attempt,
-                        [note],
-                    )
-                unchanged = _outcome(
-                    Operation.UNCHANGED,
-                    branch_sha,
-                    on_branch.edit.old_image,
-                    new_image,
-                    settings.branch,
+        on_branch = (
+            bump.decide(_read(api, repo, file, branch_sha, f"branch {settings.branch}"))
+            if branch_sha
+            else None
+        )
+        settled = already_settled(decision, on_branch, settings.branch)
+        if settled is not None:
+            sha = branch_sha if settled.on_branch else base_sha
+            if settled.on_branch and pull is None and decision.writes:
+                # The branch is right but its PR is missing (closed, or a run died between
+                # the push and the PR): open it, never leave a branch without its PR.
+                title, body = describe(decision.edit)
+                pull, operation = _publish(api, repo, settings, base, title, body, None)
+                return _finish(
+                    api,
+                    settings,
+                    repo,
                     pull,
+                    operation,
+                    sha,
+                    settled.edit.old_image,
+                    new_image,
+                    [],
                     attempt,
-                    [note],
+                    [settled.reason],
                 )
-                unchanged.backwards = on_branch.direction is Direction.BACKWARD
-                return unchanged
-        if not decision.writes:
-            unchanged = _outcome(
+            return _outcome(
                 Operation.UNCHANGED,
-                base_sha,
-                decision.edit.old_image,
+                sha,
+                settled.edit.old_image,
                 new_image,
                 settings.branch,
                 pull,
                 attempt,
-                [decision.reason],
+                [settled.reason],
+                backwards=settled.backwards,
             )
-            unchanged.backwards = decision.direction is Direction.BACKWARD
-            return unchanged
         title, body = describe(decision.edit)
         commit_sha = _commit(api, repo, base_sha, file, decision.edit.text, title, body)
         try:
@@ -533,6 +527,8 @@ def _outcome(
     pull: PullRequest | None,
     attempt: int,
     notes: list[str],
+    *,
+    backwards: bool = False,
 ) -> Outcome:
     return Outcome(
         operation,
@@ -544,4 +540,5 @@ def _outcome(
         pr_url=pull.html_url if pull else "",
         attempts=attempt,
         notes=notes,
+        backwards=backwards,
     )

@@ -18,10 +18,10 @@ from shipline.bump.core import (
     Backoff,
     Bump,
     Describe,
-    Direction,
     Git,
     Operation,
     Outcome,
+    already_settled,
     repo_relative,
 )
 from shipline.errors import ToolFailedError, UsageError
@@ -86,36 +86,21 @@ def _bump_in(
         text = _read(git, base_sha, file, f"{settings.base} of {shown(settings.remote)}")
         decision = bump.decide(text)
         branch_sha = _remote_branch(git, settings.branch) if settings.branch else ""
+        on_branch = None
         if branch_sha:
             git("fetch", "--quiet", "origin", branch_sha)
-            branch_text = _read(git, branch_sha, file, f"branch {settings.branch}")
-            on_branch = bump.decide(branch_text)
-            if not on_branch.edit.changed or on_branch.direction is Direction.BACKWARD:
-                reason = (
-                    f"branch {settings.branch} already pins {new_image}"
-                    if not on_branch.edit.changed
-                    else f"branch {settings.branch} carries a newer image: {on_branch.reason}"
-                )
-                return Outcome(
-                    Operation.UNCHANGED,
-                    branch_sha,
-                    on_branch.edit.old_image,
-                    new_image,
-                    settings.branch,
-                    attempts=attempt,
-                    notes=[reason],
-                    backwards=on_branch.direction is Direction.BACKWARD,
-                )
-        if not decision.writes:
+            on_branch = bump.decide(_read(git, branch_sha, file, f"branch {settings.branch}"))
+        settled = already_settled(decision, on_branch, settings.branch)
+        if settled is not None:
             return Outcome(
                 Operation.UNCHANGED,
-                base_sha,
-                decision.edit.old_image,
+                branch_sha if settled.on_branch else base_sha,
+                settled.edit.old_image,
                 new_image,
                 settings.branch or settings.base,
                 attempts=attempt,
-                notes=[decision.reason],
-                backwards=decision.direction is Direction.BACKWARD,
+                notes=[settled.reason],
+                backwards=settled.backwards,
             )
         git("checkout", "--quiet", "--force", "-B", "shipline-bump", base_sha)
         target = (clone / file).resolve()

@@ -6,12 +6,8 @@ import re
 from dataclasses import dataclass
 
 from shipline.errors import UsageError
+from shipline.oci.reference import ReferenceError, parse_reference
 
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-# An optional registry host (any case, optional port), then lowercase path components.
-_NAME = re.compile(rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*$")
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
 )
@@ -46,25 +42,20 @@ class ImageRef:
 
 
 def parse_image(text: str, *, require_version: bool = True) -> ImageRef | None:
-    """The reference in ``text``, or None when it is not one (callers name the input)."""
+    """The reference in ``text`` by the OCI grammar, or None when it is not one (callers name
+    the input). The name keeps the spelling given: ``redis`` stays ``redis``, not
+    ``docker.io/library/redis``, so a file is written the way its owners write it."""
     value = text.strip()
-    digest = None
-    if "@" in value:
-        value, digest = value.split("@", 1)
-        if not _DIGEST.match(digest):
-            return None
-    tag = None
-    last_slash = value.rfind("/")
-    colon = value.rfind(":")
-    if colon > last_slash:
-        value, tag = value[:colon], value[colon + 1 :]
-        if not _TAG.match(tag):
-            return None
-    if not value or not _NAME.match(value):
+    try:
+        reference = parse_reference(value)
+    except ReferenceError:
         return None
-    if require_version and tag is None and digest is None:
+    if require_version and reference.tag is None and reference.digest is None:
         return None
-    return ImageRef(value, tag, digest)
+    suffix = (f":{reference.tag}" if reference.tag else "") + (
+        f"@{reference.digest}" if reference.digest else ""
+    )
+    return ImageRef(value[: len(value) - len(suffix)], reference.tag, reference.digest)
 
 
 def require_image(text: str, input_name: str = "image") -> ImageRef:
