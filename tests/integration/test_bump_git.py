@@ -298,3 +298,38 @@ def test_a_failing_remote_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="git failed with exit code 128"):
         bump_with_git(settings, bump("registry.acme.test/shop/api:1.5.0"), fixed_message("x"))
     assert subprocess.run(["git", "--version"], capture_output=True, check=False).returncode == 0
+
+
+def test_the_python_api_for_the_local_pipeline_run(config_repo: Path, tmp_path: Path) -> None:
+    from shipline.bump.local import bump_local
+
+    source, commits = make_source_repo(tmp_path)
+    values = "charts/api/values.yaml"
+    first = bump_local(
+        config_repo,
+        values,
+        f"registry.acme.test/shop/api:sha-{commits[0]}",
+        environment="staging",
+        source_repo=source,
+    )
+    assert first.operation is Operation.CREATED and first.branch == "main"
+    assert rev(config_repo, "main") == first.commit_sha
+    second = bump_local(
+        config_repo,
+        values,
+        f"registry.acme.test/shop/api:sha-{commits[2]}",
+        environment="staging",
+        source_repo=source,
+        commit="c0ffee",
+    )
+    message = git("--git-dir", str(config_repo), "log", "-1", "--format=%B", "main")
+    assert message.startswith(f"Bump api in staging to sha-{commits[2]}")
+    assert (
+        "fix the typo in the greeting" in message and "add health check" in message
+    )  # the changelog
+    assert "source commit: c0ffee" in message
+    assert second.old_image == f"registry.acme.test/shop/api:sha-{commits[0]}"
+    again = bump_local(
+        config_repo, values, f"registry.acme.test/shop/api:sha-{commits[2]}", environment="staging"
+    )
+    assert again.operation is Operation.UNCHANGED and again.commit_sha == second.commit_sha

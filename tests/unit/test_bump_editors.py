@@ -236,3 +236,17 @@ def test_python_tags_are_never_constructed() -> None:
     text = "image:\n  repository: shop/api\n  tag: !!python/object/apply:os.system ['exit 3']\n"
     with pytest.raises(UsageError, match=r"image\.tag is a list, not a single value"):
         edit_config(text, "values.yaml", Target(require_image("shop/api:1.5.0")))
+
+
+def test_a_container_shared_through_an_anchor_is_written_once() -> None:
+    text = (
+        "kind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n"
+        "      containers: &main\n        - name: api\n          image: shop/api:1.4.2\n"
+        "      initContainers: *main\n"
+    )
+    result = edit_config(text, "deploy.yaml", Target(require_image("shop/api:1.5.0")))
+    assert diff(text, result.text) == [
+        "-          image: shop/api:1.4.2",
+        "+          image: shop/api:1.5.0",
+    ]
+    assert len(result.changes) == 1

@@ -151,10 +151,13 @@ class _Edits:
         self.text = text
         self.edits: list[TextEdit] = []
         self.changes: list[Change] = []
+        self._edited: set[int] = set()
 
     def set(self, node: Node, value: str, what: str) -> None:
-        if isinstance(node, ScalarNode) and node.value == value:
+        # A node shared through an anchor is reached once per alias but written once.
+        if (isinstance(node, ScalarNode) and node.value == value) or id(node) in self._edited:
             return
+        self._edited.add(id(node))
         edit = yamldoc.replace_scalar(self.text, node, value, what)
         self.edits.append(edit)
         old = node.value if isinstance(node, ScalarNode) else ""
@@ -174,8 +177,14 @@ class _Edits:
 
     def insert_key(self, mapping: MappingNode, key: str, value: str, what: str) -> None:
         """A new ``key: value`` line after the mapping's last entry, at its indentation."""
-        if mapping.flow_style or not mapping.value:
-            raise UsageError(f"{what} is missing and its entry is on one line; add it by hand")
+        if (
+            mapping.flow_style
+            or not mapping.value
+            or not isinstance(mapping.value[-1][1], ScalarNode)
+        ):
+            raise UsageError(
+                f"{what} is missing and its entry is not a plain block; add it by hand"
+            )
         indent = mapping.value[0][0].start_mark.column
         last_end = mapping.value[-1][1].end_mark.index
         line_end = self.text.find("\n", last_end)

@@ -38,7 +38,11 @@ SPEC = ActionSpec(
             "Application name for the branch and title (default: the image's last path segment).",
         ),
         InputSpec("environment", "Environment name for the branch and title.", default="default"),
-        InputSpec("branch", "Branch template.", default="shipline/bump/{app}/{environment}"),
+        InputSpec(
+            "branch",
+            "Branch template ({app} and {environment}); one branch and PR per app and environment.",
+            default="shipline/bump/{app}/{environment}",
+        ),
         InputSpec(
             "title", "Pull request title and commit subject template (fields in the README)."
         ),
