@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import NPM_MODULES
 from tests.runner_protocol import parse_command, parse_key_values
 from tests.support.baseimage import push_base_image
 from tests.support.registry import LocalRegistry, free_port
@@ -28,6 +29,8 @@ EXAMPLE = "examples/fastapi-service"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 SHA_ONE = "1" * 8 + "a" * 32
 SHA_TWO = "2" * 8 + "b" * 32
+SHA_HEAD = "3" * 8 + "c" * 32
+SHA_MERGE = "4" * 8 + "d" * 32
 MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 pytestmark = pytest.mark.slow
@@ -45,7 +48,7 @@ class Run:
         return [message for name, _, message in self.commands if name == "error"]
 
 
-def run_build(tmp: Path, **inputs: str) -> Run:
+def run_build(tmp: Path, extra_env: dict[str, str] | None = None, **inputs: str) -> Run:
     """``python -m shipline build-cache`` as a runner calls it, in the repository's workspace."""
     tmp.mkdir(parents=True, exist_ok=True)
     files = {"GITHUB_OUTPUT": tmp / "output.txt", "GITHUB_STEP_SUMMARY": tmp / "summary.md"}
@@ -61,6 +64,7 @@ def run_build(tmp: Path, **inputs: str) -> Run:
         "DOCKER_CONFIG": str(tmp / "docker-config"),
         **{name: str(path) for name, path in files.items()},
         **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+        **(extra_env or {}),
     }
     done = subprocess.run(
         [sys.executable, "-m", "shipline", "build-cache"],
@@ -217,6 +221,7 @@ def test_an_existing_tag_naming_another_image_is_refused_and_nothing_is_tagged(
     status, _, _ = registry_get(registry, f"/v2/shop/orders/manifests/{SHA_TWO}", method="HEAD")
     assert status == 404  # the new commit's tag was not written either
     assert run.outputs == {}
+    assert "❌ not pushed" in run.summary and "refusing to move immutable tag" in run.summary
 
 
 def test_a_rebuild_of_an_unchanged_context_reuses_every_layer(
@@ -271,3 +276,32 @@ def test_right_credentials_reach_the_builder_through_a_file_and_are_masked(
     assert run.log.count("s3cret-pass") == 1  # only inside the add-mask command
     assert "s3cret-pass" not in run.summary
     assert run.outputs["image-ref"].startswith(f"{auth_registry.host}/shop/orders@sha256:")
+
+
+def test_on_pull_requests_the_image_is_tagged_with_the_head_commit(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    examples = json.loads(
+        (
+            NPM_MODULES / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
+        ).read_text()
+    )
+    payload = next(e for e in examples if e["name"] == "pull_request")["examples"][0]
+    payload["pull_request"]["head"]["sha"] = SHA_HEAD
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payload))
+    run = run_build(
+        tmp_path,
+        extra_env={
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_SHA": SHA_MERGE,
+        },
+        image=f"{registry.host}/shop/orders",
+        context=EXAMPLE,
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+    )
+    assert run.code == 0, run.log
+    assert run.outputs["image"] == f"{registry.host}/shop/orders:{SHA_HEAD}"
+    status, _, _ = registry_get(registry, f"/v2/shop/orders/manifests/{SHA_MERGE}", method="HEAD")
+    assert status == 404

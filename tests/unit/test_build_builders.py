@@ -25,6 +25,7 @@ from shipline.build.builders import (
     select_builder,
 )
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
+from shipline.oci.client import RetryPolicy
 from shipline.oci.reference import parse_repository
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -236,3 +237,60 @@ def test_the_cli_exits_2_with_one_error_line_for_bad_input(
     assert done.returncode == 2, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("::error") and fragment in lines[0]
+
+
+FAKE_BUILDAH = """#!/bin/sh
+# Stands in for buildah: `build` succeeds; `push` fails while the failure file has lines.
+calls="$(dirname "$0")/calls"
+echo "$1" >> "$calls"
+if [ "$1" = build ]; then echo "STEP 1/2: FROM base"; echo "STEP 2/2: RUN true"; exit 0; fi
+failures="$(dirname "$0")/failures"
+if [ -s "$failures" ]; then
+  head -n 1 "$failures" >&2
+  tail -n +2 "$failures" > "$failures.next"; mv "$failures.next" "$failures"
+  exit 125
+fi
+while [ "$1" != "--digestfile" ]; do shift; done
+printf 'sha256:%064d' 0 > "$2"
+"""
+
+
+def fake_buildah(tmp_path: Path, failures: list[str]) -> tuple[BuildahBuilder, list[float]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "buildah"
+    script.write_text(FAKE_BUILDAH)
+    script.chmod(0o755)
+    (bin_dir / "failures").write_text("".join(f"{line}\n" for line in failures))
+    sleeps: list[float] = []
+    return BuildahBuilder(str(script), retry=RetryPolicy(attempts=3), sleep=sleeps.append), sleeps
+
+
+def calls(tmp_path: Path) -> list[str]:
+    return (tmp_path / "bin" / "calls").read_text().split()
+
+
+def test_the_staging_push_is_retried_on_server_errors(tmp_path: Path) -> None:
+    failures = [
+        "Error: writing manifest: received unexpected HTTP status: 503 Service Unavailable",
+        "Error: trying to reuse blob: connection reset by peer",
+    ]
+    builder, sleeps = fake_buildah(tmp_path, failures)
+    built = builder.build(plan(tmp_path))
+    assert built.digest == "sha256:" + "0" * 64
+    assert calls(tmp_path) == ["build", "push", "push", "push"] and len(sleeps) == 2
+    assert (built.steps.layers_rebuilt, built.steps.layers_reused) == (1, 0)
+
+
+def test_the_staging_push_is_not_retried_on_auth_failures_or_without_end(tmp_path: Path) -> None:
+    builder, sleeps = fake_buildah(tmp_path, ["Error: unauthorized: authentication required"])
+    with pytest.raises(ToolFailedError, match="authentication required"):
+        builder.build(plan(tmp_path))
+    assert calls(tmp_path) == ["build", "push"] and sleeps == []
+
+
+def test_the_staging_push_gives_up_after_the_bounded_attempts(tmp_path: Path) -> None:
+    builder, sleeps = fake_buildah(tmp_path, ["Error: 502 Bad Gateway"] * 5)
+    with pytest.raises(ToolFailedError, match="502 Bad Gateway"):
+        builder.build(plan(tmp_path))
+    assert calls(tmp_path).count("push") == 3 and len(sleeps) == 2

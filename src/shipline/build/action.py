@@ -103,7 +103,11 @@ def run(context: ActionContext) -> int:
         context.console.mask(password)
     request = request_from_inputs(context.inputs, context.environ)
     with context.console.group(f"build-cache {request.image}"):
-        result = build_and_push(request, progress=context.console.info)
+        try:
+            result = build_and_push(request, progress=context.console.info)
+        except ShiplineError as error:
+            context.write_summary(failure_summary(request, error))
+            raise
     outputs = {
         "image": result.image,
         "digest": result.digest,
@@ -119,6 +123,16 @@ def run(context: ActionContext) -> int:
     context.console.notice(f"pushed {result.image_ref}", title="build-cache")
     context.write_summary(summary(result))
     return 0
+
+
+def failure_summary(request: BuildRequest, error: ShiplineError) -> Summary:
+    """What went wrong, for the reviewer; no tag was written (see build_and_push)."""
+    report = Summary().heading(f"Image `{request.image}` ❌ not pushed")
+    report.paragraph(str(error))
+    return report.paragraph(
+        "No tag points at an incomplete image: tags are written only once the image is complete "
+        "in the registry, and an existing tag is never moved."
+    )
 
 
 def _megabytes(size: int) -> str:
@@ -140,6 +154,7 @@ def summary(result: BuildResult) -> Summary:
             ["Layers reused / rebuilt", f"{steps.layers_reused} / {steps.layers_rebuilt}"],
             ["Steps reused / rebuilt", f"{steps.reused} / {steps.rebuilt}"],
             ["Dependency cache key", result.cache_key or "(no lock file)"],
+            ["Lock files", ", ".join(result.lock_files) or "none"],
         ],
     )
     if result.already_tagged:

@@ -156,6 +156,10 @@ def build_and_push(
     checked = check_request(request)
     repository = checked.repository
     builder, reason = select_builder(request.builder, request.environ)
+    if request.cache is CacheMode.GHA and builder.name != "docker":
+        raise UsageError(
+            f"input 'cache' got 'gha': the GitHub Actions cache needs docker buildx, not {builder.name}"
+        )
     progress(f"builder: {builder.name} ({reason})")
     cache_key, lock_files = dependency_cache_key(request.context)
     client = RegistryClient.for_registry(

@@ -9,17 +9,18 @@ functions so they can be tested without the tools.
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from shipline.errors import ToolFailedError, ToolMissingError
-from shipline.oci.client import RegistryClient
+from shipline.oci.client import RegistryClient, RetryPolicy
 from shipline.oci.copy import copy_by_digest
 from shipline.oci.reference import ImageReference, parse_repository
 from shipline.tools import run_tool
@@ -135,6 +136,20 @@ def buildah_stage_command(binary: str, plan: BuildPlan, digest_file: Path) -> li
     return args
 
 
+# What containers/image prints for failures that may heal: 5xx, 429 and broken connections.
+# Anything else (401/403 above all) fails at once: repeating it cannot help.
+_TRANSIENT_PUSH_FAILURE = re.compile(
+    r"\b(?:50[0234]|429)\b|service unavailable|bad gateway|gateway time-?out|internal server error"
+    r"|too many requests|connection (?:refused|reset)|broken pipe|unexpected EOF|i/o timeout"
+    r"|TLS handshake timeout|no route to host",
+    re.IGNORECASE,
+)
+
+
+def is_transient_push_failure(message: str) -> bool:
+    return bool(_TRANSIENT_PUSH_FAILURE.search(message))
+
+
 _BUILDAH_STEP = re.compile(r"^STEP \d+/\d+: (\w+)")
 _BUILDAH_REUSED = ("--> Using cache", "--> Cache pulled from remote")
 
@@ -175,9 +190,19 @@ class BuildahBuilder:
 
     name = "buildah"
 
-    def __init__(self, binary: str, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        environ: Mapping[str, str] | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.binary = binary
         self.environ = dict(environ or {})
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.rng = random.Random()  # noqa: S311 (jitter, not cryptography)
 
     def build(self, plan: BuildPlan) -> BuiltImage:
         started = time.monotonic()
@@ -188,12 +213,7 @@ class BuildahBuilder:
             env=self.environ,
         )
         digest_file = plan.workdir / "digest"
-        run_tool(
-            buildah_stage_command(self.binary, plan, digest_file),
-            cwd=plan.workdir,
-            timeout=plan.timeout,
-            env=self.environ,
-        )
+        self._stage(plan, digest_file)
         digest = digest_file.read_text(encoding="utf-8").strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
             raise ToolFailedError("buildah push wrote no digest to its --digestfile")
@@ -205,6 +225,18 @@ class BuildahBuilder:
             build_seconds=time.monotonic() - started,
             log=log,
         )
+
+    def _stage(self, plan: BuildPlan, digest_file: Path) -> None:
+        """The staging push, retried with backoff on server and connection errors only."""
+        command = buildah_stage_command(self.binary, plan, digest_file)
+        for number in range(self.retry.attempts):
+            try:
+                run_tool(command, cwd=plan.workdir, timeout=plan.timeout, env=self.environ)
+                return
+            except ToolFailedError as failure:
+                if not is_transient_push_failure(str(failure)) or number + 1 >= self.retry.attempts:
+                    raise
+                self.sleep(self.retry.delay(number, self.rng))
 
     def push(self, plan: BuildPlan, built: BuiltImage, client: RegistryClient) -> None:
         started = time.monotonic()
