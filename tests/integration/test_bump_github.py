@@ -198,7 +198,7 @@ def test_superseded_pull_requests_of_the_same_app_and_environment_are_closed(
     )  # type: ignore[arg-type]
     assert outcome.pr_number == 3
     assert fake_github.pulls[1].state == "closed" and fake_github.pulls[2].state == "open"
-    assert "closed superseded #1" in outcome.notes
+    assert "closed #1: superseded" in outcome.notes
 
 
 def test_5xx_and_secondary_rate_limits_are_retried_honouring_retry_after(
@@ -434,3 +434,25 @@ def test_a_refused_auto_merge_leaves_the_pull_request_and_warns(fake_github: Fak
     assert outcome.operation is Operation.CREATED and fake_github.pulls[1].state == "open"
     assert len(outcome.warnings) == 1
     assert "Auto merge is not allowed for this repository" in outcome.warnings[0]
+
+
+def test_an_open_bump_left_behind_by_the_base_is_closed(
+    fake_github: FakeGitHub, config_repo: Path
+) -> None:
+    bump_with_github(settings(fake_github), bump("1.5.0"), message("1.5.0"))  # type: ignore[arg-type]
+    # Someone pins 1.6.0 on main by hand; the open PR (1.5.0) would now move staging back.
+    direct = bump_with_git_main(config_repo, "1.6.0")
+    assert direct
+    outcome = bump_with_github(
+        settings(fake_github, close_superseded=True), bump("1.6.0"), message("1.6.0")
+    )  # type: ignore[arg-type]
+    assert outcome.operation is Operation.UNCHANGED and outcome.pr_number is None
+    assert fake_github.pulls[1].state == "closed"
+    assert "closed #1: main is already ahead" in outcome.notes
+
+
+def bump_with_git_main(config_repo: Path, version: str) -> str:
+    from shipline.bump.gitremote import GitSettings, bump_with_git
+
+    done = bump_with_git(GitSettings(str(config_repo)), bump(version), fixed_message("by hand"))
+    return done.commit_sha

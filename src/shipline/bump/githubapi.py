@@ -291,6 +291,12 @@ def _bump(
                     attempt,
                     [settled.reason],
                 )
+            notes = [settled.reason]
+            if pull is not None and not settled.on_branch and settings.close_superseded:
+                # The base already pins this image or a newer one: merging the open bump PR
+                # would now move the environment backwards.
+                notes.append(_close(api, pull, f"{base} is already ahead"))
+                pull = None
             return _outcome(
                 Operation.UNCHANGED,
                 sha,
@@ -299,7 +305,7 @@ def _bump(
                 settings.branch,
                 pull,
                 attempt,
-                [settled.reason],
+                notes,
                 backwards=settled.backwards,
             )
         title, body = describe(decision.edit)
@@ -510,12 +516,13 @@ def _close_superseded(
     notes = []
     for other in pulls:
         if other.number != keep.number and tag in (other.body or ""):
-            api.call(
-                f"close superseded #{other.number}",
-                lambda stale=other: stale.edit(state="closed"),  # type: ignore[misc]
-            )
-            notes.append(f"closed superseded #{other.number}")
+            notes.append(_close(api, other, "superseded"))
     return notes
+
+
+def _close(api: Api, pull: PullRequest, why: str) -> str:
+    api.call(f"close #{pull.number}", lambda: pull.edit(state="closed"))
+    return f"closed #{pull.number}: {why}"
 
 
 def _outcome(
