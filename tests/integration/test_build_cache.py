@@ -85,6 +85,24 @@ def run_build(tmp: Path, extra_env: dict[str, str] | None = None, **inputs: str)
     )
 
 
+def build_example(
+    tmp: Path,
+    registry_host: str,
+    base_image: str,
+    extra_env: dict[str, str] | None = None,
+    **inputs: str,
+) -> Run:
+    """The example service built for ``<registry>/shop/orders`` on the test base image."""
+    return run_build(
+        tmp,
+        extra_env,
+        image=f"{registry_host}/shop/orders",
+        context=EXAMPLE,
+        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
+        **inputs,
+    )
+
+
 def registry_get(
     registry: LocalRegistry, path: str, method: str = "GET"
 ) -> tuple[int, dict[str, str], bytes]:
@@ -106,13 +124,12 @@ def base_image(registry: LocalRegistry) -> str:
 def first_build(
     registry: LocalRegistry, base_image: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Run:
-    run = run_build(
+    run = build_example(
         tmp_path_factory.mktemp("first-build"),
-        image=f"{registry.host}/shop/orders",
-        context=EXAMPLE,
+        registry.host,
+        base_image,
         sha=SHA_ONE,
         tags="v1.0.0",
-        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
     )
     assert run.code == 0, run.log
     return run
@@ -204,13 +221,12 @@ def test_the_image_runs_with_podman_and_answers_healthz(first_build: Run) -> Non
 def test_an_existing_tag_naming_another_image_is_refused_and_nothing_is_tagged(
     first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
 ) -> None:
-    run = run_build(
+    run = build_example(
         tmp_path,
-        image=f"{registry.host}/shop/orders",
-        context=EXAMPLE,
+        registry.host,
+        base_image,
         sha=SHA_TWO,
         tags="v1.0.0",
-        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
     )
     assert run.code == 1, run.log
     [error] = run.errors()
@@ -227,12 +243,11 @@ def test_an_existing_tag_naming_another_image_is_refused_and_nothing_is_tagged(
 def test_a_rebuild_of_an_unchanged_context_reuses_every_layer(
     first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
 ) -> None:
-    run = run_build(
+    run = build_example(
         tmp_path,
-        image=f"{registry.host}/shop/orders",
-        context=EXAMPLE,
+        registry.host,
+        base_image,
         sha=SHA_TWO,
-        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
     )
     assert run.code == 0, run.log
     assert "| Layers reused / rebuilt | 4 / 0 |" in run.summary
@@ -262,14 +277,13 @@ def test_wrong_registry_password_fails_clearly_without_retrying_or_printing_it(
 def test_right_credentials_reach_the_builder_through_a_file_and_are_masked(
     first_build: Run, auth_registry: LocalRegistry, base_image: str, tmp_path: Path
 ) -> None:
-    run = run_build(
+    run = build_example(
         tmp_path,
-        image=f"{auth_registry.host}/shop/orders",
-        context=EXAMPLE,
+        auth_registry.host,
+        base_image,
         sha=SHA_ONE,
         username="shipline",
         password="s3cret-pass",
-        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
     )
     assert run.code == 0, run.log
     assert ("add-mask", {}, "s3cret-pass") in run.commands
@@ -290,16 +304,15 @@ def test_on_pull_requests_the_image_is_tagged_with_the_head_commit(
     payload["pull_request"]["head"]["sha"] = SHA_HEAD
     event = tmp_path / "event.json"
     event.write_text(json.dumps(payload))
-    run = run_build(
+    run = build_example(
         tmp_path,
+        registry.host,
+        base_image,
         extra_env={
             "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_EVENT_PATH": str(event),
             "GITHUB_SHA": SHA_MERGE,
         },
-        image=f"{registry.host}/shop/orders",
-        context=EXAMPLE,
-        **{"build-args": f"BASE_IMAGE={base_image}", "ca-bundle": CA_BUNDLE},
     )
     assert run.code == 0, run.log
     assert run.outputs["image"] == f"{registry.host}/shop/orders:{SHA_HEAD}"

@@ -129,3 +129,10 @@ def push_base_image(registry_host: str, env: Mapping[str, str] | None = None) ->
         timeout=BUILD_TIMEOUT,
     )
     return target
+
+
+if __name__ == "__main__":
+    # python -m tests.support.baseimage 127.0.0.1:PORT  -> prints the BASE_IMAGE reference
+    import sys
+
+    print(push_base_image(sys.argv[1]))
