@@ -3,6 +3,7 @@ registry HTTP API, GitHub-runner environments, and a guard against off-loopback 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
 import json
@@ -37,15 +38,25 @@ class PushedImage:
 
 
 def _request(
-    method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
+    method: str,
+    url: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
 ) -> Any:
-    request = urllib.request.Request(url, data=body or None, method=method, headers=headers or {})  # noqa: S310
+    all_headers = dict(headers or {})
+    if auth is not None:  # htpasswd registries take basic credentials up front
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        all_headers["Authorization"] = f"Basic {token}"
+    request = urllib.request.Request(url, data=body or None, method=method, headers=all_headers)  # noqa: S310
     return urllib.request.urlopen(request, timeout=10)  # noqa: S310 (loopback test registry)
 
 
-def push_blob(registry_url: str, repository: str, content: bytes) -> str:
+def push_blob(
+    registry_url: str, repository: str, content: bytes, auth: tuple[str, str] | None = None
+) -> str:
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
-    with _request("POST", f"{registry_url}/v2/{repository}/blobs/uploads/") as started:
+    with _request("POST", f"{registry_url}/v2/{repository}/blobs/uploads/", auth=auth) as started:
         location = started.headers["Location"]
     if location.startswith("/"):
         location = registry_url + location
@@ -55,11 +66,14 @@ def push_blob(registry_url: str, repository: str, content: bytes) -> str:
         f"{location}{separator}digest={digest}",
         content,
         {"Content-Type": "application/octet-stream"},
+        auth,
     ).close()
     return digest
 
 
-def push_image(registry_url: str, repository: str, marker: str) -> str:
+def push_image(
+    registry_url: str, repository: str, marker: str, auth: tuple[str, str] | None = None
+) -> str:
     """A config blob, one layer and an OCI manifest; returns the manifest digest."""
     config = json.dumps(
         {
@@ -75,13 +89,13 @@ def push_image(registry_url: str, repository: str, marker: str) -> str:
         "mediaType": OCI_MANIFEST,
         "config": {
             "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": push_blob(registry_url, repository, config),
+            "digest": push_blob(registry_url, repository, config, auth),
             "size": len(config),
         },
         "layers": [
             {
                 "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                "digest": push_blob(registry_url, repository, layer),
+                "digest": push_blob(registry_url, repository, layer, auth),
                 "size": len(layer),
             }
         ],
@@ -93,6 +107,7 @@ def push_image(registry_url: str, repository: str, marker: str) -> str:
         f"{registry_url}/v2/{repository}/manifests/{digest}",
         body,
         {"Content-Type": OCI_MANIFEST},
+        auth,
     ).close()
     return digest
 
