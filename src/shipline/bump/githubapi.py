@@ -429,7 +429,15 @@ def _publish(
             raise
         return _publish(api, repo, settings, base, title, body, existing)
     if settings.labels:
-        api.call("label the pull request", lambda: created.add_to_labels(*settings.labels))
+        # The documented body is {"labels": [...]}; PyGithub's add_to_labels sends a bare list,
+        # which GitHub tolerates but its API description does not include.
+        labels = {"labels": list(settings.labels)}
+        api.call(
+            "label the pull request",
+            lambda: created.requester.requestJsonAndCheck(
+                "POST", f"{created.issue_url}/labels", input=labels
+            ),
+        )
     if settings.reviewers or settings.team_reviewers:
         api.call(
             "request reviewers",

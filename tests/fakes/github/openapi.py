@@ -111,6 +111,26 @@ def validate(method: str, template: str, status: int, body: Any) -> list[str]:
     )
 
 
+def validate_request(method: str, template: str, body: Any) -> list[str]:
+    """Problems of a client's JSON body against the operation's documented request body."""
+    operation = description()["paths"][template][method.lower()]
+    request = operation.get("requestBody")
+    if request is None:
+        return [] if body is None else [f"{method} {template} takes no body"]
+    pointer = "#/" + _pointer("paths", template, method.lower(), "requestBody")
+    if "$ref" in request:
+        pointer, request = request["$ref"], _resolve(request["$ref"])
+    if body is None:
+        return [f"{method} {template} needs a body"] if request.get("required") else []
+    media = (
+        "application/json"
+        if "application/json" in request["content"]
+        else next(iter(request["content"]))
+    )
+    reference = f"{URI}{pointer}/content/{_pointer(media)}/schema"
+    return _errors(reference, body, f"request {method} {template}")
+
+
 def _errors(reference: str, body: Any, label: str) -> list[str]:
     validator = jsonschema.Draft7Validator({"$ref": reference}, registry=_registry())
     return [

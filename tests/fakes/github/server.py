@@ -291,6 +291,18 @@ class FakeGitHub:
             if match is None or route_method != method:
                 continue
             request = Request(method, path, query, body, match, token)
+            asked_wrong = openapi.validate_request(method, template, body)
+            if asked_wrong:
+                self.violations.extend(asked_wrong)
+                self._send(
+                    http,
+                    422,
+                    {
+                        "message": "Validation Failed: " + asked_wrong[0],
+                        "documentation_url": "https://docs.github.com/rest",
+                    },
+                )
+                return
             if not self._authorised(request):
                 status, answer = (
                     401,
