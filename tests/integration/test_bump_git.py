@@ -333,3 +333,62 @@ def test_the_python_api_for_the_local_pipeline_run(config_repo: Path, tmp_path: 
         config_repo, values, f"registry.acme.test/shop/api:sha-{commits[2]}", environment="staging"
     )
     assert again.operation is Operation.UNCHANGED and again.commit_sha == second.commit_sha
+
+
+def test_the_cli_warns_instead_of_moving_an_environment_backwards(
+    config_repo: Path, tmp_path: Path
+) -> None:
+    snapshot = refs(config_repo)
+    code, commands, outputs, summary, log = run_bump(
+        tmp_path / "ws",
+        image="registry.acme.test/shop/api:1.3.0",
+        file=STAGING,
+        repository=str(config_repo),
+        transport="git",
+        environment="staging",
+    )
+    assert code == 0, log
+    assert outputs["operation"] == "unchanged"
+    warnings = [text for name, _props, text in commands if name == "warning"]
+    assert len(warnings) == 1 and "would move staging backwards" in warnings[0]
+    assert "1.3.0 is an older version than 1.4.2" in summary
+    assert refs(config_repo) == snapshot
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({}, "input 'token' got '': expected a token, or app-id with app-private-key"),
+        (
+            {"repository": "config", "token": "t"},
+            "input 'repository' got 'config': expected owner/name",
+        ),
+        (
+            {"token": "t", "api_url": "http://github.example"},
+            "input 'api-url' got 'http://github.example': expected an https:// URL",
+        ),
+        (
+            {"app_id": "12", "app_private_key": "not a key"},
+            "input 'app-id' got '12': expected a numeric GitHub App id together with app-private-key",
+        ),
+        ({"token": "t", "direct_push": "true"}, "input 'direct-push' got 'true'"),
+        (
+            {"token": "t", "merge_method": "octopus"},
+            "input 'merge-method' got 'octopus': expected one of merge, squash, rebase",
+        ),
+    ],
+)
+def test_github_inputs_are_checked_before_any_request(
+    tmp_path: Path, inputs: dict[str, str], message: str
+) -> None:
+    given = {
+        "image": "registry.acme.test/shop/api:1.5.0",
+        "file": STAGING,
+        "repository": "acme/config",
+        "api_url": "https://127.0.0.1:9",
+    } | inputs
+    code, commands, _outputs, _summary, log = run_bump(tmp_path / "ws", **given)
+    assert code == 2, log
+    errors = [text for name, _props, text in commands if name == "error"]
+    assert len(errors) == 1 and message in errors[0], log
+    assert "not a key" not in log
