@@ -20,7 +20,8 @@ import pytest
 
 from tests.paths import ROOT, SARIF_SCHEMA, load_npm_json
 from tests.runner_protocol import parse_command, parse_key_values
-from tests.support.ociimage import write_oci_layout
+from tests.support.ociimage import push_oci_layout, write_oci_layout
+from tests.support.registry import LocalRegistry
 from tests.support.trivydb import cached_trivy_db
 
 DATA = ROOT / "tests" / "data" / "scan"
@@ -428,3 +429,33 @@ def test_bad_input_exits_2_naming_the_problem_before_any_scanner_runs(
     assert any(message in m for m in run.messages("error")), run.log
     assert "== semgrep" not in run.log and "== trivy" not in run.log
     assert not (workspace / "out.sarif").exists() and run.outputs == {}
+
+
+def test_an_image_by_registry_reference_is_scanned_and_its_config_checked(
+    registry: LocalRegistry, trivy_cache: Path, tmp_path: Path
+) -> None:
+    layout = write_oci_layout(tmp_path / "layout", IMAGE_PACKAGES, user="10001:10001")
+    push_oci_layout(layout, registry.url, "shop/service", "sha-3f9c2ab")
+    workspace = tmp_path / "ws"
+    (workspace / "service").mkdir(parents=True)
+    reference = f"{registry.host}/shop/service:sha-3f9c2ab"
+    run = run_scan(
+        workspace,
+        path="service",
+        image=reference,
+        scanners="image,policy",
+        trivy_cache_dir=str(trivy_cache),
+        offline="true",
+    )
+    assert run.code == 1, run.log
+    assert (
+        run.outputs["critical"] == "1"
+        and run.outputs["high"] == "1"
+        and run.outputs["medium"] == "1"
+    )
+    assert (
+        "| CRITICAL | trivy-image | CVE-2020-14343 | PyYAML 5.3.1 (usr/local/lib/python3.12/site-packages/PyYAML-5.3.1.dist-info/METADATA) | 5.4 |"
+        in run.summary
+    )
+    assert "SHIP-001" not in run.summary  # the configuration names a non-root user
+    assert "| policy | 0 | 0 | 0 | 0 | 0 | ran in " in run.summary

@@ -12,6 +12,8 @@ import hashlib
 import io
 import json
 import tarfile
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 SITE_PACKAGES = "usr/local/lib/python3.12/site-packages"
@@ -96,3 +98,43 @@ def write_oci_layout(
     (layout / "index.json").write_text(json.dumps(index))
     (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     return layout
+
+
+def push_oci_layout(layout: Path, registry_url: str, repository: str, tag: str) -> str:
+    """Pushes the layout's one image to a plain-HTTP registry (the distribution API, monolithic
+    blob uploads); returns the manifest digest."""
+    descriptor = json.loads((layout / "index.json").read_text())["manifests"][0]
+    manifest_bytes = _read_blob(layout, descriptor["digest"])
+    manifest = json.loads(manifest_bytes)
+    for blob in [manifest["config"], *manifest["layers"]]:
+        started = _send("POST", f"{registry_url}/v2/{repository}/blobs/uploads/")
+        location = urllib.parse.urljoin(registry_url, started["Location"])
+        separator = "&" if "?" in location else "?"
+        _send(
+            "PUT",
+            f"{location}{separator}digest={blob['digest']}",
+            _read_blob(layout, blob["digest"]),
+            "application/octet-stream",
+        )
+    _send(
+        "PUT",
+        f"{registry_url}/v2/{repository}/manifests/{tag}",
+        manifest_bytes,
+        manifest["mediaType"],
+    )
+    return str(descriptor["digest"])
+
+
+def _send(
+    method: str, url: str, data: bytes | None = None, content_type: str | None = None
+) -> dict[str, str]:
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"refusing to contact {url}: tests push to the loopback registry only")
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback http only, checked above
+        return dict(response.headers)
+
+
+def _read_blob(layout: Path, digest: str) -> bytes:
+    return (layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -50,6 +51,11 @@ class Scanner(StrEnum):
 
 # trivy fs does three of them in one run.
 _TRIVY_FS_SCANNERS = {Scanner.SCA: "vuln", Scanner.SECRET: "secret", Scanner.MISCONFIG: "misconfig"}
+_TRIVY_FS_TOOLS = {
+    Scanner.SCA: reports.TRIVY_SCA,
+    Scanner.SECRET: reports.TRIVY_SECRET,
+    Scanner.MISCONFIG: reports.TRIVY_MISCONFIG,
+}
 
 
 @dataclass(frozen=True)
@@ -248,20 +254,6 @@ def run(context: ActionContext) -> int:
     console = context.console
     runs: list[ScannerRun] = []
     warnings: list[str] = []
-    image_config: dict[str, object] | None = None
-
-    def attempt(name: str, tools: list[str], check: Callable[[], list[Finding]]) -> None:
-        scanner_run = ScannerRun(name, tools)
-        started = time.monotonic()
-        with console.group(name):
-            try:
-                scanner_run.findings = check()
-                console.info(f"{name}: {len(scanner_run.findings)} finding(s)")
-            except ShiplineError as error:
-                scanner_run.error = error
-                console.info(f"{name}: could not check: {error}")
-        scanner_run.seconds = time.monotonic() - started
-        runs.append(scanner_run)
 
     needs_db = Scanner.SCA in scan.selected or Scanner.IMAGE in scan.selected
     db_error: ShiplineError | None = None
@@ -272,31 +264,28 @@ def run(context: ActionContext) -> int:
             except ShiplineError as error:
                 db_error = error
 
+    # The scanners are separate processes that mostly wait on I/O: they run side by side,
+    # and their logs are printed one group each once all are done.
+    pending: list[tuple[str, list[str], Callable[[], list[Finding]]]] = []
     if Scanner.SAST in scan.selected:
-        attempt("semgrep", [reports.SEMGREP], lambda: scanners.semgrep(scan.target, scan.rules))
-
-    fs_scanners = [
-        s for s in scan.selected if s in _TRIVY_FS_SCANNERS and not (s is Scanner.SCA and db_error)
-    ]
-    if db_error is not None and Scanner.SCA in scan.selected:
+        pending.append(
+            ("semgrep", [reports.SEMGREP], lambda: scanners.semgrep(scan.target, scan.rules))
+        )
+    fs_scanners = [s for s in scan.selected if s in _TRIVY_FS_SCANNERS]
+    if db_error is not None and Scanner.SCA in fs_scanners:
+        fs_scanners.remove(Scanner.SCA)
         runs.append(ScannerRun("trivy fs (sca)", [reports.TRIVY_SCA], error=db_error))
     if fs_scanners:
-        tools = [
-            {
-                Scanner.SCA: reports.TRIVY_SCA,
-                Scanner.SECRET: reports.TRIVY_SECRET,
-                Scanner.MISCONFIG: reports.TRIVY_MISCONFIG,
-            }[s]
-            for s in fs_scanners
-        ]
-        attempt(
-            "trivy fs",
-            tools,
-            lambda: scanners.trivy_fs(
-                scan.target, [_TRIVY_FS_SCANNERS[s] for s in fs_scanners], scan.cache_dir
-            ),
+        pending.append(
+            (
+                "trivy fs",
+                [_TRIVY_FS_TOOLS[s] for s in fs_scanners],
+                lambda: scanners.trivy_fs(
+                    scan.target, [_TRIVY_FS_SCANNERS[s] for s in fs_scanners], scan.cache_dir
+                ),
+            )
         )
-
+    image_configs: list[dict[str, object]] = []
     if scan.image is not None and Scanner.IMAGE in scan.selected:
         image = scan.image
         if db_error is not None:
@@ -304,7 +293,6 @@ def run(context: ActionContext) -> int:
         else:
 
             def scan_image() -> list[Finding]:
-                nonlocal image_config
                 result = scanners.trivy_image(
                     scan.target,
                     image.reference,
@@ -312,21 +300,29 @@ def run(context: ActionContext) -> int:
                     scan.cache_dir,
                     Scanner.SECRET in scan.selected,
                 )
-                image_config = result.config
+                if result.config is not None:
+                    image_configs.append(result.config)
                 return result.findings
 
-            attempt("trivy image", [reports.TRIVY_IMAGE], scan_image)
+            pending.append(("trivy image", [reports.TRIVY_IMAGE], scan_image))
+    with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
+        done = list(pool.map(lambda job: execute(*job), pending))
+    for scanner_run in done:
+        _log_run(context, scanner_run)
+        runs.append(scanner_run)
 
     if scan.policies is not None:
         policies = scan.policies
 
         def evaluate_policies() -> list[Finding]:
             documents = list(scan.documents)
-            if image_config is not None and scan.image is not None:
-                documents.append(image_document(scan.image.reference, image_config))
+            if image_configs and scan.image is not None:
+                documents.append(image_document(scan.image.reference, image_configs[0]))
             return policies.evaluate(documents)
 
-        attempt("policy", [reports.POLICY], evaluate_policies)
+        policy_run = execute("policy", [reports.POLICY], evaluate_policies)
+        _log_run(context, policy_run)
+        runs.append(policy_run)
 
     findings = by_severity(f for r in runs for f in r.findings)
     gate = evaluate(findings, scan.fail_on, scan.register, scan.today)
@@ -367,6 +363,28 @@ def run(context: ActionContext) -> int:
     if passed:
         return 0
     return max((r.error.exit_code for r in failed if r.error), default=1)
+
+
+def execute(name: str, tools: list[str], check: Callable[[], list[Finding]]) -> ScannerRun:
+    """Runs one scanner; whatever stops it becomes the run's error, never an exception."""
+    scanner_run = ScannerRun(name, tools)
+    started = time.monotonic()
+    try:
+        scanner_run.findings = check()
+    except ShiplineError as error:
+        scanner_run.error = error
+    scanner_run.seconds = time.monotonic() - started
+    return scanner_run
+
+
+def _log_run(context: ActionContext, scanner_run: ScannerRun) -> None:
+    with context.console.group(scanner_run.name):
+        if scanner_run.error is not None:
+            context.console.info(f"{scanner_run.name}: could not check: {scanner_run.error}")
+        else:
+            context.console.info(
+                f"{scanner_run.name}: {len(scanner_run.findings)} finding(s) in {scanner_run.seconds:.1f} s"
+            )
 
 
 def _annotate(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,28 @@ Rebase = Callable[[str], str]
 
 
 def rebaser(workspace: Path, base: Path) -> Rebase:
-    """Turns a path a scanner printed relative to ``base`` into a workspace-relative one."""
-    return lambda path: workspace_relative(path, workspace, base)
+    """Turns a path a scanner printed relative to ``base`` into a workspace-relative one.
+
+    Memoised: a report names the same few files thousands of times, and resolving a path
+    touches the file system.
+    """
+
+    @cache
+    def rebase(path: str) -> str:
+        return workspace_relative(path, workspace, base)
+
+    return rebase
+
+
+_SEVERITY_NAMES = {severity.name: severity for severity in Severity}
 
 
 def parse_severity(text: object, what: str) -> Severity:
     if not isinstance(text, str):
         raise ReportError(f"{what} has no severity")
+    exact = _SEVERITY_NAMES.get(text)  # the common case, kept cheap for huge reports
+    if exact is not None:
+        return exact
     try:
         return Severity.parse(text)
     except ValueError:
@@ -191,12 +207,18 @@ def _vulnerability(item: Mapping[str, Any], target: str, rebase: Rebase, image: 
         vulnerability_id,
         f"{package} {installed}: {title}{advice}",
         severity,
-        location=Location(where if image else rebase(where)),
+        location=_file_location(where if image else rebase(where)),
         help_uri=item.get("PrimaryURL"),
         package=package,
         installed_version=None if installed is None else str(installed),
         fixed_version=fixed,
     )
+
+
+@cache
+def _file_location(path: str) -> Location:
+    """One shared Location per file: a report of thousands of vulnerabilities names a few."""
+    return Location(path)
 
 
 def _secret(item: Mapping[str, Any], target: str, rebase: Rebase) -> Finding:

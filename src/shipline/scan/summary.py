@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from shipline.errors import ShiplineError
 from shipline.findings import Finding, Severity
 from shipline.gha.summary import Summary
 from shipline.scan.gate import FailOn, GateResult, severity_of
+from shipline.scan.register import ExceptionEntry
+
+T = TypeVar("T")
 
 SUMMARY_ROWS = 50
 SEVERITIES = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN]
@@ -43,10 +48,26 @@ def _row(finding: Finding) -> list[object]:
     ]
 
 
-def _limited(summary: Summary, rows: list[list[object]], headers: list[str]) -> None:
-    summary.table(headers, rows[:SUMMARY_ROWS])
-    if len(rows) > SUMMARY_ROWS:
-        summary.paragraph(f"… and {len(rows) - SUMMARY_ROWS} more; see the SARIF report.")
+def _limited(
+    summary: Summary, items: Sequence[T], row: Callable[[T], list[object]], headers: list[str]
+) -> None:
+    """A table of the first rows only: a summary of 100,000 findings stays readable (and fast)."""
+    summary.table(headers, (row(item) for item in items[:SUMMARY_ROWS]))
+    if len(items) > SUMMARY_ROWS:
+        summary.paragraph(f"… and {len(items) - SUMMARY_ROWS} more; see the SARIF report.")
+
+
+def _suppressed_row(pair: tuple[Finding, ExceptionEntry]) -> list[object]:
+    finding, entry = pair
+    return [
+        severity_of(finding).name,
+        finding.tool,
+        finding.rule_id,
+        where(finding),
+        entry.owner,
+        entry.expires.isoformat(),
+        entry.justification,
+    ]
 
 
 def build_summary(
@@ -94,7 +115,7 @@ def build_summary(
     headers = ["Severity", "Tool", "Id", "Package or location", "Fixed in", "Message"]
     if gate.blocking:
         summary.heading(f"Blocking ({len(gate.blocking)})", 3)
-        _limited(summary, [_row(f) for f in gate.blocking], headers)
+        _limited(summary, gate.blocking, _row, headers)
     if gate.expired or gate.unjustified:
         summary.heading("Exceptions that fail the gate", 3)
         rows: list[list[object]] = [
@@ -115,18 +136,8 @@ def build_summary(
         summary.heading(f"Suppressed by exceptions ({len(gate.suppressed)})", 3)
         _limited(
             summary,
-            [
-                [
-                    severity_of(f).name,
-                    f.tool,
-                    f.rule_id,
-                    where(f),
-                    e.owner,
-                    e.expires.isoformat(),
-                    e.justification,
-                ]
-                for f, e in gate.suppressed
-            ],
+            gate.suppressed,
+            _suppressed_row,
             ["Severity", "Tool", "Id", "Package or location", "Owner", "Expires", "Justification"],
         )
     if gate.stale:
@@ -143,6 +154,6 @@ def build_summary(
         )
     if gate.below_threshold:
         body = Summary()
-        _limited(body, [_row(f) for f in gate.below_threshold], headers)
+        _limited(body, gate.below_threshold, _row, headers)
         summary.details(f"Below the threshold ({len(gate.below_threshold)})", body)
     return summary
