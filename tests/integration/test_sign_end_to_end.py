@@ -3,18 +3,16 @@ instance and the real loopback registry, run in-process under a socket guard."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from shipline.cli import main
 from shipline.oci.client import RegistryClient, referrers_tag
 from shipline.sign.statements import COSIGN_SIGN, CYCLONEDX, SLSA_PROVENANCE
 from shipline.sigstore_local.instance import LocalSigstore
-from tests.runner_protocol import parse_key_values
 from tests.support.registry import LocalRegistry
 from tests.support.sigstore import (
     REF,
@@ -22,51 +20,20 @@ from tests.support.sigstore import (
     SHA,
     WORKFLOW,
     PushedImage,
+    StepResult,
     local_sigstore,
     loopback_only,
-    other_sigstore,
+    options,
     push_image,
+    run_sign_step,
     runner_environment,
     trust_config_file,
 )
 
-__all__ = ["local_sigstore", "loopback_only", "other_sigstore", "trust_config_file"]
+__all__ = ["local_sigstore", "loopback_only", "trust_config_file"]
 
 SBOM = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": []}
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-
-
-@dataclass
-class Run:
-    code: int
-    outputs: dict[str, str]
-    summary: str
-    stdout: str
-
-
-def run_action(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    workspace: Path,
-    env: dict[str, str],
-    args: list[str],
-) -> Run:
-    output, summary = workspace / "output.txt", workspace / "summary.md"
-    output.write_text("")
-    summary.write_text("")
-    with monkeypatch.context() as patch:
-        for name, value in {
-            **env,
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-        }.items():
-            patch.setenv(name, value)
-        capsys.readouterr()
-        code = main(["sign", *args])
-        stdout = capsys.readouterr().out
-    return Run(code, parse_key_values(output), summary.read_text(), stdout)
 
 
 @pytest.fixture(scope="module")
@@ -90,56 +57,27 @@ def signed(
     workspace: Path,
     local_sigstore: LocalSigstore,
     trust_config_file: Path,
-) -> Iterator[Run]:
+) -> StepResult:
     """One signing run the verify tests share (module scope: signing costs log entries)."""
     with pytest.MonkeyPatch.context() as patch:
-        capture = _Capture()
-        yield _sign(patch, capture, workspace, local_sigstore, trust_config_file, image)
-
-
-class _Capture:
-    """A stand-in for capsys in module-scoped fixtures: stdout is not inspected there."""
-
-    def readouterr(self) -> object:
-        return type("Out", (), {"out": ""})()
-
-
-def _sign(
-    patch: pytest.MonkeyPatch,
-    capture: object,
-    workspace: Path,
-    sigstore: LocalSigstore,
-    trust: Path,
-    image: PushedImage,
-) -> Run:
-    env = runner_environment(sigstore)
-    output, summary = workspace / "sign-output.txt", workspace / "sign-summary.md"
-    output.write_text("")
-    summary.write_text("")
-    for name, value in {
-        **env,
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_OUTPUT": str(output),
-        "GITHUB_STEP_SUMMARY": str(summary),
-    }.items():
-        patch.setenv(name, value)
-    code = main(
-        [
-            "sign",
-            "--image", image.pinned,
-            "--trust-config", str(trust),
-            "--sbom", "sbom.cdx.json",
-            "--test-results", "reports/junit.xml",
-            "--scan-results", "reports/scan.sarif",
-            "--resolved-dependencies", "127.0.0.1:5000/base@sha256:" + "c" * 64,
-            "--output-dir", "bundles",
-        ]
-    )  # fmt: skip
-    return Run(code, parse_key_values(output), summary.read_text(), "")
+        return run_sign_step(
+            patch,
+            workspace,
+            runner_environment(local_sigstore),
+            options(
+                image=image.pinned,
+                trust_config=str(trust_config_file),
+                sbom="sbom.cdx.json",
+                test_results="reports/junit.xml",
+                scan_results="reports/scan.sarif",
+                resolved_dependencies="127.0.0.1:5000/base@sha256:" + "c" * 64,
+                output_dir="bundles",
+            ),
+        )
 
 
 def test_sign_writes_three_bundles_and_attaches_them_by_tag_fallback(
-    signed: Run, image: PushedImage, registry: LocalRegistry, workspace: Path
+    signed: StepResult, image: PushedImage, registry: LocalRegistry, workspace: Path
 ) -> None:
     assert signed.code == 0, signed.summary
     outputs = signed.outputs
@@ -168,11 +106,8 @@ def test_sign_writes_three_bundles_and_attaches_them_by_tag_fallback(
 
 
 def test_provenance_records_the_github_context_and_links_reports_by_digest(
-    signed: Run, workspace: Path
+    signed: StepResult, workspace: Path
 ) -> None:
-    import base64
-    import hashlib
-
     bundle = json.loads(Path(signed.outputs["provenance-bundle"]).read_text())
     statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     predicate = statement["predicate"]
@@ -199,22 +134,8 @@ def test_provenance_records_the_github_context_and_links_reports_by_digest(
     ]
 
 
-def verify_args(image: PushedImage, trust: Path, **overrides: str) -> list[str]:
-    values = {
-        "mode": "verify",
-        "image": image.pinned,
-        "trust-config": str(trust),
-        "repository": REPOSITORY,
-        "workflow": WORKFLOW,
-        "ref": "refs/heads/*",
-        "predicate-types": ",".join([COSIGN_SIGN, SLSA_PROVENANCE, CYCLONEDX]),
-        **overrides,
-    }
-    return [item for name, value in values.items() for item in (f"--{name}", value)]
-
-
 def test_verify_fetches_referrers_and_accepts_the_expected_identity(
-    signed: Run,
+    signed: StepResult,
     image: PushedImage,
     workspace: Path,
     trust_config_file: Path,
@@ -223,9 +144,18 @@ def test_verify_fetches_referrers_and_accepts_the_expected_identity(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = verify_args(image, trust_config_file, issuer=local_sigstore.oidc_issuer)
-    result = run_action(monkeypatch, capsys, workspace, {}, args)
-    assert result.code == 0, result.stdout
+    args = options(
+        mode="verify",
+        image=image.pinned,
+        trust_config=str(trust_config_file),
+        repository=REPOSITORY,
+        workflow=WORKFLOW,
+        ref="refs/heads/*",
+        issuer=local_sigstore.oidc_issuer,
+        predicate_types=",".join([COSIGN_SIGN, SLSA_PROVENANCE, CYCLONEDX]),
+    )
+    result = run_sign_step(monkeypatch, workspace, {}, args, capsys)
+    assert result.code == 0, result.commands
     assert result.outputs["verified"] == "true"
     assert result.outputs["reason"] == ""
     assert result.outputs["predicate-types"].split(",") == sorted(

@@ -1,5 +1,6 @@
 """Every way a deploy gate must say no: wrong identity, other digest, no signature, tampered
-payload/SET/checkpoint, another instance's trust root. Real Verifier, real registry, offline."""
+payload/SET/checkpoint, another instance's trust root. Real Verifier, real registry, offline,
+in-process under the loopback socket guard."""
 
 from __future__ import annotations
 
@@ -7,23 +8,24 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
-from shipline.cli import main
-from shipline.sign.statements import COSIGN_SIGN, SLSA_PROVENANCE
+from shipline.sign.statements import COSIGN_SIGN, CYCLONEDX, SLSA_PROVENANCE
 from shipline.sigstore_local.instance import LocalSigstore
-from tests.runner_protocol import parse_command, parse_key_values
 from tests.support.registry import LocalRegistry
 from tests.support.sigstore import (
     REPOSITORY,
     WORKFLOW,
     PushedImage,
+    StepResult,
     local_sigstore,
     loopback_only,
+    options,
     other_sigstore,
     push_image,
+    run_sign_step,
     runner_environment,
     trust_config_file,
 )
@@ -31,29 +33,8 @@ from tests.support.sigstore import (
 __all__ = ["local_sigstore", "loopback_only", "other_sigstore", "trust_config_file"]
 
 
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, workspace: Path, env: dict[str, str], args: list[str]
-) -> tuple[int, dict[str, str], str]:
-    output, summary = workspace / "output.txt", workspace / "summary.md"
-    output.write_text("")
-    summary.write_text("")
-    with monkeypatch.context() as patch:
-        for name, value in {
-            **env,
-            "GITHUB_ACTIONS": "true",
-            "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_OUTPUT": str(output),
-            "GITHUB_STEP_SUMMARY": str(summary),
-        }.items():
-            patch.setenv(name, value)
-        code = main(["sign", *args])
-    return code, parse_key_values(output), summary.read_text()
-
-
-def options(**values: str) -> list[str]:
-    return [
-        item for name, value in values.items() for item in (f"--{name.replace('_', '-')}", value)
-    ]
+class Gate(Protocol):
+    def __call__(self, **overrides: str) -> StepResult: ...
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +46,16 @@ def images(registry: LocalRegistry) -> dict[str, PushedImage]:
 
 
 @pytest.fixture(scope="module")
-def signed_workspace(
+def workspace(
     tmp_path_factory: pytest.TempPathFactory,
     images: dict[str, PushedImage],
     local_sigstore: LocalSigstore,
     trust_config_file: Path,
 ) -> Path:
+    """Signs the image once (signature and provenance) for every test of the module."""
     workspace = tmp_path_factory.mktemp("gate")
     with pytest.MonkeyPatch.context() as patch:
-        code, outputs, _ = run_cli(
+        result = run_sign_step(
             patch,
             workspace,
             runner_environment(local_sigstore),
@@ -83,58 +65,54 @@ def signed_workspace(
                 output_dir="bundles",
             ),
         )
-    assert code == 0
-    assert outputs["attach-method"] == "tag-fallback"
+    assert result.code == 0
+    assert result.outputs["attach-method"] == "tag-fallback"
     return workspace
 
 
-def verify(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+@pytest.fixture
+def gate(
     workspace: Path,
-    image: PushedImage,
-    trust: Path,
-    issuer: str,
-    **overrides: str,
-) -> tuple[int, dict[str, str], list[str]]:
-    values = {
-        "mode": "verify",
-        "image": image.pinned,
-        "trust_config": str(trust),
-        "repository": REPOSITORY,
-        "workflow": WORKFLOW,
-        "ref": "refs/heads/main",
-        "issuer": issuer,
-        **overrides,
-    }
-    capsys.readouterr()
-    code, outputs, _ = run_cli(monkeypatch, workspace, {}, options(**values))
-    errors = [
-        parsed[2]
-        for line in capsys.readouterr().out.splitlines()
-        if (parsed := parse_command(line)) and parsed[0] == "error"
-    ]
-    return code, outputs, errors
-
-
-def test_untampered_bundles_from_the_registry_verify(
-    signed_workspace: Path,
     images: dict[str, PushedImage],
     trust_config_file: Path,
     local_sigstore: LocalSigstore,
     loopback_only: list[str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["signed"],
-        trust_config_file,
-        local_sigstore.oidc_issuer,
+) -> Gate:
+    """Runs verify mode for the signed image with the signer's identity, unless overridden."""
+
+    def check(**overrides: str) -> StepResult:
+        values = {
+            "mode": "verify",
+            "image": images["signed"].pinned,
+            "trust_config": str(trust_config_file),
+            "repository": REPOSITORY,
+            "workflow": WORKFLOW,
+            "ref": "refs/heads/main",
+            "issuer": local_sigstore.oidc_issuer,
+            **overrides,
+        }
+        return run_sign_step(monkeypatch, workspace, {}, options(**values), capsys)
+
+    return check
+
+
+def rejected(result: StepResult, reason: str) -> str:
+    """The one error line of a gate that said no for ``reason``."""
+    assert (result.code, result.outputs["verified"], result.outputs["reason"]) == (
+        1,
+        "false",
+        reason,
     )
-    assert (code, outputs["verified"], errors) == (0, "true", [])
+    [error] = result.messages("error")
+    return error
+
+
+def test_untampered_bundles_from_the_registry_verify(gate: Gate, loopback_only: list[str]) -> None:
+    result = gate()
+    assert (result.code, result.outputs["verified"], result.messages("error")) == (0, "true", [])
+    assert loopback_only and set(loopback_only) == {"127.0.0.1"}
 
 
 @pytest.mark.parametrize(
@@ -151,73 +129,24 @@ def test_untampered_bundles_from_the_registry_verify(
     ids=["wrong-repository", "wrong-ref", "wrong-workflow", "wrong-issuer"],
 )
 def test_a_signer_other_than_the_expected_identity_is_rejected(
-    overrides: dict[str, str],
-    detail: str,
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    trust_config_file: Path,
-    local_sigstore: LocalSigstore,
-    loopback_only: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    gate: Gate, overrides: dict[str, str], detail: str
 ) -> None:
-    arguments = {"issuer": local_sigstore.oidc_issuer, **overrides}
-    issuer = arguments.pop("issuer")
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["signed"],
-        trust_config_file,
-        issuer,
-        **arguments,
-    )
-    assert code == 1
-    assert outputs["verified"] == "false"
-    assert outputs["reason"] == "wrong-identity"
-    assert len(errors) == 1 and detail in errors[0]
+    assert detail in rejected(gate(**overrides), "wrong-identity")
 
 
 def test_an_image_without_referrers_has_no_signature(
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    trust_config_file: Path,
-    local_sigstore: LocalSigstore,
-    loopback_only: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    gate: Gate, images: dict[str, PushedImage]
 ) -> None:
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["unsigned"],
-        trust_config_file,
-        local_sigstore.oidc_issuer,
-    )
-    assert (code, outputs["reason"]) == (1, "no-signature")
-    assert errors == [f"no signature: no Sigstore bundle was found for {images['unsigned'].digest}"]
+    error = rejected(gate(image=images["unsigned"].pinned), "no-signature")
+    assert error == f"no signature: no Sigstore bundle was found for {images['unsigned'].digest}"
 
 
 def test_a_bundle_for_another_digest_is_rejected(
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    trust_config_file: Path,
-    local_sigstore: LocalSigstore,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    gate: Gate, images: dict[str, PushedImage]
 ) -> None:
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["unsigned"],
-        trust_config_file,
-        local_sigstore.oidc_issuer,
-        bundles="bundles/signature.sigstore.json",
-    )
-    assert (code, outputs["reason"]) == (1, "wrong-digest")
-    assert f"signs {images['signed'].digest}, not {images['unsigned'].digest}" in errors[0]
+    result = gate(image=images["unsigned"].pinned, bundles="bundles/signature.sigstore.json")
+    signed, unsigned = images["signed"].digest, images["unsigned"].digest
+    assert f"signs {signed}, not {unsigned}" in rejected(result, "wrong-digest")
 
 
 def _payload(bundle: dict[str, Any]) -> None:
@@ -244,7 +173,12 @@ def _checkpoint(bundle: dict[str, Any]) -> None:
     checkpoint["envelope"] = f"{origin}\n{int(size) + 1}\n{rest}"
 
 
-def _json(bundle: dict[str, Any]) -> None:
+def _inclusion_proof(bundle: dict[str, Any]) -> None:
+    proof = bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]
+    proof["rootHash"] = base64.b64encode(b"\x00" * 32).decode()
+
+
+def _log_entry(bundle: dict[str, Any]) -> None:
     del bundle["verificationMaterial"]["tlogEntries"]
 
 
@@ -255,83 +189,37 @@ def _json(bundle: dict[str, Any]) -> None:
         (_set, "SET: invalid inclusion promise"),
         (_integrated_time, "not valid at validation time"),
         (_checkpoint, "checkpoint: invalid signature"),
-        (_json, "failed to load bundle"),
+        (_inclusion_proof, "inclusion proof contains invalid root hash"),
+        (_log_entry, "failed to load bundle"),
     ],
-    ids=[
-        "modified-payload",
-        "modified-set",
-        "modified-integrated-time",
-        "modified-checkpoint",
-        "stripped-log-entry",
-    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else None,
 )
 def test_a_tampered_bundle_is_rejected(
-    tamper: Callable[[dict[str, Any]], None],
-    detail: str,
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    trust_config_file: Path,
-    local_sigstore: LocalSigstore,
-    loopback_only: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    gate: Gate, workspace: Path, tamper: Callable[[dict[str, Any]], None], detail: str
 ) -> None:
-    bundle = json.loads((signed_workspace / "bundles" / "signature.sigstore.json").read_text())
+    bundle = json.loads((workspace / "bundles" / "signature.sigstore.json").read_text())
     tamper(bundle)
-    tampered = signed_workspace / f"tampered-{tamper.__name__.strip('_')}.sigstore.json"
+    tampered = workspace / f"tampered{tamper.__name__}.sigstore.json"
     tampered.write_text(json.dumps(bundle))
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["signed"],
-        trust_config_file,
-        local_sigstore.oidc_issuer,
-        bundles=tampered.name,
-    )
-    assert (code, outputs["reason"]) == (1, "tampered-bundle")
-    assert detail in errors[0]
+    assert detail in rejected(gate(bundles=tampered.name), "tampered-bundle")
 
 
 def test_another_instances_trust_root_is_untrusted(
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    other_sigstore: LocalSigstore,
-    local_sigstore: LocalSigstore,
-    loopback_only: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    gate: Gate, workspace: Path, other_sigstore: LocalSigstore
 ) -> None:
-    other_trust = other_sigstore.write_trust_config(signed_workspace / "other-trust.json")
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["signed"],
-        other_trust,
-        local_sigstore.oidc_issuer,
-    )
-    assert (code, outputs["reason"]) == (1, "untrusted-root")
-    assert "certificate chain" in errors[0]
+    other_trust = other_sigstore.write_trust_config(workspace / "other-trust.json")
+    assert "certificate chain" in rejected(gate(trust_config=str(other_trust)), "untrusted-root")
 
 
-def test_a_required_predicate_that_was_never_signed_is_missing(
-    signed_workspace: Path,
-    images: dict[str, PushedImage],
-    trust_config_file: Path,
-    local_sigstore: LocalSigstore,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_the_public_good_root_does_not_trust_the_local_instance(
+    gate: Gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, outputs, errors = verify(
-        monkeypatch,
-        capsys,
-        signed_workspace,
-        images["signed"],
-        trust_config_file,
-        local_sigstore.oidc_issuer,
-        predicate_types=f"{COSIGN_SIGN},https://cyclonedx.org/bom",
-    )
-    assert (code, outputs["reason"]) == (1, "missing-predicate")
-    assert outputs["predicate-types"] == f"{COSIGN_SIGN},{SLSA_PROVENANCE}"
-    assert "not verified for https://cyclonedx.org/bom" in errors[0]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert "certificate chain" in rejected(gate(trust_config=""), "untrusted-root")
+
+
+def test_a_required_predicate_that_was_never_signed_is_missing(gate: Gate) -> None:
+    result = gate(predicate_types=f"{COSIGN_SIGN},{CYCLONEDX}")
+    assert f"not verified for {CYCLONEDX}" in rejected(result, "missing-predicate")
+    assert result.outputs["predicate-types"] == f"{COSIGN_SIGN},{SLSA_PROVENANCE}"

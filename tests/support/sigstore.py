@@ -15,15 +15,80 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from shipline.cli import main
+from shipline.sigstore_local.ca import LocalCA
 from shipline.sigstore_local.instance import LocalSigstore
 from shipline.sigstore_local.oidc import github_claims
+from tests.runner_protocol import parse_command, parse_key_values
 
 REPOSITORY = "acme/shop"
 WORKFLOW = ".github/workflows/release.yml"
 REF = "refs/heads/main"
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+Command = tuple[str, dict[str, str], str]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    code: int
+    outputs: dict[str, str]
+    summary: str
+    commands: list[Command]
+
+    def messages(self, command: str) -> list[str]:
+        return [message for name, _, message in self.commands if name == command]
+
+
+def run_sign_step(
+    monkeypatch: pytest.MonkeyPatch,
+    workspace: Path,
+    env: dict[str, str],
+    args: list[str],
+    capsys: pytest.CaptureFixture[str] | None = None,
+) -> StepResult:
+    """``shipline sign ARGS`` in-process (so a socket guard sees it) as a runner step would
+    run; workflow commands are read from stdout when ``capsys`` is given."""
+    output, summary = workspace / "output.txt", workspace / "summary.md"
+    output.write_text("")
+    summary.write_text("")
+    with monkeypatch.context() as patch:
+        for name, value in {
+            "GITHUB_ACTIONS": "true",
+            **env,
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }.items():
+            patch.setenv(name, value)
+        if capsys is not None:
+            capsys.readouterr()
+        code = main(["sign", *args])
+    lines = capsys.readouterr().out.splitlines() if capsys is not None else []
+    commands = [parsed for line in lines if (parsed := parse_command(line))]
+    return StepResult(code, parse_key_values(output), summary.read_text(), commands)
+
+
+def options(**values: str) -> list[str]:
+    """CLI options from keyword arguments: ``trust_config=...`` -> ``--trust-config ...``."""
+    return [
+        item for name, value in values.items() for item in (f"--{name.replace('_', '-')}", value)
+    ]
+
+
+def issue_leaf(ca: LocalCA, claims: dict[str, str], issuer: str) -> x509.Certificate:
+    """A Fulcio-style leaf for a fresh key, as the CA issues it for a signer's CSR."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(key, hashes.SHA256())
+    )
+    return ca.issue(csr, claims, issuer)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from shipline.sign.identity import ExpectedIdentity, IdentityMismatchError, SignerIdentity
 from shipline.sigstore_local.ca import LocalCA
 from shipline.sigstore_local.oidc import github_claims
+from tests.support.sigstore import issue_leaf
 
 ISSUER = "https://token.actions.githubusercontent.com"
 
@@ -21,16 +21,10 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> x509.Certificate:
         ec.generate_private_key(ec.SECP256R1()),
         ec.generate_private_key(ec.SECP256R1()),
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .sign(key, hashes.SHA256())
-    )
     claims = github_claims(
         "Acme/Shop", ".github/workflows/release.yml", "refs/tags/v1.4.0", "9" * 40
     )
-    return ca.issue(csr, claims, ISSUER)
+    return issue_leaf(ca, claims, ISSUER)
 
 
 def test_the_signer_is_read_from_the_certificate(certificate: x509.Certificate) -> None:

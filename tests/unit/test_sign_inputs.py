@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shipline.cli import main
-from tests.runner_protocol import parse_command
+from shipline.sigstore_local.instance import LocalSigstore
+from tests.support.sigstore import options, run_sign_step
 
 DIGEST = "sha256:" + "a" * 64
 TOKEN_ENV = {
@@ -25,23 +25,18 @@ def run(
     args: list[str],
     env: dict[str, str] | None = None,
 ) -> tuple[int, list[str]]:
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    """Runs the step; returns its exit code and its error lines, after checking that bad
+    input left nothing behind."""
     for name in (
         "ACTIONS_ID_TOKEN_REQUEST_URL",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
         "GITHUB_REPOSITORY",
     ):
         monkeypatch.delenv(name, raising=False)
-    for name, value in (env or {}).items():
-        monkeypatch.setenv(name, value)
-    code = main(["sign", "--output-dir", "out", *args])
-    lines = capsys.readouterr().out.splitlines()
-    errors = [
-        parsed[2] for line in lines if (parsed := parse_command(line)) and parsed[0] == "error"
-    ]
+    result = run_sign_step(monkeypatch, tmp_path, env or {}, ["--output-dir", "out", *args], capsys)
     assert not (tmp_path / "out").exists(), "bad input must leave nothing behind"
-    return code, errors
+    assert result.outputs == {}
+    return result.code, result.messages("error")
 
 
 @pytest.mark.parametrize(
@@ -184,24 +179,21 @@ def test_bad_attestation_inputs_exit_2(
 def test_an_explicit_token_that_is_not_a_jwt_is_bad_input_and_stays_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    trust = tmp_path / "trust.json"
-    from shipline.sigstore_local.instance import LocalSigstore
-
     instance = LocalSigstore(tmp_path / "state")  # never started: no request may reach it
-    instance.write_trust_config(trust)
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
-    code = main(
-        ["sign", "--image", f"127.0.0.1:5000/app@{DIGEST}", "--identity-token", "not-a-secret-jwt",
-         "--trust-config", str(trust), "--provenance", "false", "--attach", "false", "--output-dir", "out"]
-    )  # fmt: skip
+    trust = instance.write_trust_config(tmp_path / "trust.json")
     instance.stop()
-    lines = capsys.readouterr().out.splitlines()
-    assert code == 2
-    assert "::add-mask::not-a-secret-jwt" in lines
-    errors = [line for line in lines if line.startswith("::error")]
-    assert len(errors) == 1 and "input 'identity-token' got '***'" in errors[0]
-    assert "not-a-secret-jwt" not in errors[0]
+    args = options(
+        image=f"127.0.0.1:5000/app@{DIGEST}",
+        identity_token="not-a-secret-jwt",
+        trust_config=str(trust),
+        provenance="false",
+        attach="false",
+    )
+    result = run_sign_step(monkeypatch, tmp_path, {}, args, capsys)
+    assert result.code == 2
+    assert result.messages("add-mask") == ["not-a-secret-jwt"]
+    [error] = result.messages("error")
+    assert "input 'identity-token' got '***'" in error and "not-a-secret-jwt" not in error
 
 
 def test_verify_needs_the_expected_repository(

@@ -22,6 +22,7 @@ from shipline.sigstore_local import UNTRUSTED_LABEL, merkle, tokens
 from shipline.sigstore_local.instance import LocalSigstore
 from shipline.sigstore_local.log import EntryRejectedError
 from shipline.sigstore_local.oidc import github_claims
+from tests.support.sigstore import issue_leaf
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +74,10 @@ def test_checkpoint_is_a_signed_note_sigstore_reads(instance: LocalSigstore) -> 
 
 
 def test_leaf_has_github_identity_and_one_sct_that_verifies(instance: LocalSigstore) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .sign(key, hashes.SHA256())
-    )
     claims = github_claims(
         "acme/shop", ".github/workflows/release.yml", "refs/heads/main", "e" * 40
     )
-    leaf = instance.ca.issue(csr, claims, instance.oidc_issuer)
+    leaf = issue_leaf(instance.ca, claims, instance.oidc_issuer)
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     assert san.critical
     assert san.value.get_values_for_type(x509.UniformResourceIdentifier) == [
@@ -96,14 +91,8 @@ def test_leaf_has_github_identity_and_one_sct_that_verifies(instance: LocalSigst
         x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.12")
     )
     assert source_uri.value.value == b"\x0c\x1chttps://github.com/acme/shop"  # type: ignore[attr-defined]
-    assert (
-        len(
-            leaf.extensions.get_extension_for_class(
-                x509.PrecertificateSignedCertificateTimestamps
-            ).value
-        )
-        == 1
-    )
+    scts = leaf.extensions.get_extension_for_class(x509.PrecertificateSignedCertificateTimestamps)
+    assert len(scts.value) == 1
     trust = ClientTrustConfig.from_json(json.dumps(instance.trust_config()))
     verify_sct(leaf, [instance.ca.root], trust.trusted_root.ct_keyring(KeyringPurpose.VERIFY))
     organization = instance.ca.root.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
@@ -111,15 +100,8 @@ def test_leaf_has_github_identity_and_one_sct_that_verifies(instance: LocalSigst
 
 
 def test_the_log_refuses_an_entry_whose_signature_does_not_verify(instance: LocalSigstore) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([]))
-        .sign(key, hashes.SHA256())
-    )
-    leaf = instance.ca.issue(
-        csr, github_claims("a/b", ".github/workflows/x.yml", "refs/heads/main", "1" * 40), "iss"
-    )
+    claims = github_claims("a/b", ".github/workflows/x.yml", "refs/heads/main", "1" * 40)
+    leaf = issue_leaf(instance.ca, claims, "iss")
     pem = leaf.public_bytes(serialization.Encoding.PEM)
     envelope = {
         "payload": base64.b64encode(b"{}").decode(),

@@ -257,8 +257,10 @@ def run_sign(context: ActionContext, plan: SignPlan) -> int:
     if plan.attach:
         client = registry_client(plan.target, plan.credentials, context, plan.timeout)
         subject = subject_descriptor(client, plan.target)  # before signing: nothing half-done
-    raw_token = plan.explicit_token or ambient_token(context.environ, timeout=plan.timeout)
-    console.mask(raw_token)
+    raw_token = plan.explicit_token  # masked while planning
+    if not raw_token:
+        raw_token = ambient_token(context.environ, timeout=plan.timeout)
+        console.mask(raw_token)
     token = identity_token(raw_token, explicit=bool(plan.explicit_token))
 
     name, digest = plan.target.image.name, plan.target.digest
