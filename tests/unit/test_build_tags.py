@@ -92,3 +92,19 @@ def test_the_dependency_key_follows_lock_files_only(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("fastapi==1.1\n")
     assert dependency_cache_key(tmp_path)[0] != key
     assert dependency_cache_key(tmp_path / "app") == ("", [])
+
+
+def test_lock_files_the_dockerignore_keeps_out_do_not_count(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("fastapi==1.0\n")
+    (tmp_path / "requirements-dev.txt").write_text("pytest==8.0\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / ".dockerignore").write_text("# allow-list\n*\n!requirements.txt\n!app/\n")
+    key, files = dependency_cache_key(tmp_path)
+    assert [f.name for f in files] == ["requirements.txt"]
+    (tmp_path / "requirements-dev.txt").write_text("pytest==9.0\n")
+    assert dependency_cache_key(tmp_path)[0] == key
+
+
+def test_the_example_service_keys_on_its_runtime_requirements_only() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "fastapi-service"
+    assert [f.name for f in dependency_cache_key(example)[1]] == ["requirements.txt"]
