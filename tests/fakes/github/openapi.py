@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import threading
 from functools import cache
@@ -53,7 +54,10 @@ def description() -> dict[str, Any]:
         document = _convert(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
         document["x-source-mtime"] = stamp
         CACHE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE_FILE.write_text(json.dumps(document), encoding="utf-8")
+        # Written aside then renamed, so parallel test workers never read half a file.
+        partial = CACHE_FILE.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(document), encoding="utf-8")
+        partial.replace(CACHE_FILE)
         return dict(document)
 
 
