@@ -9,7 +9,7 @@ from pathlib import Path
 from sigstore.errors import Error as SigstoreError
 from sigstore.models import ClientTrustConfig
 
-from shipline.errors import UsageError
+from shipline.errors import ShiplineError, UsageError
 from shipline.sigstore_local import OPERATOR, UNTRUSTED_LABEL
 
 PUBLIC_GOOD = "public-good"
@@ -27,8 +27,10 @@ def load_trust(path: Path | None, *, offline: bool) -> TrustChoice:
     if path is None:
         try:
             config = ClientTrustConfig.production(offline=offline)
-        except SigstoreError as error:
-            raise UsageError(f"cannot load the public-good Sigstore trust root: {error}") from None
+        except SigstoreError as error:  # TUF refresh failed: the network, not the input
+            raise ShiplineError(
+                f"cannot load the public-good Sigstore trust root: {error}"
+            ) from None
         return TrustChoice(config, PUBLIC_GOOD, untrusted_local=False)
     try:
         text = path.read_text(encoding="utf-8")
