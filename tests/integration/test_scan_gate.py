@@ -8,18 +8,14 @@ start, so the full scan runs once per session and several tests read its results
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from tests.paths import ROOT, SARIF_SCHEMA, load_npm_json
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.action_runner import ActionRun, run_action
 from tests.support.ociimage import push_oci_layout, write_oci_layout
 from tests.support.registry import LocalRegistry
 from tests.support.trivydb import cached_trivy_db
@@ -39,56 +35,19 @@ rules:
 """
 
 
-@dataclass
-class Run:
-    code: int
-    commands: list[tuple[str, dict[str, str], str]]
-    outputs: dict[str, str]
-    summary: str
-    log: str
-
-    def annotations(self) -> set[tuple[str, str, str, str]]:
-        return {
-            (name, props.get("file", ""), props.get("line", ""), props.get("title", ""))
-            for name, props, _ in self.commands
-            if name in {"error", "warning", "notice"}
-        }
-
-    def messages(self, level: str) -> list[str]:
-        return [message for name, _, message in self.commands if name == level]
+def run_scan(workspace: Path, **inputs: str) -> ActionRun:
+    return run_action("scan-gate", workspace, inputs, timeout=600)
 
 
-def run_scan(workspace: Path, **inputs: str) -> Run:
-    files = {
-        name: workspace.parent / f"{workspace.name}-{name.lower()}.txt"
-        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
+def annotations(run: ActionRun) -> set[tuple[str, str, str, str]]:
+    return {
+        (name, props.get("file", ""), props.get("line", ""), props.get("title", ""))
+        for name, props, _ in run.annotations
     }
-    for path in files.values():
-        path.write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        **{name: str(path) for name, path in files.items()},
-        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "shipline", "scan-gate"],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
-    return Run(
-        done.returncode,
-        commands,
-        parse_key_values(files["GITHUB_OUTPUT"]),
-        files["GITHUB_STEP_SUMMARY"].read_text(),
-        done.stdout + done.stderr,
-    )
+
+
+def messages(run: ActionRun, level: str) -> list[str]:
+    return [message for name, _, message in run.commands if name == level]
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +69,7 @@ def vulnerable_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_scan(vulnerable_workspace: Path, trivy_cache: Path) -> Run:
+def full_scan(vulnerable_workspace: Path, trivy_cache: Path) -> ActionRun:
     return run_scan(
         vulnerable_workspace,
         path="service",
@@ -122,9 +81,11 @@ def full_scan(vulnerable_workspace: Path, trivy_cache: Path) -> Run:
     )
 
 
-def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(full_scan: Run) -> None:
+def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(
+    full_scan: ActionRun,
+) -> None:
     assert full_scan.code == 1, full_scan.log
-    found = full_scan.annotations()
+    found = annotations(full_scan)
     main = "service/app/main.py"
     for line, rule, severity in [
         ("20", "subprocess-shell-true", "HIGH"),
@@ -160,7 +121,7 @@ def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(full_scan
     assert not any(title.startswith(("trivy-sca", "trivy-image")) for *_, title in found)
 
 
-def test_outputs_count_by_severity_and_the_summary_lists_what_blocks(full_scan: Run) -> None:
+def test_outputs_count_by_severity_and_the_summary_lists_what_blocks(full_scan: ActionRun) -> None:
     outputs = full_scan.outputs
     assert outputs["outcome"] == "fail"
     counts = {name: int(outputs[name]) for name in ("critical", "high", "medium", "low", "unknown")}
@@ -199,7 +160,7 @@ def test_outputs_count_by_severity_and_the_summary_lists_what_blocks(full_scan: 
 
 
 def test_the_merged_sarif_is_valid_and_has_one_run_per_scanner(
-    full_scan: Run, vulnerable_workspace: Path
+    full_scan: ActionRun, vulnerable_workspace: Path
 ) -> None:
     assert full_scan.outputs["sarif"] == str(vulnerable_workspace / "reports" / "scan.sarif")
     sarif = json.loads((vulnerable_workspace / "reports" / "scan.sarif").read_text())
@@ -265,12 +226,10 @@ def test_exceptions_suppress_in_scope_and_expired_or_stale_entries_are_reported(
     assert run.code == 1, run.log
     assert run.outputs["suppressed"] == "4"  # pyyaml + three SHIP-004 in bad.yaml
     assert run.outputs["expired-exceptions"] == "1" and run.outputs["stale-exceptions"] == "1"
-    found = run.annotations()
+    found = annotations(run)
     assert ("error", "exceptions.yml", "13", "exceptions register") in found
     assert ("warning", "exceptions.yml", "17", "exceptions register") in found
-    assert any(
-        "CVE-2018-18074 (owner alice) expired on 2020-01-31" in m for m in run.messages("error")
-    )
+    assert any("CVE-2018-18074 (owner alice) expired on 2020-01-31" in m for m in run.errors())
     summary = run.summary
     assert "| CVE-2018-18074 | alice | 2020-01-31 | expired (exceptions.yml:13) |" in summary
     assert (
@@ -333,9 +292,7 @@ def test_without_a_db_offline_vulnerability_scans_block_with_the_reason(
     )
     assert run.code == 1
     assert run.outputs["outcome"] == "fail"
-    assert any(
-        "offline is true but" in m and "holds no trivy DB" in m for m in run.messages("error")
-    )
+    assert any("offline is true but" in m and "holds no trivy DB" in m for m in run.errors())
     assert "⚠️ not checked: offline is true but" in run.summary
 
 
@@ -354,9 +311,7 @@ def test_a_failed_download_is_retried_then_blocks_and_a_stale_db_is_used_with_a_
     )
     assert run.code == 1
     assert "trivy DB download attempt 1/2 failed" in run.log
-    assert any(
-        "could not download the trivy vulnerability database" in m for m in run.messages("error")
-    )
+    assert any("could not download the trivy vulnerability database" in m for m in run.errors())
 
     stale = tmp_path / "stale"
     shutil.copytree(trivy_cache / "db", stale / "db")
@@ -381,7 +336,8 @@ def test_a_failed_download_is_retried_then_blocks_and_a_stale_db_is_used_with_a_
     assert run.code == 0, run.log
     assert run.outputs["findings"] == "3"
     assert any(
-        "could not be refreshed, scanning with the cached one" in m for m in run.messages("warning")
+        "could not be refreshed, scanning with the cached one" in m
+        for m in messages(run, "warning")
     )
 
 
@@ -426,7 +382,7 @@ def test_bad_input_exits_2_naming_the_problem_before_any_scanner_runs(
     )
     run = run_scan(workspace, sarif="out.sarif", **inputs)
     assert run.code == 2, run.log
-    assert any(message in m for m in run.messages("error")), run.log
+    assert any(message in m for m in run.errors()), run.log
     assert "== semgrep" not in run.log and "== trivy" not in run.log
     assert not (workspace / "out.sarif").exists() and run.outputs == {}
 
