@@ -202,3 +202,12 @@ def test_a_malformed_register_is_bad_input_naming_file_and_line(
     with pytest.raises(RegisterError, match=message) as raised:
         load_register(path, "ex.yml")
     assert raised.value.exit_code == 2
+
+
+def test_the_shipped_example_register_is_valid() -> None:
+    example = (
+        Path(__file__).resolve().parents[2] / "src" / "shipline" / "scan" / "exceptions.example.yml"
+    )
+    entries = load_register(example, "exceptions.example.yml")
+    assert [e.id for e in entries] == ["CVE-2020-14343", "weak-hash", "SHIP-004"]
+    assert all(e.justified for e in entries)

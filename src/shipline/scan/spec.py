@@ -28,7 +28,7 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "exceptions",
-            "Exceptions register (YAML, see src/shipline/scan/exceptions.schema.json): accepted "
+            "Exceptions register (YAML; schema and example in src/shipline/scan/): accepted "
             "risks with id, optional package/path/tool scope, justification, owner, expires.",
         ),
         InputSpec("rules", "Extra semgrep rule files or directories, comma or newline separated."),
