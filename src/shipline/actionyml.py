@@ -21,9 +21,10 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render(spec: ActionSpec) -> str:
+def render(spec: ActionSpec, source: str) -> str:
+    """``source``: the spec's file, named in the header so readers know where to edit."""
     lines = [
-        f"# Generated from src/shipline/{spec.name.replace('-', '_')}/spec.py by scripts/generate;",
+        f"# Generated from {source} by scripts/generate;",
         "# edit the spec, then run scripts/generate.",
         f"name: {_quote('shipline ' + spec.name)}",
         f"description: {_quote(spec.description)}",

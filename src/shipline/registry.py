@@ -28,6 +28,11 @@ def load_spec(name: str) -> ActionSpec:
     return cast(ActionSpec, _module(name).SPEC)
 
 
+def spec_source(name: str) -> str:
+    """The spec's path in the source tree, e.g. ``src/shipline/lint/spec.py``."""
+    return "src/" + ACTION_MODULES[name].replace(".", "/") + ".py"
+
+
 def load_runner(name: str) -> Callable[[ActionContext], int]:
     runner_module = importlib.import_module(ACTION_MODULES[name].rsplit(".", 1)[0] + ".action")
     return cast(Callable[[ActionContext], int], runner_module.run)

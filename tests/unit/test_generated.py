@@ -12,7 +12,7 @@ import yaml
 
 from shipline.actionyml import render
 from shipline.reference import END, START, render_reference, splice
-from shipline.registry import ACTION_MODULES, load_spec
+from shipline.registry import ACTION_MODULES, load_spec, spec_source
 from tests.paths import ROOT
 
 
@@ -54,7 +54,8 @@ def test_splice_needs_both_markers() -> None:
 @pytest.mark.parametrize("name", sorted(ACTION_MODULES))
 def test_action_yml_passes_every_input_through_env_only(name: str) -> None:
     spec = load_spec(name)
-    action = yaml.safe_load(render(spec))
+    assert (ROOT / spec_source(name)).is_file()
+    action = yaml.safe_load(render(spec, spec_source(name)))
     assert list(action["inputs"]) == [i.name for i in spec.inputs]
     assert list(action["outputs"]) == [o.name for o in spec.outputs]
     run_step = action["runs"]["steps"][-1]
