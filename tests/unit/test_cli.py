@@ -31,15 +31,22 @@ def test_unknown_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_python_dash_m_and_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "shipline", "--version"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "shipline", "--version"], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip().startswith("shipline ")
 
 
-def test_a_crash_blocks_with_an_internal_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_crash_blocks_with_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def explode(_: object) -> int:
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(cli, "load_runner", lambda name: explode)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert cli.main(["lint"]) == 1
-    assert "::error title=shipline lint::internal error: ZeroDivisionError: division by zero" in capsys.readouterr().out
+    assert (
+        "::error title=shipline lint::internal error: ZeroDivisionError: division by zero"
+        in capsys.readouterr().out
+    )

@@ -26,7 +26,9 @@ def test_escaping_matches_the_runner() -> None:
 
 
 def test_format_command_escapes_message_and_properties_and_drops_empty_ones() -> None:
-    line = format_command("error", "100% broken\nsee log", {"file": "a,b:c.py", "line": 3, "col": None})
+    line = format_command(
+        "error", "100% broken\nsee log", {"file": "a,b:c.py", "line": 3, "col": None}
+    )
     assert line == "::error file=a%2Cb%3Ac.py,line=3::100%25 broken%0Asee log"
     assert format_command("endgroup") == "::endgroup::"
 
@@ -40,12 +42,20 @@ def test_annotation_round_trips_through_the_runner_parser(message: str) -> None:
         Annotation(AnnotationLevel.WARNING, message, file="src/a:b.py", line=4, col=2, title="t, x")
     )
     parsed = parse_command(out.getvalue().rstrip("\n"))
-    assert parsed == ("warning", {"title": "t, x", "file": "src/a:b.py", "line": "4", "col": "2"}, message)
+    assert parsed == (
+        "warning",
+        {"title": "t, x", "file": "src/a:b.py", "line": "4", "col": "2"},
+        message,
+    )
 
 
 def test_columns_are_dropped_on_multi_line_annotations() -> None:
-    single = Annotation(AnnotationLevel.ERROR, "m", file="f", line=1, end_line=1, col=3, end_column=9)
-    multi = Annotation(AnnotationLevel.ERROR, "m", file="f", line=1, end_line=4, col=3, end_column=9)
+    single = Annotation(
+        AnnotationLevel.ERROR, "m", file="f", line=1, end_line=1, col=3, end_column=9
+    )
+    multi = Annotation(
+        AnnotationLevel.ERROR, "m", file="f", line=1, end_line=4, col=3, end_column=9
+    )
     assert single.properties()["col"] == 3
     assert "col" not in multi.properties()
     assert multi.properties()["endLine"] == 4
@@ -53,7 +63,9 @@ def test_columns_are_dropped_on_multi_line_annotations() -> None:
 
 def test_outside_actions_annotations_are_readable_lines() -> None:
     out = io.StringIO()
-    Console({}, out).annotate(Annotation(AnnotationLevel.ERROR, "boom", file="a.py", line=3, col=7, title="ruff F401"))
+    Console({}, out).annotate(
+        Annotation(AnnotationLevel.ERROR, "boom", file="a.py", line=3, col=7, title="ruff F401")
+    )
     assert out.getvalue() == "error: a.py:3:7: boom [ruff F401]\n"
 
 

@@ -17,16 +17,30 @@ from tests.paths import ROOT
 
 
 def test_generate_check_passes_on_the_committed_tree() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "generate"), "--check"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_generate_check_names_a_stale_file(tmp_path: Path) -> None:
     copy = tmp_path / "repo"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "node_modules", ".cache", "*_cache"))
+    shutil.copytree(
+        ROOT,
+        copy,
+        ignore=shutil.ignore_patterns(".venv", ".git", "node_modules", ".cache", "*_cache"),
+    )
     action = copy / "actions" / "lint" / "action.yml"
     action.write_text(action.read_text().replace("Project directory", "Directory"))
-    done = subprocess.run([sys.executable, str(copy / "scripts" / "generate"), "--check"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(copy / "scripts" / "generate"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 1
     assert "stale: actions/lint/action.yml" in done.stdout
 
@@ -71,10 +85,26 @@ def test_requirements_exports_match_the_lock(tmp_path: Path) -> None:
         extra = [] if exported.stem == "core" else ["--extra", exported.stem]
         fresh = tmp_path / exported.name
         subprocess.run(
-            [uv, "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-header", "--format", "requirements.txt", *extra, "-o", str(fresh)],
-            cwd=ROOT, check=True, capture_output=True,
+            [
+                uv,
+                "export",
+                "--frozen",
+                "--no-default-groups",
+                "--no-emit-project",
+                "--no-header",
+                "--format",
+                "requirements.txt",
+                *extra,
+                "-o",
+                str(fresh),
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
-        assert fresh.read_text() == exported.read_text(), f"{exported.name} is stale: run scripts/lock --export-only"
+        assert fresh.read_text() == exported.read_text(), (
+            f"{exported.name} is stale: run scripts/lock --export-only"
+        )
 
 
 def test_lint_environment_has_no_scanners() -> None:
@@ -87,6 +117,11 @@ def test_lint_environment_has_no_scanners() -> None:
 def test_zizmor_reports_nothing_on_our_actions_and_workflows() -> None:
     zizmor = str(Path(sys.executable).parent / "zizmor")
     targets = [str(ROOT / "action.yml"), str(ROOT / "actions"), str(ROOT / ".github" / "workflows")]
-    done = subprocess.run([zizmor, "--offline", "--format", "plain", *targets], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [zizmor, "--offline", "--format", "plain", *targets],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings to report" in done.stdout + done.stderr

@@ -30,11 +30,16 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
-def make(tmp_path: Path, env: dict[str, str] | None = None, cli: dict[str, str | None] | None = None) -> Inputs:
+def make(
+    tmp_path: Path, env: dict[str, str] | None = None, cli: dict[str, str | None] | None = None
+) -> Inputs:
     return Inputs(SPEC, cli or {}, env or {}, workspace=tmp_path)
 
 
-@pytest.mark.parametrize(("raw", "value"), [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("true", True), ("True", True), ("TRUE", True), ("false", False), ("False", False)],
+)
 def test_booleans_as_github_spells_them(tmp_path: Path, raw: str, value: bool) -> None:
     assert make(tmp_path, {"INPUT_FLAG": raw}).boolean("flag") is value
 
@@ -60,7 +65,9 @@ def test_cli_value_wins_over_environment_and_blank_means_default(tmp_path: Path)
 
 def test_integers_and_their_bounds(tmp_path: Path) -> None:
     assert make(tmp_path, {"INPUT_COUNT": "12"}).integer("count", minimum=1) == 12
-    with pytest.raises(InputError, match=r"input 'count' got '0': expected a whole number from 1 to 8"):
+    with pytest.raises(
+        InputError, match=r"input 'count' got '0': expected a whole number from 1 to 8"
+    ):
         make(tmp_path, {"INPUT_COUNT": "0"}).integer("count", minimum=1, maximum=8)
     with pytest.raises(InputError, match=r"got '2\.5': expected a whole number$"):
         make(tmp_path, {"INPUT_COUNT": "2.5"}).integer("count")
@@ -74,7 +81,15 @@ def test_lists_split_on_commas_and_newlines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90", 90.0), ("90s", 90.0), ("5m", 300.0), ("1h30m", 5400.0), ("250ms", 0.25), ("1.5h", 5400.0), ("2d", 172800.0)],
+    [
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("250ms", 0.25),
+        ("1.5h", 5400.0),
+        ("2d", 172800.0),
+    ],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -92,7 +107,10 @@ def test_enums_accept_any_case_and_list_choices_when_wrong(tmp_path: Path) -> No
     assert make(tmp_path, {"INPUT_FAIL_ON": "Warning"}).choice("fail-on", FailOn) is FailOn.WARNING
     with pytest.raises(InputError) as caught:
         make(tmp_path, {"INPUT_FAIL_ON": "sometimes"}).choice("fail-on", FailOn)
-    assert str(caught.value) == "input 'fail-on' got 'sometimes': expected one of error, warning, never"
+    assert (
+        str(caught.value)
+        == "input 'fail-on' got 'sometimes': expected one of error, warning, never"
+    )
 
 
 def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
@@ -100,7 +118,9 @@ def test_paths_stay_inside_the_workspace(tmp_path: Path) -> None:
     assert make(tmp_path, {"INPUT_PATH": "src"}).path("path") == tmp_path / "src"
     assert make(tmp_path, {"INPUT_PATH": str(tmp_path / "src")}).path("path") == tmp_path / "src"
     for escape in ("../outside", "src/../../etc", "/etc/passwd"):
-        with pytest.raises(InputError, match=f"input 'path' got '{escape}': expected a path inside the workspace"):
+        with pytest.raises(
+            InputError, match=f"input 'path' got '{escape}': expected a path inside the workspace"
+        ):
             make(tmp_path, {"INPUT_PATH": escape}).path("path")
 
 

@@ -8,12 +8,37 @@ from shipline.sarif import SarifError, build_log, read_findings
 from tests.paths import SARIF_SCHEMA, load_npm_json
 
 FINDINGS = [
-    Finding("ruff", "F401", "`os` imported but unused", Level.ERROR, Location("app/a.py", 1, 1, 8, 10), help_uri="https://docs.astral.sh/ruff/rules/unused-import"),
+    Finding(
+        "ruff",
+        "F401",
+        "`os` imported but unused",
+        Level.ERROR,
+        Location("app/a.py", 1, 1, 8, 10),
+        help_uri="https://docs.astral.sh/ruff/rules/unused-import",
+    ),
     # help links belong to the rule, so every finding of a rule carries the same one
-    Finding("ruff", "F401", "`sys` imported but unused", Level.ERROR, Location("app/b.py", 2), help_uri="https://docs.astral.sh/ruff/rules/unused-import"),
-    Finding("mypy", "assignment", "Incompatible types", Level.ERROR, Location("app/a.py", 4, 4, 10, 13)),
-    Finding("semgrep", "python.yaml-load", "yaml.load is unsafe", Level.WARNING, Location("app/c.py", 9), severity=Severity.HIGH),
-    Finding("trivy", "CVE-2024-0001", "urllib3 vulnerable", Level.NOTE, None, severity=Severity.LOW),
+    Finding(
+        "ruff",
+        "F401",
+        "`sys` imported but unused",
+        Level.ERROR,
+        Location("app/b.py", 2),
+        help_uri="https://docs.astral.sh/ruff/rules/unused-import",
+    ),
+    Finding(
+        "mypy", "assignment", "Incompatible types", Level.ERROR, Location("app/a.py", 4, 4, 10, 13)
+    ),
+    Finding(
+        "semgrep",
+        "python.yaml-load",
+        "yaml.load is unsafe",
+        Level.WARNING,
+        Location("app/c.py", 9),
+        severity=Severity.HIGH,
+    ),
+    Finding(
+        "trivy", "CVE-2024-0001", "urllib3 vulnerable", Level.NOTE, None, severity=Severity.LOW
+    ),
 ]
 
 
@@ -50,13 +75,39 @@ def test_reader_takes_rule_defaults_and_tool_override() -> None:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "zizmor", "rules": [{"id": "zizmor/x", "defaultConfiguration": {"level": "error"}, "properties": {"security-severity": "9.8"}}]}},
-                "results": [{"ruleId": "zizmor/x", "message": {"text": "m"}, "locations": [{"physicalLocation": {"artifactLocation": {"uri": "ci.yml"}, "region": {"startLine": 3}}}]}],
+                "tool": {
+                    "driver": {
+                        "name": "zizmor",
+                        "rules": [
+                            {
+                                "id": "zizmor/x",
+                                "defaultConfiguration": {"level": "error"},
+                                "properties": {"security-severity": "9.8"},
+                            }
+                        ],
+                    }
+                },
+                "results": [
+                    {
+                        "ruleId": "zizmor/x",
+                        "message": {"text": "m"},
+                        "locations": [
+                            {
+                                "physicalLocation": {
+                                    "artifactLocation": {"uri": "ci.yml"},
+                                    "region": {"startLine": 3},
+                                }
+                            }
+                        ],
+                    }
+                ],
             }
         ],
     }
     (finding,) = read_findings(log, tool="workflows")
-    assert finding == Finding("workflows", "zizmor/x", "m", Level.ERROR, Location("ci.yml", 3), Severity.CRITICAL)
+    assert finding == Finding(
+        "workflows", "zizmor/x", "m", Level.ERROR, Location("ci.yml", 3), Severity.CRITICAL
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,7 +116,13 @@ def test_reader_takes_rule_defaults_and_tool_override() -> None:
         ({"version": "2.0.0", "runs": []}, "not a SARIF 2.1.0 log"),
         ({"version": "2.1.0"}, "not a SARIF 2.1.0 log"),
         ({"version": "2.1.0", "runs": [{"results": [{"ruleId": "r"}]}]}, "has no message text"),
-        ({"version": "2.1.0", "runs": [{"results": [{"ruleId": "r", "level": "loud", "message": {"text": "m"}}]}]}, "unknown level"),
+        (
+            {
+                "version": "2.1.0",
+                "runs": [{"results": [{"ruleId": "r", "level": "loud", "message": {"text": "m"}}]}],
+            },
+            "unknown level",
+        ),
     ],
 )
 def test_malformed_logs_are_refused(document: dict[str, object], problem: str) -> None:

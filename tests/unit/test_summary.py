@@ -22,13 +22,20 @@ def test_table_details_and_code_render_markdown() -> None:
         .code("print('```')", "python")
         .markdown()
     )
-    assert text.startswith("## Lint\n\n**2** errors\n\n<details><summary>Findings (1)</summary>\n\n| Rule | Where |\n| --- | --- |\n| F401 | a.py:1 |\n\n</details>")
+    assert text.startswith(
+        "## Lint\n\n**2** errors\n\n<details><summary>Findings (1)</summary>\n\n| Rule | Where |\n| --- | --- |\n| F401 | a.py:1 |\n\n</details>"
+    )
     # A fence longer than any backtick run inside keeps the code block closed.
     assert "````python\nprint('```')\n````" in text
 
 
 def test_details_can_start_expanded() -> None:
-    assert Summary().details("x", "body", expanded=True).markdown().startswith("<details open><summary>x</summary>")
+    assert (
+        Summary()
+        .details("x", "body", expanded=True)
+        .markdown()
+        .startswith("<details open><summary>x</summary>")
+    )
 
 
 def test_write_appends_to_the_step_summary(tmp_path: Path) -> None:
