@@ -162,3 +162,21 @@ def test_verify_fetches_referrers_and_accepts_the_expected_identity(
         [COSIGN_SIGN, SLSA_PROVENANCE, CYCLONEDX]
     )
     assert loopback_only and all(host == "127.0.0.1" for host in loopback_only)
+
+
+def test_an_image_missing_from_the_registry_is_not_signed_at_all(
+    registry: LocalRegistry,
+    local_sigstore: LocalSigstore,
+    trust_config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    entries = local_sigstore.log.size
+    missing = f"{registry.host}/acme/shop@sha256:{'0' * 64}"
+    args = options(image=missing, trust_config=str(trust_config_file), provenance="false")
+    result = run_sign_step(monkeypatch, tmp_path, runner_environment(local_sigstore), args, capsys)
+    assert result.code == 1
+    assert result.messages("error") == [f"{missing} is not in the registry: push the image first"]
+    assert local_sigstore.log.size == entries  # nothing was logged
+    assert not (tmp_path / "sigstore-bundles").exists()

@@ -17,7 +17,7 @@ from shipline.gha.summary import Summary
 from shipline.oci.auth import Credentials
 from shipline.oci.client import Descriptor, RegistryClient, RegistryError
 from shipline.oci.reference import ImageReference, ReferenceError, parse_reference
-from shipline.oci.referrers import attach
+from shipline.oci.referrers import AttachedReferrer, attach
 from shipline.sign import statements
 from shipline.sign.identity import ExpectedIdentity
 from shipline.sign.signing import identity_token, sign_statements
@@ -297,17 +297,8 @@ def run_sign(context: ActionContext, plan: SignPlan) -> int:
         created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with console.group(f"Attaching {len(signed)} bundle(s) to {plan.target.pinned}"):
             for (kind, _), item in zip(wanted, signed, strict=True):
-                attached = attach(
-                    client,
-                    plan.target.image.repository,
-                    subject,
-                    paths[kind].read_bytes(),
-                    BUNDLE_MEDIA_TYPE,
-                    {
-                        "dev.sigstore.bundle.content": "dsse-envelope",
-                        "dev.sigstore.bundle.predicateType": item.predicate_type,
-                        "org.opencontainers.image.created": created,
-                    },
+                attached = _attach_bundle(
+                    client, plan, subject, paths, kind, item.predicate_type, created
                 )
                 referrers.append(attached.digest)
                 method = attached.method
@@ -342,6 +333,35 @@ def run_sign(context: ActionContext, plan: SignPlan) -> int:
         summary.paragraph(f"Attached as OCI referrers via **{method}**.")
     context.write_summary(summary)
     return 0
+
+
+def _attach_bundle(
+    client: RegistryClient,
+    plan: SignPlan,
+    subject: Descriptor,
+    paths: dict[str, Path],
+    kind: str,
+    predicate_type: str,
+    created: str,
+) -> AttachedReferrer:
+    try:
+        return attach(
+            client,
+            plan.target.image.repository,
+            subject,
+            paths[kind].read_bytes(),
+            BUNDLE_MEDIA_TYPE,
+            {
+                "dev.sigstore.bundle.content": "dsse-envelope",
+                "dev.sigstore.bundle.predicateType": predicate_type,
+                "org.opencontainers.image.created": created,
+            },
+        )
+    except RegistryError as error:
+        raise ShiplineError(
+            f"attaching the {kind} bundle to {plan.target.pinned} failed ({error}); the signed "
+            f"bundles are in {plan.output_dir}, and signing again attaches them afresh"
+        ) from None
 
 
 def fetch_bundles(client: RegistryClient, target: Target) -> list[BundleSource]:
