@@ -415,3 +415,48 @@ def test_an_image_by_registry_reference_is_scanned_and_its_config_checked(
     )
     assert "SHIP-001" not in run.summary  # the configuration names a non-root user
     assert "| policy | 0 | 0 | 0 | 0 | 0 | ran in " in run.summary
+
+
+HELM_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: {{ .Values.image | quote }}
+          {{- toYaml .Values.resources | nindent 10 }}
+"""
+
+
+def test_virtualenvs_are_not_scanned_and_unrendered_templates_are_skipped_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    token = "ghp_" + "Zx8Kq2Lm4Np6Rt8Vw0Yb2Cd4Ef6Gh8Jk0Lm2N"
+    (workspace / "service" / ".venv" / "lib").mkdir(parents=True)
+    (workspace / "service" / ".venv" / "lib" / "vendored.py").write_text(f'TOKEN = "{token}"\n')
+    (workspace / "service" / "chart" / "templates").mkdir(parents=True)
+    (workspace / "service" / "chart" / "templates" / "deployment.yaml").write_text(HELM_TEMPLATE)
+    run = run_scan(workspace, path="service", scanners="secret,policy")
+    assert run.code == 0, run.log
+    assert run.outputs["findings"] == "0"
+    assert any(
+        "skipped service/chart/templates/deployment.yaml for the policies" in m
+        for m in messages(run, "warning")
+    )
+    (workspace / "service" / "app.py").write_text(f'TOKEN = "{token}"\n')
+    run = run_scan(workspace, path="service", scanners="secret")
+    assert run.code == 1 and run.outputs["findings"] == "1", run.log
+    assert ("error", "service/app.py", "1", "trivy-secret github-pat (CRITICAL)") in annotations(
+        run
+    )
+    named = "service/chart/templates/deployment.yaml"
+    run = run_scan(workspace, path="service", scanners="policy", manifests=named)
+    assert run.code == 2, run.log
+    assert any(
+        m.startswith(f"input 'manifests': {named} is not readable YAML") for m in run.errors()
+    )

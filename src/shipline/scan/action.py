@@ -80,6 +80,7 @@ class ScanPlan:
     repositories: list[str]
     backoff: scanners.Backoff
     offline: bool
+    warnings: list[str] = field(default_factory=list)
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
 
@@ -139,22 +140,24 @@ def _paths(context: ActionContext, name: str, *, kind: str) -> list[Path]:
     return found
 
 
-def _manifests(context: ActionContext, project: Path) -> list[Path]:
+def _manifests(context: ActionContext, project: Path) -> tuple[list[Path], bool]:
+    """The manifests to check, and whether the user named them (else they were found)."""
     given = _paths(context, "manifests", kind="Kubernetes manifest files or directories")
-    roots = given or [project]
     files: list[Path] = []
-    for root in roots:
-        candidates = [root] if root.is_file() else sorted(root.rglob("*.y*ml"))
-        for file in candidates:
-            if SKIP_DIRS.intersection(file.relative_to(root).parts[:-1]) if file != root else False:
-                continue
-            if file.suffix in {".yaml", ".yml"} and is_kubernetes_manifest(file):
-                files.append(file)
-            elif root == file and given:
+    for root in given or [project]:
+        if root.is_file():
+            if not is_kubernetes_manifest(root):
                 raise UsageError(
-                    f"input 'manifests' got '{_shown(file, context.inputs.workspace)}': expected a Kubernetes manifest (apiVersion and kind)"
+                    f"input 'manifests' got '{_shown(root, context.inputs.workspace)}': "
+                    "expected a Kubernetes manifest (apiVersion and kind)"
                 )
-    return files
+            files.append(root)
+            continue
+        for file in sorted(root.rglob("*")):
+            skipped = SKIP_DIRS.intersection(file.relative_to(root).parts[:-1])
+            if not skipped and file.suffix in {".yaml", ".yml"} and is_kubernetes_manifest(file):
+                files.append(file)
+    return files, bool(given)
 
 
 def _cache_dir(context: ActionContext) -> Path:
@@ -189,7 +192,8 @@ def plan(context: ActionContext) -> ScanPlan:
                 f"input 'policies' got '{_shown(directory, workspace)}': expected a directory"
             )
     dockerfiles = _paths(context, "dockerfiles", kind="Dockerfiles") or find_dockerfiles(project)
-    manifests = _manifests(context, project)
+    manifests, named = _manifests(context, project)
+    warnings: list[str] = []
     policies = None
     documents: list[Document] = []
     if Scanner.POLICY in selected:
@@ -197,7 +201,13 @@ def plan(context: ActionContext) -> ScanPlan:
         policies = PolicySet([SHIPPED_POLICIES, *policy_dirs], shown)
         documents = [dockerfile_document(f, _shown(f, workspace)) for f in dockerfiles]
         for manifest in manifests:
-            documents += kubernetes_documents(manifest, _shown(manifest, workspace))
+            try:
+                documents += kubernetes_documents(manifest, _shown(manifest, workspace))
+            except ToolFailedError as error:
+                if named:
+                    raise UsageError(f"input 'manifests': {error}") from None
+                # Found, not named: likely a Helm template, which is not YAML until rendered.
+                warnings.append(f"skipped {_shown(manifest, workspace)} for the policies: {error}")
     return ScanPlan(
         target=target,
         selected=selected,
@@ -215,6 +225,7 @@ def plan(context: ActionContext) -> ScanPlan:
             attempts=inputs.integer("db-download-attempts", minimum=1, maximum=10)
         ),
         offline=inputs.boolean("offline"),
+        warnings=warnings,
     )
 
 
@@ -253,7 +264,7 @@ def run(context: ActionContext) -> int:
     scan = plan(context)
     console = context.console
     runs: list[ScannerRun] = []
-    warnings: list[str] = []
+    warnings = list(scan.warnings)
 
     needs_db = Scanner.SCA in scan.selected or Scanner.IMAGE in scan.selected
     db_error: ShiplineError | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 from shipline.errors import ToolFailedError
 from shipline.findings import Finding
+from shipline.lint.tools import SKIP_DIRS
 from shipline.scan.reports import Rebase, ReportError, image_config, semgrep_json, trivy_json
 from shipline.tools import ToolResult, find_tool, run_tool
 
@@ -99,7 +100,8 @@ def trivy_fs(target: ScanTarget, scanners: Sequence[str], cache_dir: Path) -> li
         args = [
             exe, "fs", *TRIVY_OFFLINE_FLAGS, "--cache-dir", str(cache_dir),
             "--scanners", ",".join(scanners), "--format", "json", "--output", str(report_path),
-            "--timeout", f"{max(1, int(target.timeout))}s", "--exit-code", "0", ".",
+            "--timeout", f"{max(1, int(target.timeout))}s", "--exit-code", "0",
+            *(f"--skip-dirs=**/{name}" for name in sorted(SKIP_DIRS)), ".",
         ]  # fmt: skip
         result = run_tool(args, cwd=target.project, timeout=target.timeout)
         report = _read_report(report_path, "trivy fs", result)
