@@ -23,7 +23,7 @@ from shipline.sign.identity import ExpectedIdentity
 from shipline.sign.signing import identity_token, sign_statements
 from shipline.sign.token import GRANT_HINT, ambient_token
 from shipline.sign.trust import TrustChoice, load_trust
-from shipline.sign.verifying import BundleSource, verify_bundles
+from shipline.sign.verifying import BundleResult, BundleSource, verify_bundles
 from shipline.sigstore_local import UNTRUSTED_LABEL
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -435,7 +435,7 @@ def run_verify(context: ActionContext, plan: VerifyPlan) -> int:
         [
             [
                 r.origin,
-                r.predicate_type or "?",
+                _shown_predicate(r),
                 r.signer.describe() if r.signer else "?",
                 "" if r.log_index is None else r.log_index,
                 "✅ verified"
@@ -453,3 +453,9 @@ def run_verify(context: ActionContext, plan: VerifyPlan) -> int:
         return 0
     console.error(report.explanation(), title="sign verify")
     return 1
+
+
+def _shown_predicate(result: BundleResult) -> str:
+    if not result.predicate_type:
+        return "?"
+    return result.predicate_type if result.verified else f"{result.predicate_type} (unverified)"

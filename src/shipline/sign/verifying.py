@@ -144,14 +144,17 @@ def _verify_one(
         return BundleResult(origin, reason=Reason.TAMPERED_BUNDLE, detail=_first_line(error))
     signer = SignerIdentity.from_certificate(bundle.signing_certificate)
     log_index = int(bundle.log_entry._inner.log_index)
+    claimed = _claimed_predicate_type(bundle)
     try:
         payload_type, payload = verifier.verify_dsse(bundle, identity)
     except IdentityMismatchError as error:
         return BundleResult(
             origin,
-            signer=signer,
-            reason=Reason.WRONG_IDENTITY,
-            detail=f"signed by {signer.describe()}: {error}",
+            claimed,
+            signer,
+            log_index,
+            Reason.WRONG_IDENTITY,
+            f"signed by {signer.describe()}: {error}",
         )
     except (VerificationError, SigstoreError, ValueError) as error:
         text = _first_line(error)
@@ -161,7 +164,7 @@ def _verify_one(
             bundle.signing_certificate, trusted_cas
         )
         reason = Reason.UNTRUSTED_ROOT if untrusted else Reason.TAMPERED_BUNDLE
-        return BundleResult(origin, signer=signer, reason=reason, detail=text)
+        return BundleResult(origin, claimed, signer, log_index, reason, text)
     if payload_type != IN_TOTO_PAYLOAD:
         return BundleResult(
             origin,
@@ -187,6 +190,16 @@ def _verify_one(
             f"signs {', '.join(subjects) or 'no digest'}, not {digest}",
         )
     return BundleResult(origin, predicate_type, signer, log_index)
+
+
+def _claimed_predicate_type(bundle: Bundle) -> str:
+    """What an unverified bundle says it attests, for reports only (never for decisions)."""
+    envelope = bundle._inner.dsse_envelope
+    try:
+        claimed = json.loads(envelope.payload).get("predicateType") if envelope else None
+    except (ValueError, AttributeError):
+        return ""
+    return claimed if isinstance(claimed, str) else ""
 
 
 def _first_line(error: BaseException) -> str:
