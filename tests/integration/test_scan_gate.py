@@ -16,7 +16,7 @@ import pytest
 
 from tests.paths import ROOT, SARIF_SCHEMA, load_npm_json
 from tests.support.action_runner import ActionRun, run_action
-from tests.support.ociimage import push_oci_layout, write_oci_layout
+from tests.support.ociimage import push_oci_layout, write_docker_archive, write_oci_layout
 from tests.support.registry import LocalRegistry
 from tests.support.trivydb import cached_trivy_db
 
@@ -459,4 +459,28 @@ def test_virtualenvs_are_not_scanned_and_unrendered_templates_are_skipped_with_a
     assert run.code == 2, run.log
     assert any(
         m.startswith(f"input 'manifests': {named} is not readable YAML") for m in run.errors()
+    )
+
+
+def test_a_docker_save_archive_is_scanned_like_the_layout(
+    tmp_path: Path, trivy_cache: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / "service").mkdir(parents=True)
+    layout = write_oci_layout(tmp_path / "layout", {"requests": "2.19.0"}, user="0")
+    write_docker_archive(layout, workspace / "build" / "image.tar", "shop/service:sha-3f9c2ab")
+    run = run_scan(
+        workspace,
+        path="service",
+        image="build/image.tar",
+        scanners="image,policy",
+        fail_on="critical",
+        trivy_cache_dir=str(trivy_cache),
+        offline="true",
+    )
+    assert run.code == 0, run.log  # HIGH and MEDIUM only, below fail-on critical
+    assert (run.outputs["high"], run.outputs["medium"]) == ("2", "1")
+    assert (
+        "| HIGH | policy | SHIP-001 | build/image.tar |  | image build/image.tar runs as root (config User is 0) |"
+        in run.summary
     )

@@ -100,6 +100,30 @@ def write_oci_layout(
     return layout
 
 
+def write_docker_archive(layout: Path, archive: Path, reference: str) -> Path:
+    """The layout's image as ``docker save`` writes it (manifest.json, config, layer tars)."""
+    descriptor = json.loads((layout / "index.json").read_text())["manifests"][0]
+    manifest = json.loads(_read_blob(layout, descriptor["digest"]))
+    config_name = manifest["config"]["digest"].removeprefix("sha256:") + ".json"
+    members = {config_name: _read_blob(layout, manifest["config"]["digest"])}
+    layers = []
+    for layer in manifest["layers"]:
+        tar = gzip.decompress(_read_blob(layout, layer["digest"]))
+        name = f"{hashlib.sha256(tar).hexdigest()}/layer.tar"
+        members[name] = tar
+        layers.append(name)
+    members["manifest.json"] = json.dumps(
+        [{"Config": config_name, "RepoTags": [reference], "Layers": layers}]
+    ).encode()
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w") as saved:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            saved.addfile(info, io.BytesIO(data))
+    return archive
+
+
 def push_oci_layout(layout: Path, registry_url: str, repository: str, tag: str) -> str:
     """Pushes the layout's one image to a plain-HTTP registry (the distribution API, monolithic
     blob uploads); returns the manifest digest."""
