@@ -13,6 +13,7 @@ import pytest
 from shipline.oci.client import RegistryClient, referrers_tag
 from shipline.sign.statements import COSIGN_SIGN, CYCLONEDX, SLSA_PROVENANCE
 from shipline.sigstore_local.instance import LocalSigstore
+from shipline.sigstore_local.oidc import github_claims
 from tests.support.registry import LocalRegistry
 from tests.support.sigstore import (
     REF,
@@ -180,3 +181,36 @@ def test_an_image_missing_from_the_registry_is_not_signed_at_all(
     assert result.messages("error") == [f"{missing} is not in the registry: push the image first"]
     assert local_sigstore.log.size == entries  # nothing was logged
     assert not (tmp_path / "sigstore-bundles").exists()
+
+
+def test_an_explicit_identity_token_signs_without_ambient_credentials(
+    local_sigstore: LocalSigstore,
+    trust_config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    claims = github_claims(REPOSITORY, WORKFLOW, "refs/tags/v2.0.0", SHA)
+    token = local_sigstore.issuer.mint(claims, "sigstore")
+    digest = "sha256:" + "e" * 64
+    args = options(
+        image=f"127.0.0.1:1/acme/shop@{digest}",
+        identity_token=token,
+        trust_config=str(trust_config_file),
+        provenance="false",
+        attach="false",
+    )
+    signed = run_sign_step(monkeypatch, tmp_path, {}, args, capsys)
+    assert signed.code == 0, signed.commands
+    assert signed.messages("add-mask") == [token]
+    assert signed.outputs["referrers"] == "" and signed.outputs["attach-method"] == ""
+    verify = options(
+        mode="verify",
+        image=f"127.0.0.1:1/acme/shop@{digest}",
+        bundles=signed.outputs["signature-bundle"],
+        trust_config=str(trust_config_file),
+        repository=REPOSITORY,
+        ref="refs/tags/v*",
+        issuer=local_sigstore.oidc_issuer,
+    )
+    assert run_sign_step(monkeypatch, tmp_path, {}, verify, capsys).outputs["verified"] == "true"
