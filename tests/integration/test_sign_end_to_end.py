@@ -25,13 +25,14 @@ from tests.support.sigstore import (
     local_sigstore,
     loopback_only,
     options,
+    other_sigstore,
     push_image,
     run_sign_step,
     runner_environment,
     trust_config_file,
 )
 
-__all__ = ["local_sigstore", "loopback_only", "trust_config_file"]
+__all__ = ["local_sigstore", "loopback_only", "other_sigstore", "trust_config_file"]
 
 SBOM = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": []}
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -214,3 +215,37 @@ def test_an_explicit_identity_token_signs_without_ambient_credentials(
         issuer=local_sigstore.oidc_issuer,
     )
     assert run_sign_step(monkeypatch, tmp_path, {}, verify, capsys).outputs["verified"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("minter", "claims", "detail"),
+    [
+        ("other", github_claims(REPOSITORY, WORKFLOW, REF, SHA), "signature does not verify"),
+        ("local", {"repository": REPOSITORY}, "not a GitHub Actions token: no ref, sha"),
+    ],
+    ids=["another-issuers-token", "token-without-workflow-claims"],
+)
+def test_the_local_ca_refuses_tokens_it_cannot_trust(
+    minter: str,
+    claims: dict[str, str],
+    detail: str,
+    local_sigstore: LocalSigstore,
+    other_sigstore: LocalSigstore,
+    trust_config_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    issuer = (other_sigstore if minter == "other" else local_sigstore).issuer
+    token = issuer.mint(claims, "sigstore")
+    args = options(
+        image="127.0.0.1:1/acme/shop@sha256:" + "e" * 64,
+        identity_token=token,
+        trust_config=str(trust_config_file),
+        provenance="false",
+        attach="false",
+    )
+    result = run_sign_step(monkeypatch, tmp_path, {}, args, capsys)
+    assert result.code == 1
+    [error] = result.messages("error")
+    assert error.startswith(f"signing with {trust_config_file} failed") and detail in error

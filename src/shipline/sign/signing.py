@@ -55,10 +55,27 @@ def sign_statements(
                 signed.append(SignedStatement(statement, bundle))
         return signed
     except (SigstoreError, OSError) as error:
-        raise ShiplineError(f"signing with {trust.name} failed: {error}") from None
+        raise ShiplineError(f"signing with {trust.name} failed: {describe(error)}") from None
     except Exception as error:  # Fulcio/Rekor client errors are not sigstore.errors.Error
         if type(error).__module__.startswith(("sigstore", "requests")):
-            raise ShiplineError(
-                f"signing with {trust.name} failed: {type(error).__name__}: {error}"
-            ) from None
+            raise ShiplineError(f"signing with {trust.name} failed: {describe(error)}") from None
         raise
+
+
+def describe(error: BaseException) -> str:
+    """The error and what the service answered: sigstore's clients drop the answer of a 4xx
+    (a ``requests`` Response is falsy then), so it is dug out of the exception chain."""
+    text = f"{type(error).__name__}: {error}".rstrip(": ")
+    cause: BaseException | None = error
+    while cause is not None:
+        response = getattr(cause, "response", None)
+        status = getattr(response, "status_code", None)
+        if status is not None:
+            body = str(getattr(response, "text", ""))
+            try:
+                message = json.loads(body).get("message") or body
+            except (ValueError, AttributeError):
+                message = body
+            return f"{text} (HTTP {status}: {str(message).strip()[:300]})"
+        cause = cause.__cause__ or cause.__context__
+    return text

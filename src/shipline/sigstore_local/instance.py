@@ -27,6 +27,8 @@ from shipline.sigstore_local.tokens import TokenError
 SIGSTORE_AUDIENCE = "sigstore"
 MAX_BODY = 4 << 20
 GRANTS_PATH = "/oidc/grants"
+# Fulcio's GitHub Actions issuer needs these to fill the SAN and the OIDC extensions.
+REQUIRED_CLAIMS = ("repository", "ref", "sha", "workflow_ref", "job_workflow_ref")
 
 
 def _require_loopback(host: str) -> None:
@@ -163,6 +165,9 @@ class LocalSigstore:
     def signing_certificate(self, request: dict[str, Any], authorization: str) -> dict[str, Any]:
         token = authorization.removeprefix("Bearer ").strip()
         claims = self.issuer.verify(token, SIGSTORE_AUDIENCE)
+        missing = [name for name in REQUIRED_CLAIMS if not claims.get(name)]
+        if missing:
+            raise TokenError(f"not a GitHub Actions token: no {', '.join(missing)} claim")
         try:
             pem = base64.b64decode(request["certificateSigningRequest"])
             csr = x509.load_pem_x509_csr(pem)
