@@ -23,24 +23,38 @@ _SECURITY_SCORE = {
 }
 
 
-def build_log(findings: Iterable[Finding], tools: Iterable[str] = ()) -> dict[str, Any]:
-    """One run per tool (so code scanning keeps each tool's category), rules de-duplicated."""
+def build_log(
+    findings: Iterable[Finding],
+    tools: Iterable[str] = (),
+    suppressions: Mapping[Finding, str] | None = None,
+) -> dict[str, Any]:
+    """One run per tool (so code scanning keeps each tool's category), rules de-duplicated.
+
+    ``suppressions`` maps accepted findings to their justification: they stay in the log,
+    marked as externally suppressed, so code scanning shows them as such rather than lose them.
+    """
     by_tool: dict[str, list[Finding]] = {name: [] for name in tools}
     for finding in findings:
         by_tool.setdefault(finding.tool, []).append(finding)
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
-        "runs": [_run(tool, items) for tool, items in by_tool.items()],
+        "runs": [_run(tool, items, suppressions or {}) for tool, items in by_tool.items()],
     }
 
 
-def write_log(path: Path, findings: Iterable[Finding], tools: Iterable[str] = ()) -> None:
+def write_log(
+    path: Path,
+    findings: Iterable[Finding],
+    tools: Iterable[str] = (),
+    suppressions: Mapping[Finding, str] | None = None,
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(build_log(findings, tools), indent=2) + "\n", encoding="utf-8")
+    log = build_log(findings, tools, suppressions)
+    path.write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
 
 
-def _run(tool: str, findings: list[Finding]) -> dict[str, Any]:
+def _run(tool: str, findings: list[Finding], suppressions: Mapping[Finding, str]) -> dict[str, Any]:
     rule_index: dict[str, int] = {}
     rules: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
@@ -48,7 +62,13 @@ def _run(tool: str, findings: list[Finding]) -> dict[str, Any]:
         if finding.rule_id not in rule_index:
             rule_index[finding.rule_id] = len(rules)
             rules.append(_rule(finding))
-        results.append(_result(finding, rule_index[finding.rule_id]))
+        result = _result(finding, rule_index[finding.rule_id])
+        justification = suppressions.get(finding)
+        if justification is not None:
+            result["suppressions"] = [
+                {"kind": "external", "status": "accepted", "justification": justification}
+            ]
+        results.append(result)
     return {
         "tool": {
             "driver": {

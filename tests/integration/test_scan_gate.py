@@ -220,6 +220,7 @@ def test_exceptions_suppress_in_scope_and_expired_or_stale_entries_are_reported(
         path="service",
         scanners="sca,policy",
         exceptions="exceptions.yml",
+        sarif="reports/excepted.sarif",
         trivy_cache_dir=str(trivy_cache),
         offline="true",
     )
@@ -237,6 +238,18 @@ def test_exceptions_suppress_in_scope_and_expired_or_stale_entries_are_reported(
         in summary
     )
     assert "| CVE-2099-0001 | bob | 2999-12-31 | exceptions.yml:17 |" in summary
+    sarif = json.loads((vulnerable_workspace / "reports" / "excepted.sarif").read_text())
+    jsonschema.validate(sarif, load_npm_json(SARIF_SCHEMA))
+    accepted = [r for run in sarif["runs"] for r in run["results"] if r.get("suppressions")]
+    assert len(accepted) == 4
+    pyyaml = next(r for r in accepted if r["ruleId"] == "CVE-2020-14343")
+    assert pyyaml["suppressions"] == [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": "we only load our own, signed configuration with it (owner team-payments, until 2999-12-31)",
+        }
+    ]
     # The expired entry suppresses nothing: its finding still blocks.
     assert (
         "| HIGH | trivy-sca | CVE-2018-18074 | requests 2.19.0 (service/requirements.txt) | 2.20.0 |"

@@ -341,10 +341,13 @@ def run(context: ActionContext) -> int:
     failed = [r for r in runs if r.error is not None]
     passed = gate.passed and not failed
 
-    suppressed = {id(f) for f, _ in gate.suppressed}
     if scan.sarif is not None:
         tools = [tool for r in runs if r.error is None for tool in r.tools]
-        write_log(scan.sarif, (f for f in findings if id(f) not in suppressed), tools=tools)
+        accepted = {
+            finding: f"{entry.justification} (owner {entry.owner}, until {entry.expires})"
+            for finding, entry in gate.suppressed
+        }
+        write_log(scan.sarif, findings, tools=tools, suppressions=accepted)
         context.files.set_output("sarif", scan.sarif)
     counts = severity_counts(findings)
     outputs: dict[str, object] = {
