@@ -10,16 +10,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from shipline.oci.client import OCI_INDEX, OCI_MANIFEST, Descriptor, RegistryClient
+from shipline.oci.reference import ImageReference
 from shipline.oci.referrers import (
     REFERRERS_API,
     TAG_FALLBACK,
     attach,
     referrer_manifest,
 )
+from shipline.sign.action import Target, fetch_bundles
 
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 SUBJECT = Descriptor(OCI_MANIFEST, "sha256:" + "5" * 64, 321)
@@ -36,7 +39,7 @@ class StubRegistry:
     referrers_api: bool
     requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
     manifests: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    blobs: set[str] = field(default_factory=set)
+    blobs: dict[str, bytes] = field(default_factory=dict)
 
 
 def _handler(stub: StubRegistry) -> type[BaseHTTPRequestHandler]:
@@ -71,23 +74,27 @@ def _handler(stub: StubRegistry) -> type[BaseHTTPRequestHandler]:
                 if not stub.referrers_api:
                     self._answer(404)
                     return
+                wanted = parse_qs(urlsplit(self.path).query).get("artifactType", [None])[0]
                 listed = [
                     {
                         "mediaType": OCI_MANIFEST,
                         "digest": sha(body),
                         "size": len(body),
-                        "artifactType": BUNDLE,
+                        "artifactType": json.loads(body).get("artifactType"),
                     }
                     for media, body in stub.manifests.values()
                     if media == OCI_MANIFEST and json.loads(body).get("subject")
                 ]
+                listed = [d for d in listed if wanted in (None, d["artifactType"])]
                 index = json.dumps(
                     {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": listed}
                 ).encode()
                 self._answer(200, index, {"Content-Type": OCI_INDEX})
                 return
             reference = self.path.rsplit("/", 1)[-1]
-            if reference in stub.manifests:
+            if "/blobs/" in self.path and reference in stub.blobs:
+                self._answer(200, stub.blobs[reference])
+            elif reference in stub.manifests:
                 media, body = stub.manifests[reference]
                 self._answer(200, body, {"Content-Type": media, "Docker-Content-Digest": sha(body)})
             else:
@@ -100,7 +107,7 @@ def _handler(stub: StubRegistry) -> type[BaseHTTPRequestHandler]:
         def do_PUT(self) -> None:
             body = self._record()
             if "/blobs/uploads/" in self.path:
-                stub.blobs.add(self.path.split("digest=")[-1].replace("%3A", ":"))
+                stub.blobs[self.path.split("digest=")[-1].replace("%3A", ":")] = body
                 self._answer(201)
                 return
             reference = self.path.rsplit("/", 1)[-1]
@@ -193,3 +200,17 @@ def test_attaching_twice_lists_each_referrer_once(
     listed = client.referrers("acme/shop", SUBJECT.digest, BUNDLE)
     assert [d.digest for d in listed.descriptors] == [first.digest, second.digest]
     assert listed.via_api is registry.referrers_api
+
+
+def test_verify_mode_reads_back_every_attached_bundle(
+    stub: tuple[StubRegistry, RegistryClient],
+) -> None:
+    _, client = stub
+    for text in (b'{"bundle": "signature"}', b'{"bundle": "provenance"}'):
+        attach(client, "acme/shop", SUBJECT, text, BUNDLE, {})
+    attach(client, "acme/shop", SUBJECT, b"not a bundle", "application/vnd.example+json", {})
+    target = Target(ImageReference(client.registry, "acme/shop"), SUBJECT.digest)
+    assert sorted(source.text for source in fetch_bundles(client, target)) == [
+        '{"bundle": "provenance"}',
+        '{"bundle": "signature"}',
+    ]
