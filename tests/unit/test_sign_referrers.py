@@ -124,7 +124,7 @@ def _handler(stub: StubRegistry) -> type[BaseHTTPRequestHandler]:
 def stub(request: pytest.FixtureRequest) -> Iterator[tuple[StubRegistry, RegistryClient]]:
     registry = StubRegistry(referrers_api=request.param)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(registry))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield registry, RegistryClient(f"127.0.0.1:{server.server_address[1]}")
     server.shutdown()

@@ -36,7 +36,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[int], list[
             self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield statuses, seen, f"http://127.0.0.1:{server.server_address[1]}/token?api-version=2.0"
     server.shutdown()
     server.server_close()

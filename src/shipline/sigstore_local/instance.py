@@ -26,6 +26,7 @@ from shipline.sigstore_local.tokens import TokenError
 
 SIGSTORE_AUDIENCE = "sigstore"
 MAX_BODY = 4 << 20
+STOP_POLL_SECONDS = 0.05  # how soon stop() is noticed
 GRANTS_PATH = "/oidc/grants"
 # Fulcio's GitHub Actions issuer needs these to fill the SAN and the OIDC extensions.
 REQUIRED_CLAIMS = ("repository", "ref", "sha", "workflow_ref", "job_workflow_ref")
@@ -71,13 +72,13 @@ class LocalSigstore:
 
     def start(self) -> LocalSigstore:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sigstore-local", daemon=True
+            target=self._server.serve_forever,
+            args=(STOP_POLL_SECONDS,),
+            name="sigstore-local",
+            daemon=True,
         )
         self._thread.start()
         return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
 
     def stop(self) -> None:
         if self._thread is not None:  # shutdown() would wait forever for a loop never started
