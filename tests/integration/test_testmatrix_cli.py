@@ -398,6 +398,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "input 'python' got '/nonexistent/python'",
         ),
         ({"mode": "merge", "coverage_threshold": "120"}, "input 'coverage-threshold' got '120'"),
+        (
+            {"mode": "plan", "python": "/usr/bin/python3"},
+            "pytest (for /usr/bin/python3) is not installed",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_names_it(
@@ -421,3 +425,11 @@ def test_merge_refuses_missing_shards(tmp_path: Path) -> None:
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert "missing" in merged.log and "shard-2of2" in merged.log
+
+
+def test_tests_that_never_ran_block(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    run = shipline(workspace, "run", shards="1", shard="1", args="-x")
+    assert run.code == 1
+    assert "did not run" in run.log

@@ -131,7 +131,6 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
 
 
 def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
-    runner.check_pytest(test_project)
     with context.console.group("Collecting tests"):
         tests = runner.collect(test_project)
         context.console.info(f"{len(tests)} test(s) collected with {test_project.python}")
@@ -252,6 +251,13 @@ def _run(context: ActionContext, common: Common) -> int:
             test_project, assigned, results_dir / f"{stem}.xml", coverage_data=coverage_data
         )
     final = {r.nodeid: r for r in first.results}
+    unreported = [n for n in assigned if n not in final]
+    if unreported:
+        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass
+        raise ToolFailedError(
+            f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
+            f"(first: {unreported[0]}); remove -x/--maxfail from args"
+        )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
     for attempt in range(1, reruns + 1):

@@ -63,21 +63,6 @@ def resolve_python(value: str, project: Path) -> str:
     return found
 
 
-def check_pytest(project: Project) -> None:
-    probe = run_tool(
-        [project.python, "-c", "import pytest"],
-        cwd=project.directory,
-        timeout=120,
-        ok_codes=range(256),
-    )
-    if probe.returncode != 0:
-        raise ToolMissingError(
-            f"pytest (for {project.python})",
-            "install it in the project's test environment, e.g. "
-            f"`{project.python} -m pip install pytest`",
-        )
-
-
 def check_coverage(project: Project) -> None:
     probe = run_tool(
         [project.python, "-c", "import coverage"],
@@ -107,6 +92,12 @@ def collect(project: Project) -> list[str]:
     )
     if result.returncode == NO_TESTS:
         return []
+    if "No module named pytest" in result.stderr:
+        raise ToolMissingError(
+            f"pytest (for {project.python})",
+            "install it in the project's test environment, e.g. "
+            f"`{project.python} -m pip install pytest`",
+        )
     if result.returncode != 0:
         raise ToolFailedError(
             f"pytest could not collect the tests (exit code {result.returncode}): "
