@@ -147,7 +147,7 @@ class TransparencyLog:
         self.tree_id = int.from_bytes(self.log_id[:7], "big")
         self.origin = f"{ORIGIN_NAME} - {self.tree_id}"
         self._path = state / "rekor-entries.jsonl"
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # add() answers with response() under the same lock
         self._entries: list[LoggedEntry] = []
         self._leaves: list[bytes] = []
         if self._path.exists():
@@ -175,10 +175,12 @@ class TransparencyLog:
             return self.response(index)
 
     def response(self, index: int) -> dict[str, Any]:
-        entry = self._entries[index]
-        size = len(self._leaves)
-        root = merkle.root_hash(self._leaves)
-        proof = merkle.inclusion_proof(index, self._leaves)
+        with self._lock:
+            entry = self._entries[index]
+            leaves = list(self._leaves)
+        size = len(leaves)
+        root = merkle.root_hash(leaves)
+        proof = merkle.inclusion_proof(index, leaves)
         promise = canonical_json(
             {
                 "body": b64(entry.body),
@@ -187,7 +189,7 @@ class TransparencyLog:
                 "logIndex": index,
             }
         )
-        uuid = self._leaves[index].hex()
+        uuid = leaves[index].hex()
         return {
             uuid: {
                 "body": b64(entry.body),
