@@ -63,7 +63,7 @@ def _run(tool: str, findings: list[Finding], suppressions: Mapping[Finding, str]
             rule_index[finding.rule_id] = len(rules)
             rules.append(_rule(finding))
         result = _result(finding, rule_index[finding.rule_id])
-        justification = suppressions.get(finding)
+        justification = suppressions.get(finding) if suppressions else None
         if justification is not None:
             result["suppressions"] = [
                 {"kind": "external", "status": "accepted", "justification": justification}
