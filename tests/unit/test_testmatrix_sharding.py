@@ -87,3 +87,10 @@ def test_planning_a_large_suite_is_near_the_lower_bound() -> None:
     for shards in (2, 4, 8, 16):
         plan = sharding.plan(seconds, seconds, shards)
         assert plan.makespan <= sharding.lower_bound(seconds.values(), shards) * 1.001
+
+
+def test_zero_time_tests_are_spread_by_count_not_piled_on_one_shard() -> None:
+    seconds = {"a": 5.0, "b": 4.0, "c": 3.0, **{f"z{i:02d}": 0.0 for i in range(30)}}
+    plan = sharding.plan(seconds, seconds, 3)
+    assert sorted(len(s.tests) for s in plan.shards) == [11, 11, 11]
+    assert plan.makespan == 5.0

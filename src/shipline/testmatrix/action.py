@@ -470,44 +470,38 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
     console = context.console
     workspace = context.inputs.workspace
 
-    def where(result: TestResult) -> tuple[str | None, int | None]:
-        if not result.file:
-            return None, None
-        return workspace_relative(result.file, workspace, common.project), result.line
-
-    for result in verdict.failed:
-        file, line = where(result)
-        console.annotate(
-            Annotation(
-                AnnotationLevel.ERROR,
-                f"{result.nodeid} {result.outcome.value}: {result.message}",
-                file=file,
-                line=line,
-                title="test-matrix failure",
+    flaky_level = AnnotationLevel.ERROR if verdict.blocking_flaky else AnnotationLevel.WARNING
+    kinds: list[tuple[list[TestResult], AnnotationLevel, str, str]] = [
+        (verdict.failed, AnnotationLevel.ERROR, "failure", "{outcome}: {message}"),
+        (
+            verdict.flaky,
+            flaky_level,
+            "flaky",
+            "is flaky: failed, then passed on rerun {reruns}: {message}",
+        ),
+        (
+            verdict.quarantined,
+            AnnotationLevel.NOTICE,
+            "quarantined",
+            "{outcome} but is quarantined: {message}",
+        ),
+    ]
+    for results, level, kind, text in kinds:
+        for result in results:
+            message = text.format(
+                outcome=result.outcome.value, message=result.message, reruns=result.attempts - 1
             )
-        )
-    for result in verdict.flaky:
-        file, line = where(result)
-        console.annotate(
-            Annotation(
-                AnnotationLevel.ERROR if verdict.blocking_flaky else AnnotationLevel.WARNING,
-                f"{result.nodeid} is flaky: failed, then passed on rerun {result.attempts - 1}: {result.message}",
-                file=file,
-                line=line,
-                title="test-matrix flaky",
+            console.annotate(
+                Annotation(
+                    level,
+                    f"{result.nodeid} {message}",
+                    file=workspace_relative(result.file, workspace, common.project)
+                    if result.file
+                    else None,
+                    line=result.line if result.file else None,
+                    title=f"test-matrix {kind}",
+                )
             )
-        )
-    for result in verdict.quarantined:
-        file, line = where(result)
-        console.annotate(
-            Annotation(
-                AnnotationLevel.NOTICE,
-                f"{result.nodeid} {result.outcome.value} but is quarantined: {result.message}",
-                file=file,
-                line=line,
-                title="test-matrix quarantined",
-            )
-        )
     if common.register is not None:
         for entry in verdict.expired:
             console.annotate(

@@ -8,6 +8,7 @@ configuration (omit, exclude_lines, ...) is honoured.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,17 +25,21 @@ def combine(
     import coverage  # the test extra's dependency
 
     config = next((project / name for name in CONFIG_FILES if (project / name).is_file()), None)
-    target.unlink(missing_ok=True)
-    cov = coverage.Coverage(data_file=str(target), config_file=str(config) if config else False)
-    aliases = [str(project), *sorted({p for p in shard_projects if p != str(project)})]
-    cov.set_option("paths", {"project": aliases})
     missing = [str(f) for f in data_files if not f.is_file()]
     if missing:
         raise ToolFailedError(f"coverage data missing from the shard reports: {', '.join(missing)}")
+    target.unlink(missing_ok=True)
+    aliases = [str(project), *sorted({p for p in shard_projects if p != str(project)})]
     try:
-        cov.combine([str(f) for f in data_files], strict=True, keep=True)
-        cov.save()
-        percent = cov.report(file=io.StringIO())
+        # the project's settings (source, omit) are relative to the project directory
+        with contextlib.chdir(project):
+            cov = coverage.Coverage(
+                data_file=str(target), config_file=str(config) if config else False
+            )
+            cov.set_option("paths", {"project": aliases})
+            cov.combine([str(f) for f in data_files], strict=True, keep=True)
+            cov.save()
+            percent = cov.report(file=io.StringIO())
     except coverage.CoverageException as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
     return float(percent)

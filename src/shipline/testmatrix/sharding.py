@@ -85,16 +85,24 @@ def assign(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
     """Node ids per shard; never an empty shard when there are at least ``shards`` tests."""
     if shards < 1:
         raise ValueError("shards must be at least 1")
-    order = sorted(estimates, key=lambda t: (-estimates[t], t))
+    timed = sorted((t for t in estimates if estimates[t] > 0), key=lambda t: (-estimates[t], t))
     groups: list[list[str]] = [[] for _ in range(shards)]
     loads = [0.0] * shards
     heap = [(0.0, 0, index) for index in range(shards)]
-    for test in order:
+    for test in timed:
         load, count, index = heapq.heappop(heap)
         groups[index].append(test)
         loads[index] = load + estimates[test]
         heapq.heappush(heap, (loads[index], count + 1, index))
     _improve(groups, loads, estimates)
+    # Tests that take no measurable time (skipped ones included) still cost pytest some
+    # overhead: spread them by count instead of piling them onto the least loaded shard.
+    by_count = [(len(group), index) for index, group in enumerate(groups)]
+    heapq.heapify(by_count)
+    for test in sorted(t for t in estimates if estimates[t] <= 0):
+        count, index = heapq.heappop(by_count)
+        groups[index].append(test)
+        heapq.heappush(by_count, (count + 1, index))
     return [sorted(group) for group in groups]
 
 
