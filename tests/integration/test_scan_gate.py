@@ -497,3 +497,24 @@ def test_a_docker_save_archive_is_scanned_like_the_layout(
         "| HIGH | policy | SHIP-001 | build/image.tar |  | image build/image.tar runs as root (config User is 0) |"
         in run.summary
     )
+
+
+def test_a_user_rule_semgrep_rejects_blocks_with_semgreps_reason(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    (workspace / "service").mkdir(parents=True)
+    (workspace / "service" / "app.py").write_text("print('hi')\n")
+    (workspace / "rules").mkdir()
+    (workspace / "rules" / "broken.yaml").write_text(
+        "rules:\n  - id: broken\n    languages: [python]\n    severity: HIGH\n    message: x\n    pattern: 'foo('\n"
+    )
+    run = run_scan(workspace, path="service", scanners="sast", rules="rules", sarif="out.sarif")
+    assert run.code == 1, run.log
+    assert run.outputs["outcome"] == "fail"
+    assert any(
+        m.startswith("semgrep could not check: semgrep reported an error: Rule parse error")
+        and "broken" in m
+        for m in run.errors()
+    ), run.log
+    assert "| semgrep | 0 | 0 | 0 | 0 | 0 | ⚠️ not checked: semgrep " in run.summary
+    # A scanner that could not check contributes no run to the SARIF rather than an empty, "clean" one.
+    assert json.loads((workspace / "out.sarif").read_text())["runs"] == []

@@ -50,11 +50,15 @@ def target(tmp_path: Path, timeout: float = 20) -> scanners.ScanTarget:
         ),
         (
             "echo 'Fatal error: out of memory' >&2; exit 2",
-            "semgrep failed with exit code 2: Fatal error: out of memory",
+            "semgrep exited 2 without writing its report: Fatal error: out of memory",
         ),
         (
             'echo \'{"results": [], "errors": [{"level": "error", "type": "Rule parse error", "message": "bad"}]}\' > "$OUT"; exit 0',
-            "semgrep could not check everything: Rule parse error: bad",
+            "semgrep reported an error: Rule parse error: bad",
+        ),
+        (
+            'echo \'{"results": [], "errors": []}\' > "$OUT"; echo "killed" >&2; exit 3',
+            "semgrep exited 3: killed",
         ),
         ("sleep 5", "semgrep did not finish within 1 s"),
     ],

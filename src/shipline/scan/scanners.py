@@ -80,15 +80,17 @@ def semgrep(target: ScanTarget, rule_paths: Sequence[Path]) -> list[Finding]:
             str(max(1, int(target.timeout))),
             ".",
         ]
-        # 0: scanned (findings or not); 1: findings with --error; other codes are failures.
-        result = run_tool(args, cwd=target.project, timeout=target.timeout, ok_codes=(0, 1))
+        # Any exit code is read against the report: semgrep explains its failures there.
+        result = run_tool(args, cwd=target.project, timeout=target.timeout, ok_codes=range(256))
         report = _read_report(report_path, "semgrep", result)
     try:
         findings, errors = semgrep_json(report, target.rebase)
     except ReportError as error:
         raise ToolFailedError(f"semgrep report: {error}") from None
     if errors:
-        raise ToolFailedError(f"semgrep could not check everything: {errors[0]}")
+        raise ToolFailedError(f"semgrep reported an error: {errors[0]}")
+    if result.returncode not in (0, 1):  # 0: scanned; 1: findings under --error
+        raise ToolFailedError(f"semgrep exited {result.returncode}: {result.tail()}")
     return findings
 
 
