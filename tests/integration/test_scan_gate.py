@@ -377,6 +377,10 @@ def test_a_failed_download_is_retried_then_blocks_and_a_stale_db_is_used_with_a_
             "input 'rules' got 'missing': expected semgrep rule files or directories inside the workspace",
         ),
         (
+            {"db_repository": "https://ghcr.io/aquasecurity/trivy-db:2"},
+            "input 'db-repository' got 'https://ghcr.io/aquasecurity/trivy-db:2': expected OCI repositories",
+        ),
+        (
             {"db_download_attempts": "0"},
             "input 'db-download-attempts' got '0': expected a whole number from 1 to 10",
         ),

@@ -7,6 +7,7 @@ scanner that cannot check blocks the gate with its reason (exit 1), like a findi
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,9 +118,8 @@ def _image(context: ActionContext) -> ImageInput | None:
     workspace = context.inputs.workspace
     candidate = Path(value) if Path(value).is_absolute() else workspace / value
     if candidate.exists():
-        archive = context.inputs.path(
-            "image", must_exist=True
-        )  # refuses paths outside the workspace
+        # An existing path must be inside the workspace (inputs.path refuses the rest).
+        archive = context.inputs.path("image", must_exist=True)
         return ImageInput(_shown(archive, workspace), archive)
     if any(ch.isspace() for ch in value) or value.startswith(("-", "/", ".")):
         raise UsageError(
@@ -158,6 +158,20 @@ def _manifests(context: ActionContext, project: Path) -> tuple[list[Path], bool]
             if not skipped and file.suffix in {".yaml", ".yml"} and is_kubernetes_manifest(file):
                 files.append(file)
     return files, bool(given)
+
+
+_OCI_REPOSITORY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+)?")
+
+
+def _repositories(context: ActionContext) -> list[str]:
+    repositories = context.inputs.items("db-repository")
+    for repository in repositories:
+        if not _OCI_REPOSITORY.fullmatch(repository):
+            raise UsageError(
+                f"input 'db-repository' got '{repository}': expected OCI repositories such as "
+                "mirror.gcr.io/aquasec/trivy-db:2, comma separated, without a scheme"
+            )
+    return repositories
 
 
 def _cache_dir(context: ActionContext) -> Path:
@@ -220,7 +234,7 @@ def plan(context: ActionContext) -> ScanPlan:
         image=image,
         sarif=inputs.optional_path("sarif"),
         cache_dir=_cache_dir(context),
-        repositories=inputs.items("db-repository"),
+        repositories=_repositories(context),
         backoff=scanners.Backoff(
             attempts=inputs.integer("db-download-attempts", minimum=1, maximum=10)
         ),
