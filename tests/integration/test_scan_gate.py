@@ -99,6 +99,9 @@ def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(
         ("15", "hard-coded-secret", "HIGH"),
     ]:
         assert ("error", main, line, f"semgrep {rule} ({severity})") in found, rule
+    settings = "service/app/settings.py"
+    assert ("error", settings, "3", "semgrep hard-coded-secret (HIGH)") in found
+    assert not any(file == settings and line in {"4", "5"} for _, file, line, _ in found)  # names, not secrets
     assert ("warning", main, "52", "semgrep weak-hash (MEDIUM)") in found
     assert ("warning", main, "13", "semgrep debug-mode-enabled (MEDIUM)") in found
     assert (
