@@ -99,9 +99,17 @@ def test_every_scanner_finds_what_the_sample_hides_and_the_gate_blocks(
         ("15", "hard-coded-secret", "HIGH"),
     ]:
         assert ("error", main, line, f"semgrep {rule} ({severity})") in found, rule
+    loaders = {
+        line
+        for _, file, line, title in found
+        if file == "service/app/loaders.py" and "yaml-unsafe-load" in title
+    }
+    assert loaders == {"11", "15", "19"}  # not the SafeLoader nor the project's SafeLoader subclass
     settings = "service/app/settings.py"
     assert ("error", settings, "3", "semgrep hard-coded-secret (HIGH)") in found
-    assert not any(file == settings and line in {"4", "5"} for _, file, line, _ in found)  # names, not secrets
+    assert not any(
+        file == settings and line in {"4", "5"} for _, file, line, _ in found
+    )  # names, not secrets
     assert ("warning", main, "52", "semgrep weak-hash (MEDIUM)") in found
     assert ("warning", main, "13", "semgrep debug-mode-enabled (MEDIUM)") in found
     assert (
