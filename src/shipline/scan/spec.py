@@ -48,8 +48,9 @@ SPEC = ActionSpec(
         InputSpec("sarif", "Write the merged SARIF 2.1.0 report (one run per scanner) here."),
         InputSpec(
             "trivy-cache-dir",
-            "trivy cache directory holding the vulnerability DB; cache it with actions/cache "
-            "keyed by the `db-cache-key` output (default: ~/.cache/trivy).",
+            "trivy cache directory holding the vulnerability DB (default: ~/.cache/trivy). Restore "
+            "it before the step with actions/cache/restore (restore-keys: trivy-db-) and save it "
+            "after with actions/cache/save under the `db-cache-key` output: one download a day.",
         ),
         InputSpec(
             "db-repository",
@@ -83,7 +84,10 @@ SPEC = ActionSpec(
         OutputSpec("expired-exceptions", "Number of expired exceptions (they fail the gate)."),
         OutputSpec("stale-exceptions", "Number of exceptions that matched no finding."),
         OutputSpec("sarif", "Path of the merged SARIF report, when one was written."),
-        OutputSpec("db-cache-key", "actions/cache key for the trivy DB (changes daily)."),
+        OutputSpec(
+            "db-cache-key",
+            "Key to save the trivy DB under with actions/cache/save: trivy-db-YYYY-MM-DD (UTC).",
+        ),
     ),
     extra="scan",
     icon="shield",
