@@ -89,8 +89,15 @@ def test_planning_a_large_suite_is_near_the_lower_bound() -> None:
         assert plan.makespan <= sharding.lower_bound(seconds.values(), shards) * 1.001
 
 
-def test_zero_time_tests_are_spread_by_count_not_piled_on_one_shard() -> None:
-    seconds = {"a": 5.0, "b": 4.0, "c": 3.0, **{f"z{i:02d}": 0.0 for i in range(30)}}
+def test_zero_time_tests_are_spread_by_count_over_shards_with_headroom() -> None:
+    zero = {f"z{i:02d}": 0.0 for i in range(30)}
+    balanced = {"a": 4.0, "b": 4.0, "c": 4.0, **zero}
+    even = sharding.plan(balanced, balanced, 3)
+    assert [len(s.tests) for s in even.shards] == [11, 11, 11]
+    assert even.makespan == 4.0
+    # the shard that already holds the longest test gets none of them
+    seconds = {"long": 10.0, "b": 4.0, "c": 4.0, **zero}
     plan = sharding.plan(seconds, seconds, 3)
-    assert sorted(len(s.tests) for s in plan.shards) == [11, 11, 11]
-    assert plan.makespan == 5.0
+    longest = next(s for s in plan.shards if "long" in s.tests)
+    assert longest.tests == ("long",)
+    assert sorted(len(s.tests) for s in plan.shards) == [1, 16, 16]

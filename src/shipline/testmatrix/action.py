@@ -110,7 +110,7 @@ def _common(inputs: Inputs) -> Common:
 
 
 def _test_project(inputs: Inputs, project: Path) -> runner.Project:
-    python = runner.resolve_python(inputs.raw("python"), project)
+    python = runner.resolve_python(inputs.raw("python"), project, inputs.workspace)
     try:
         extra = shlex.split(inputs.raw("args"))
     except ValueError as error:

@@ -48,12 +48,13 @@ def default_python(project: Path) -> str:
     return "python3"
 
 
-def resolve_python(value: str, project: Path) -> str:
+def resolve_python(value: str, project: Path, workspace: Path) -> str:
+    """A path (relative ones from the workspace, like every path input) or a command name."""
     if not value:
         value = default_python(project)
     path = Path(value)
     if "/" in value:
-        candidate = path if path.is_absolute() else project / path
+        candidate = path if path.is_absolute() else workspace / path
         if not candidate.is_file():
             raise UsageError(f"input 'python' got '{value}': expected an existing interpreter")
         return str(candidate)

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 # An estimate for every test when nothing has been measured yet: equal weights, so the
 # split is by count until the first merge records real times.
 DEFAULT_ESTIMATE = 1.0
+# What a test recorded as taking no time is assumed to cost when spreading such tests: below
+# the JUnit report's millisecond resolution, enough to keep them off an already long shard.
+ZERO_TEST_COST = 0.0005
 # Local search steps are bounded so planning stays fast on suites of tens of thousands.
 MAX_IMPROVEMENT_ROUNDS = 200
 
@@ -95,14 +98,14 @@ def assign(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
         loads[index] = load + estimates[test]
         heapq.heappush(heap, (loads[index], count + 1, index))
     _improve(groups, loads, estimates)
-    # Tests that take no measurable time (skipped ones included) still cost pytest some
-    # overhead: spread them by count instead of piling them onto the least loaded shard.
-    by_count = [(len(group), index) for index, group in enumerate(groups)]
-    heapq.heapify(by_count)
+    # Tests that take no measurable time (skipped ones included) still cost pytest a little:
+    # spread them over the shards with headroom, by count, instead of piling them onto one.
+    spread = [(loads[i] + len(groups[i]) * ZERO_TEST_COST, i) for i in range(shards)]
+    heapq.heapify(spread)
     for test in sorted(t for t in estimates if estimates[t] <= 0):
-        count, index = heapq.heappop(by_count)
+        cost, index = heapq.heappop(spread)
         groups[index].append(test)
-        heapq.heappush(by_count, (count + 1, index))
+        heapq.heappush(spread, (cost + ZERO_TEST_COST, index))
     return [sorted(group) for group in groups]
 
 

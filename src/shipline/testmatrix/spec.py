@@ -15,8 +15,9 @@ SPEC = ActionSpec(
         InputSpec("path", "Project directory, inside the workspace.", default="."),
         InputSpec(
             "python",
-            "Interpreter that runs the project's tests, with pytest installed "
-            "(default: the project's .venv if it has one, else python3).",
+            "Interpreter that runs the project's tests, with pytest installed: a path "
+            "(relative to the workspace) or a command (default: the project's .venv if it has "
+            "one, else python3).",
         ),
         InputSpec(
             "paths",
