@@ -219,6 +219,10 @@ exceptions:
     justification: an advisory that no longer applies
     owner: bob
     expires: 2999-12-31
+  - id: CVE-2023-32681
+    package: requests
+    owner: carol
+    expires: 2999-12-31
 """
 
 
@@ -249,6 +253,15 @@ def test_exceptions_suppress_in_scope_and_expired_or_stale_entries_are_reported(
         in summary
     )
     assert "| CVE-2099-0001 | bob | 2999-12-31 | exceptions.yml:17 |" in summary
+    # Without a justification the entry suppresses nothing and fails the gate.
+    assert (
+        "| CVE-2023-32681 (package requests) | carol | 2999-12-31 | no justification (exceptions.yml:21) |"
+        in summary
+    )
+    assert any(
+        "CVE-2023-32681 (package requests) (owner carol) has no justification" in m
+        for m in run.errors()
+    )
     sarif = json.loads((vulnerable_workspace / "reports" / "excepted.sarif").read_text())
     jsonschema.validate(sarif, load_npm_json(SARIF_SCHEMA))
     accepted = [r for run in sarif["runs"] for r in run["results"] if r.get("suppressions")]
