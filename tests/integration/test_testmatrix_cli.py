@@ -435,3 +435,25 @@ def test_tests_that_never_ran_block(tmp_path: Path) -> None:
     run = shipline(workspace, "run", shards="1", shard="1", args="-x")
     assert run.code == 1
     assert "did not run" in run.log
+
+
+def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
+    ids += ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
+    history = {"version": 1, "tests": {t: {"seconds": 30.0, "samples": 1} for t in ids}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    chosen = shipline(
+        workspace,
+        "plan",
+        target="1m",
+        **{"python_versions": "3.13", "os": "ubuntu-24.04, macos-15"},
+    )
+    assert chosen.code == 0, chosen.log
+    assert chosen.outputs["shards"] == "4"  # 240 s of tests, 60 s per shard
+    assert chosen.outputs["estimated-seconds"] == "60.0"
+    matrix = json.loads(chosen.outputs["matrix"])
+    assert matrix == {"python": ["3.13"], "os": ["ubuntu-24.04", "macos-15"], "shard": [1, 2, 3, 4]}
+    capped = shipline(workspace, "plan", target="1m", **{"max_shards": "3"})
+    assert capped.outputs["shards"] == "3"
