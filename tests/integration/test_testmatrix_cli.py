@@ -457,3 +457,20 @@ def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_p
     assert matrix == {"python": ["3.13"], "os": ["ubuntu-24.04", "macos-15"], "shard": [1, 2, 3, 4]}
     capped = shipline(workspace, "plan", target="1m", **{"max_shards": "3"})
     assert capped.outputs["shards"] == "3"
+
+
+def test_pytest_output_is_shown_live_but_cannot_issue_workflow_commands(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_prints.py").write_text(
+        "def test_prints() -> None:\n    print('::error file=app/calc.py::injected by a test')\n"
+    )
+    run = shipline(workspace, "run", shards="1", shard="1", args="-s")
+    assert run.code == 0, run.log
+    lines = run.log.splitlines()
+    injected = next(i for i, line in enumerate(lines) if "injected by a test" in line)
+    stop = max(i for i, line in enumerate(lines[:injected]) if line.startswith("::stop-commands::"))
+    token = lines[stop].removeprefix("::stop-commands::")
+    resume = lines.index(f"::{token}::")
+    assert stop < injected < resume  # the runner reads it as text, not as an annotation
+    assert "9 passed in" in lines[resume - 1]  # pytest's own closing line, shown as it ran

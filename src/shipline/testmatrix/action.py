@@ -12,14 +12,16 @@ import json
 import shlex
 import time
 import tomllib
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
-from shipline.gha.commands import Annotation, AnnotationLevel
+from shipline.gha.commands import Annotation, AnnotationLevel, Console, format_command
 from shipline.gha.inputs import InputError, Inputs
 from shipline.gha.summary import Summary
 from shipline.paths import workspace_relative
@@ -244,11 +246,19 @@ def _run(context: ActionContext, common: Common) -> int:
     coverage_data = results_dir / f"coverage-{stem}" if measure else None
     console = context.console
     started = time.monotonic()
-    with console.group(
-        f"Shard {shard}/{shards}: {len(assigned)} test(s), about {plan.shard(shard).seconds:.0f} s"
+    with (
+        console.group(
+            f"Shard {shard}/{shards}: {len(assigned)} test(s), "
+            f"about {plan.shard(shard).seconds:.0f} s"
+        ),
+        _verbatim(console) as echo,
     ):
         first = runner.run(
-            test_project, assigned, results_dir / f"{stem}.xml", coverage_data=coverage_data
+            test_project,
+            assigned,
+            results_dir / f"{stem}.xml",
+            echo=echo,
+            coverage_data=coverage_data,
         )
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
@@ -264,8 +274,13 @@ def _run(context: ActionContext, common: Common) -> int:
         if not still_failing:
             break
         report = results_dir / f"{stem}-rerun{attempt}.xml"
-        with console.group(f"Rerun {attempt}: {len(still_failing)} failing test(s)"):
-            again = runner.run(test_project, still_failing, report, coverage_data=coverage_data)
+        with (
+            console.group(f"Rerun {attempt}: {len(still_failing)} failing test(s)"),
+            _verbatim(console) as echo,
+        ):
+            again = runner.run(
+                test_project, still_failing, report, echo=echo, coverage_data=coverage_data
+            )
         junit_files.append(report.name)
         for result in again.results:
             before = final.get(result.nodeid, result)
@@ -325,6 +340,19 @@ def _run(context: ActionContext, common: Common) -> int:
     )
     context.write_summary(summary)
     return 0 if verdict.passed else 1
+
+
+@contextmanager
+def _verbatim(console: Console) -> Iterator[Callable[[str], None]]:
+    """Shows pytest's output live without letting the tests' prints issue workflow commands."""
+    token = uuid.uuid4().hex
+    if console.in_actions:
+        console.info(format_command("stop-commands", token))
+    try:
+        yield console.info
+    finally:
+        if console.in_actions:
+            console.info(format_command(token))
 
 
 # --- merge ------------------------------------------------------------------------------------

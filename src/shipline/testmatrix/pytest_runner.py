@@ -8,20 +8,24 @@ the JUnit XML report, never from the exit code alone.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix.junit import read_report
 from shipline.testmatrix.results import TestResult
-from shipline.tools import run_tool
+from shipline.tools import ToolResult, run_tool
 
 # pytest's exit codes: 0 passed, 1 tests failed, 5 nothing collected; the rest mean the run
 # itself broke (2 interrupted or collection errors, 3 internal error, 4 usage error).
 PYTEST_RAN = (0, 1)
 NO_TESTS = 5
+TAIL_LINES = 200
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ def run(
     nodeids: Sequence[str],
     report: Path,
     *,
+    echo: Callable[[str], None],
     coverage_data: Path | None = None,
 ) -> Attempt:
     """Run exactly ``nodeids`` and read what happened from the JUnit report."""
@@ -152,7 +157,7 @@ def run(
         *nodeids,
     ]
     started = time.monotonic()
-    result = run_tool(args, cwd=project.directory, timeout=project.timeout, ok_codes=range(256))
+    result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo)
     seconds = time.monotonic() - started
     if result.returncode not in PYTEST_RAN:
         raise ToolFailedError(
@@ -172,3 +177,42 @@ def interpreter_version(project: Project) -> str:
         timeout=60,
     )
     return result.stdout.strip()
+
+
+def stream(
+    args: Sequence[str], *, cwd: Path, timeout: float, echo: Callable[[str], None]
+) -> ToolResult:
+    """Run a long tool with its output shown line by line as it comes (progress in the log).
+
+    stdout and stderr arrive merged; the last lines are kept for error messages. The process
+    is killed when it outlives ``timeout``.
+    """
+    name = Path(args[0]).name
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    try:
+        process = subprocess.Popen(
+            list(args),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+    except OSError as error:
+        raise ToolFailedError(f"{name} could not start: {error}") from None
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
+        for line in process.stdout:
+            text = line.rstrip("\n")
+            echo(text)
+            tail.append(text)
+        returncode = process.wait()
+    finally:
+        timed_out = not timer.is_alive()
+        timer.cancel()
+    if timed_out and returncode < 0:
+        raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s")
+    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
