@@ -214,5 +214,5 @@ def stream(
         timed_out = not timer.is_alive()
         timer.cancel()
     if timed_out and returncode < 0:
-        raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s")
+        raise ToolFailedError(f"{name} did not finish within {timeout:g} s")
     return ToolResult(tuple(args), returncode, "\n".join(tail), "")
