@@ -15,7 +15,7 @@ import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -283,29 +283,12 @@ def _run(context: ActionContext, common: Common) -> int:
             )
         junit_files.append(report.name)
         for result in again.results:
+            # the first failure's message, time and place are what the report shows
             before = final.get(result.nodeid, result)
-            if result.outcome is Outcome.PASSED:
-                final[result.nodeid] = TestResult(
-                    before.nodeid,
-                    Outcome.FLAKY,
-                    before.seconds,
-                    before.message,
-                    before.details,
-                    before.file,
-                    before.line,
-                    attempt + 1,
-                )
-            else:
-                final[result.nodeid] = TestResult(
-                    before.nodeid,
-                    before.outcome,
-                    before.seconds,
-                    before.message,
-                    before.details,
-                    before.file,
-                    before.line,
-                    attempt + 1,
-                )
+            passed = result.outcome is Outcome.PASSED
+            final[result.nodeid] = replace(
+                before, outcome=Outcome.FLAKY if passed else before.outcome, attempts=attempt + 1
+            )
         still_failing = [n for n in still_failing if final[n].outcome.failing]
     seconds = time.monotonic() - started
     results = [final[n] for n in sorted(final)]

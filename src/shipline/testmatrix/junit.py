@@ -33,8 +33,7 @@ def junit_key(nodeid: str) -> tuple[str, str]:
     return ".".join(names[:-1]), names[-1]
 
 
-def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
-    """The results in a pytest JUnit report, each named by its collected node id."""
+def _parse(path: Path) -> ET.Element:
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -42,9 +41,14 @@ def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
     if _FORBIDDEN.search(data):
         raise JUnitError(f"JUnit report {path} declares a DOCTYPE or entities: refused")
     try:
-        root = ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
+        return ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
     except ET.ParseError as error:
         raise JUnitError(f"JUnit report {path} is not well-formed XML: {error}") from None
+
+
+def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
+    """The results in a pytest JUnit report, each named by its collected node id."""
+    root = _parse(path)
     by_key = {junit_key(nodeid): nodeid for nodeid in nodeids}
     return [_result(case, by_key) for case in root.iter("testcase")]
 
@@ -107,13 +111,7 @@ def write_merged(target: Path, reports: Sequence[Path], suite_names: Sequence[st
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     seconds = 0.0
     for report, suite_name in zip(reports, suite_names, strict=True):
-        data = report.read_bytes()
-        if _FORBIDDEN.search(data):
-            raise JUnitError(f"JUnit report {report} declares a DOCTYPE or entities: refused")
-        try:
-            root = ET.fromstring(data)  # noqa: S314 - DOCTYPE and entities refused above
-        except ET.ParseError as error:
-            raise JUnitError(f"JUnit report {report} is not well-formed XML: {error}") from None
+        root = _parse(report)
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         for suite in suites:
             suite.set("name", suite_name)
