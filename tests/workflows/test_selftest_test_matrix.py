@@ -95,3 +95,44 @@ def test_merge_writes_the_durations_and_a_summary(run: actrun.ActResult, artifac
         assert f"| shard-{shard}of{SHARDS}-py3.11-ubuntu-latest | 3.11 |" in merge.summary
     plan_summary = run.runs("plan")[0].summary
     assert f"## Test plan: {SHARDS} shard(s) x 1 Python x 1 OS" in plan_summary
+
+
+INJECTED = "examples/fastapi-service/tests/unit/test_injected_failure.py"
+
+
+@pytest.fixture(scope="module")
+def failing_run() -> actrun.ActResult:
+    return actrun.run_workflow(
+        WORKFLOW,
+        "workflow_dispatch",
+        inputs={
+            "service-python": str(SERVICE_PYTHON),
+            "shards": str(SHARDS),
+            "inject-failure": "true",
+        },
+        env=action_environment(),
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_a_failing_test_fails_its_shard_and_the_merge_on_its_line(
+    failing_run: actrun.ActResult,
+) -> None:
+    assert failing_run.exit_code == 1, failing_run.report()
+    results = sorted(j.result for j in failing_run.runs("test"))
+    assert results == ["failure", "success"]
+    (merge,) = failing_run.runs("merge")
+    assert merge.result == "failure"
+    assert merge.outputs["failed"] == "1" and merge.outputs["outcome"] == "fail"
+    assert "## Tests, all shards: ❌ failed" in merge.summary
+    errors = {
+        (a.job.strip(), a.file, a.line, a.title)
+        for a in failing_run.annotations
+        if a.level == "error"
+    }
+    on_the_line = {
+        (job, title) for job, file, line, title in errors if (file, line) == (INJECTED, 2)
+    }
+    assert ("merge", "test-matrix failure") in on_the_line, failing_run.report()
+    assert len(on_the_line) == 2, failing_run.report()  # the shard that ran it, and the merge
