@@ -341,10 +341,10 @@ def remote_uses(
                 use = RemoteUse(
                     match["owner"], match["repo"], match["path"] or "", match["ref"], file
                 )
+                # shipline's own refs are mapped to the working tree, and followed
+                found.setdefault(str(use), use)
                 if use.repository == self_repository:
                     local = workdir / use.path
-                else:
-                    found.setdefault(str(use), use)
             if local is not None:
                 nested = local if local.is_file() else _action_file(local)
                 if nested is not None:

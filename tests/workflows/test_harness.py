@@ -175,11 +175,15 @@ def test_remote_uses_are_found_through_local_and_self_references(tmp_path: Path)
         encoding="utf-8",
     )
     uses = actrun.remote_uses(workflow, tmp_path)
-    assert sorted(map(str, uses)) == ["actions/cache@v5", "actions/setup-python@v7"]
-    args = actrun.local_repository_args(
-        [*uses, *actrun.remote_uses(workflow, tmp_path, "nobody/else")], tmp_path
-    )
+    # shipline's own refs are reported (act must be told where they live) and followed
+    assert sorted(map(str, uses)) == [
+        "actions/cache@v5",
+        "actions/setup-python@v7",
+        "shipline/shipline/actions/tool@v1",
+    ]
+    args = actrun.local_repository_args(uses, tmp_path)
     assert f"actions/cache@v5={actrun.STUB_ROOT / 'actions/cache'}" in args
+    assert f"shipline/shipline@v1={tmp_path}" in args
     with pytest.raises(actrun.MissingStubError, match="shipline/shipline/actions/tool@v1"):
         actrun.local_repository_args(
             actrun.remote_uses(workflow, tmp_path, "x/y"), tmp_path, self_repository="x/y"
