@@ -352,6 +352,31 @@ def remote_uses(
     return list(found.values())
 
 
+def source_snapshot(workdir: Path) -> Path:
+    """The files git would see in ``workdir`` (tracked, or untracked and not ignored), copied
+    to ``workdir/.cache/act-self``.
+
+    act reads a ``--local-repository`` directory whole, into memory and ignoring
+    ``.gitignore``: mapped to the working tree it swallowed ``.venv``, ``.cache`` and
+    ``node_modules`` (24 GB resident before the kernel killed it). The path is stable so the
+    actions' environments, keyed by it, are reused from run to run.
+    """
+    listed = subprocess.run(
+        ["git", "-C", str(workdir), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    snapshot = workdir / ".cache" / "act-self"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    for name in filter(None, listed.split("\0")):
+        source = workdir / name
+        if source.is_file():
+            target = snapshot / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return snapshot
+
+
 def local_repository_args(
     uses: Sequence[RemoteUse],
     workdir: Path,
@@ -363,7 +388,7 @@ def local_repository_args(
     missing: list[str] = []
     for use in uses:
         if use.repository == self_repository:
-            mapping[use.mapping_key] = workdir
+            mapping[use.mapping_key] = source_snapshot(workdir)
             continue
         stub = stub_root / use.owner / use.repo
         target = stub / use.path

@@ -1,5 +1,6 @@
 """The act harness itself, on the self-test workflow .github/workflows/selftest-harness.yml."""
 
+import subprocess
 from pathlib import Path
 
 import actrun
@@ -181,25 +182,35 @@ def test_remote_uses_are_found_through_local_and_self_references(tmp_path: Path)
         "actions/setup-python@v7",
         "shipline/shipline/actions/tool@v1",
     ]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     args = actrun.local_repository_args(uses, tmp_path)
     assert f"actions/cache@v5={actrun.STUB_ROOT / 'actions/cache'}" in args
-    assert f"shipline/shipline@v1={tmp_path}" in args
+    assert f"shipline/shipline@v1={tmp_path / '.cache' / 'act-self'}" in args
     with pytest.raises(actrun.MissingStubError, match="shipline/shipline/actions/tool@v1"):
         actrun.local_repository_args(
             actrun.remote_uses(workflow, tmp_path, "x/y"), tmp_path, self_repository="x/y"
         )
 
 
-def test_self_refs_map_to_the_working_tree(tmp_path: Path) -> None:
+def test_self_refs_map_to_a_snapshot_of_what_git_sees(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(".venv/\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv/huge.bin").write_bytes(b"x" * 1024)
+    (tmp_path / "action.yml").write_text("name: x\n")
     workflow = tmp_path / "w.yml"
     workflow.write_text(
         "jobs:\n  a:\n    uses: shipline/shipline/.github/workflows/x.yml@v1\n", encoding="utf-8"
     )
     use = actrun.RemoteUse("shipline", "shipline", ".github/workflows/x.yml", "v1", workflow)
+    snapshot = tmp_path / ".cache" / "act-self"
     assert actrun.local_repository_args([use], tmp_path) == [
         "--local-repository",
-        f"shipline/shipline@v1={tmp_path}",
+        f"shipline/shipline@v1={snapshot}",
     ]
+    # ignored files (a virtualenv, caches) stay out: act would read them all into memory
+    copied = sorted(p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file())
+    assert copied == [".gitignore", "action.yml", "w.yml"]
 
 
 def test_workflow_commands_are_unescaped_like_the_runner() -> None:
