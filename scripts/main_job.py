@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,13 +73,14 @@ def stop_local_sigstore(state: Path) -> None:
         pid_file.unlink()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--keep", action="store_true", help="keep .cache/main-job for inspection")
-    args = parser.parse_args()
-    work = ROOT / ".cache" / "main-job"
+@dataclass(frozen=True)
+class PipelineRun:
+    result: actrun.ActResult
+    config_commit: str  # `git log -1 -p` of the config repository's main branch
+
+
+def run_local_pipeline(work: Path) -> PipelineRun:
+    """Start the local parts under ``work``, run the pipeline under act, stop the parts."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     sigstore_state = work / "sigstore"
@@ -114,24 +116,36 @@ def main() -> int:
             )
         finally:
             stop_local_sigstore(sigstore_state)
-        for job in result.jobs.values():
-            if job.summary.strip():
-                print(f"--- job summary of {job.key} ---\n{job.summary.strip()}\n")
-        for job in result.jobs.values():
-            for step in job.steps:
-                if step.result == "failure" and step.output:
-                    tail = "".join(
-                        line if line.endswith("\n") else line + "\n" for line in step.output[-40:]
-                    )
-                    print(f"--- {job.key}: step {step.id} failed; its last lines ---\n{tail}")
-        print(result.report())
-        change = subprocess.run(
-            ["git", "--git-dir", str(config), "log", "-1", "-p", "--format=%h %s%n%n%b", "main"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        print(f"--- the config repository's newest commit ---\n{change.stdout.strip()}")
+    change = subprocess.run(
+        ["git", "--git-dir", str(config), "log", "-1", "-p", "--format=%h %s%n%n%b", "main"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return PipelineRun(result, change.stdout.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--keep", action="store_true", help="keep .cache/main-job for inspection")
+    args = parser.parse_args()
+    work = ROOT / ".cache" / "main-job"
+    run = run_local_pipeline(work)
+    result = run.result
+    for job in result.jobs.values():
+        if job.summary.strip():
+            print(f"--- job summary of {job.key} ---\n{job.summary.strip()}\n")
+    for job in result.jobs.values():
+        for step in job.steps:
+            if step.result == "failure" and step.output:
+                tail = "".join(
+                    line if line.endswith("\n") else f"{line}\n" for line in step.output[-40:]
+                )
+                print(f"--- {job.key}: step {step.id} failed; its last lines ---\n{tail}")
+    print(result.report())
+    print(f"--- the config repository's newest commit ---\n{run.config_commit}")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return result.exit_code
