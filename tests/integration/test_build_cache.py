@@ -8,20 +8,17 @@ the base image is cached (see tests/support/baseimage.py).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.paths import NPM_MODULES
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.action_runner import ActionRun, run_action
 from tests.support.baseimage import push_base_image
 from tests.support.registry import LocalRegistry, free_port
 
@@ -37,53 +34,20 @@ MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.d
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Run:
-    code: int
-    outputs: dict[str, str]
-    commands: list[tuple[str, dict[str, str], str]]
-    summary: str
-    log: str
-
-    def errors(self) -> list[str]:
-        return [message for name, _, message in self.commands if name == "error"]
+Run = ActionRun
 
 
 def run_build(tmp: Path, extra_env: dict[str, str] | None = None, **inputs: str) -> Run:
     """``python -m shipline build-cache`` as a runner calls it, in the repository's workspace."""
     tmp.mkdir(parents=True, exist_ok=True)
-    files = {"GITHUB_OUTPUT": tmp / "output.txt", "GITHUB_STEP_SUMMARY": tmp / "summary.md"}
-    for path in files.values():
-        path.write_text("")
     (tmp / "no-auth.json").write_text('{"auths": {}}')  # buildah insists the file exists
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(ROOT),
         "GITHUB_REPOSITORY": "shipline/orders",
         "REGISTRY_AUTH_FILE": str(tmp / "no-auth.json"),
         "DOCKER_CONFIG": str(tmp / "docker-config"),
-        **{name: str(path) for name, path in files.items()},
-        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
         **(extra_env or {}),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "shipline", "build-cache"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
-    return Run(
-        done.returncode,
-        parse_key_values(files["GITHUB_OUTPUT"]),
-        commands,
-        files["GITHUB_STEP_SUMMARY"].read_text(),
-        done.stdout + done.stderr,
-    )
+    return run_action("build-cache", ROOT, inputs, env=env, timeout=600)
 
 
 def build_example(

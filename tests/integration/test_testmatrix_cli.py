@@ -8,9 +8,7 @@ coverage), exactly as a user's project would.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.action_runner import run_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PYTHON = REPO_ROOT / "examples/fastapi-service/.venv/bin/python"
@@ -135,41 +133,13 @@ def make_project(workspace: Path, *, failing: bool = False, flaky: bool = False)
 
 
 def shipline(workspace: Path, mode: str, python: Path | str = sys.executable, **inputs: str) -> Run:
-    files = {
-        name: workspace.parent / f"{workspace.name}-{name.lower()}.txt"
-        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
-    }
-    for path in files.values():
-        path.write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        "FLAKY_DIR": str(workspace),
-        **{name: str(path) for name, path in files.items()},
-        "INPUT_MODE": mode,
-        "INPUT_PATH": "proj",
-        "INPUT_PYTHON": str(python),
-        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "shipline", "test-matrix"],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    run = run_action(
+        "test-matrix",
+        workspace,
+        {"mode": mode, "path": "proj", "python": str(python), **inputs},
+        env={"FLAKY_DIR": str(workspace)},
     )
-    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
-    annotations = [c for c in commands if c[0] in {"error", "warning", "notice"}]
-    return Run(
-        done.returncode,
-        annotations,
-        parse_key_values(files["GITHUB_OUTPUT"]),
-        files["GITHUB_STEP_SUMMARY"].read_text(),
-        done.stdout + done.stderr,
-    )
+    return Run(run.code, run.annotations, run.outputs, run.summary, run.log)
 
 
 def manifest(workspace: Path, stem: str) -> dict[str, object]:

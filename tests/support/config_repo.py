@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from tests.fakes.github import FakeGitHub
 from tests.paths import ROOT
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.support.action_runner import run_action
 
 CONFIG_DATA = ROOT / "tests" / "data" / "config-repos"
 
@@ -83,35 +81,5 @@ def run_bump(
 ) -> tuple[int, list[tuple[str, dict[str, str], str]], dict[str, str], str, str]:
     """``python -m shipline bump-config-repo`` as a runner calls it: code, commands, outputs, summary, log."""
     workspace.mkdir(parents=True, exist_ok=True)
-    files = {
-        name: workspace.parent / f"{name.lower()}.txt"
-        for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")
-    }
-    for path in files.values():
-        path.write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        **{name: str(path) for name, path in files.items()},
-        **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
-        **(extra_env or {}),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "shipline", "bump-config-repo"],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
-    outputs = parse_key_values(files["GITHUB_OUTPUT"])
-    return (
-        done.returncode,
-        commands,
-        outputs,
-        files["GITHUB_STEP_SUMMARY"].read_text(),
-        done.stdout + done.stderr,
-    )
+    run = run_action("bump-config-repo", workspace, inputs, env=extra_env, timeout=120)
+    return run.code, run.commands, run.outputs, run.summary, run.log
