@@ -21,6 +21,7 @@ import yaml
 from shipline.errors import ToolFailedError, UsageError
 from shipline.findings import Finding, Location
 from shipline.scan.reports import POLICY, ReportError, parse_severity
+from shipline.yamllines import line_at
 
 SHIPPED_POLICIES = Path(__file__).with_name("policies")
 QUERY = "data.shipline.policies"
@@ -136,7 +137,7 @@ def _finding(violation: Mapping[str, Any], document: Document) -> Finding:
     line = violation.get("line")
     field_path = violation.get("path")
     if document.node is not None and isinstance(field_path, list):
-        line = line_of(document.node, field_path)
+        line = line_at(document.node, field_path)
     return Finding(
         tool=POLICY,
         rule_id=rule_id,
@@ -145,27 +146,6 @@ def _finding(violation: Mapping[str, Any], document: Document) -> Finding:
         severity=severity,
         location=Location(document.path, line if isinstance(line, int) else None),
     )
-
-
-def line_of(node: yaml.Node, field_path: Sequence[object]) -> int:
-    """The line of the deepest node along ``field_path`` that exists (1-based)."""
-    line = node.start_mark.line + 1
-    for step in field_path:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == step), None)
-            key = next((k for k, _ in node.value if k.value == step), None)
-            if key is not None:
-                line = key.start_mark.line + 1
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value)
-        ):
-            child = node.value[step]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
 
 
 def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from shipline.errors import UsageError
+from shipline.yamllines import line_at
 
 SCHEMA_FILE = "quarantine.schema.json"
 
@@ -106,13 +107,13 @@ def parse(text: str, display: str) -> Register:
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        line = _line(node, list(first.absolute_path))
+        line = line_at(node, list(first.absolute_path))
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise RegisterError(display, line, f"{where}: {first.message}{more}")
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(data["tests"]):
-        line = _line(node, ["tests", index]) or 1
+        line = line_at(node, ["tests", index])
         if item["id"] in seen:
             raise RegisterError(
                 display, line, f"{item['id']} is listed twice (first on line {seen[item['id']]})"
@@ -129,29 +130,6 @@ def parse(text: str, display: str) -> Register:
             )
         )
     return Register(display, tuple(entries))
-
-
-def _line(node: yaml.Node, path: list[str | int]) -> int | None:
-    """The 1-based line of the YAML node at a JSON path, or of its nearest existing parent."""
-    current = node
-    for part in path:
-        child: yaml.Node | None = None
-        if isinstance(current, yaml.MappingNode):
-            for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    child = value
-                    break
-        elif (
-            isinstance(current, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(current.value)
-        ):
-            child = current.value[part]
-        if child is None:
-            break
-        current = child
-    line: int = current.start_mark.line + 1
-    return line
 
 
 def ready_to_release(
