@@ -45,13 +45,19 @@ class LocalRegistry:
         config: dict[str, object] = {
             "version": 0.1,
             "log": {"level": "warn"},
-            "storage": {"filesystem": {"rootdirectory": str(self.root / "data")}, "delete": {"enabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.root / "data")},
+                "delete": {"enabled": True},
+            },
             "http": {"addr": self.host},
         }
         if self.username is not None and self.password is not None:
             htpasswd = self.root / "htpasswd"
             made = subprocess.run(
-                ["htpasswd", "-Bbn", self.username, self.password], capture_output=True, text=True, check=True
+                ["htpasswd", "-Bbn", self.username, self.password],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             htpasswd.write_text(made.stdout)
             config["auth"] = {"htpasswd": {"realm": "shipline-tests", "path": str(htpasswd)}}
@@ -59,9 +65,13 @@ class LocalRegistry:
         config_file.write_text(yaml.safe_dump(config))
         binary = shutil.which("docker-registry")
         if binary is None:
-            raise RuntimeError("docker-registry is not installed: apt-get install docker-registry (scripts/setup-dev does)")
+            raise RuntimeError(
+                "docker-registry is not installed: apt-get install docker-registry (scripts/setup-dev does)"
+            )
         log = (self.root / "registry.log").open("wb")
-        self._process = subprocess.Popen([binary, "serve", str(config_file)], stdout=log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(
+            [binary, "serve", str(config_file)], stdout=log, stderr=subprocess.STDOUT
+        )
         self._wait_ready()
         return self
 
@@ -69,7 +79,9 @@ class LocalRegistry:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {(self.root / 'registry.log').read_text()}")
+                raise RuntimeError(
+                    f"docker-registry exited: {(self.root / 'registry.log').read_text()}"
+                )
             try:
                 urllib.request.urlopen(f"{self.url}/v2/", timeout=1)  # noqa: S310 (loopback URL we built)
                 return
