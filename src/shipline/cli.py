@@ -37,6 +37,14 @@ def build_parser(specs: dict[str, ActionSpec]) -> argparse.ArgumentParser:
             sub.add_argument(
                 item.option, dest=item.dest, metavar="VALUE", help=f"{item.description}{default}"
             )
+        if spec.positional is not None:
+            # `shipline test-matrix plan` reads better than `--mode plan`; both work
+            sub.add_argument(
+                f"positional_{spec.positional}",
+                nargs="?",
+                metavar=spec.positional.upper(),
+                help=f"the same as --{spec.positional}",
+            )
     return parser
 
 
@@ -49,6 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     name: str = args.action
     spec = load_spec(name)
     values = {item.dest: getattr(args, item.dest) for item in spec.inputs}
+    if spec.positional is not None:
+        given = getattr(args, f"positional_{spec.positional}")
+        dest = spec.input(spec.positional).dest
+        if given is not None and values[dest] is not None and given != values[dest]:
+            parser.error(
+                f"{spec.positional} given twice: '{given}' and --{spec.positional} '{values[dest]}'"
+            )
+        values[dest] = values[dest] if given is None else given
     return run_action(name, Inputs(spec, values))
 
 

@@ -50,3 +50,23 @@ def test_a_crash_blocks_with_an_internal_error(
         "::error title=shipline lint::internal error: ZeroDivisionError: division by zero"
         in capsys.readouterr().out
     )
+
+
+def test_a_positional_mode_is_the_same_as_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(
+        cli, "run_action", lambda name, inputs: seen.append(inputs.raw("mode")) or 0
+    )
+    assert cli.main(["test-matrix", "plan"]) == 0
+    assert cli.main(["test-matrix", "--mode", "merge"]) == 0
+    assert cli.main(["sign", "verify"]) == 0
+    assert seen == ["plan", "merge", "verify"]
+
+
+def test_a_mode_given_twice_differently_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        cli.main(["test-matrix", "plan", "--mode", "run"])
+    assert done.value.code == 2
+    assert "mode given twice" in capsys.readouterr().err

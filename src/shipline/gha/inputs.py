@@ -72,6 +72,7 @@ class ActionSpec:
     outputs: tuple[OutputSpec, ...]
     extra: str = "core"  # the requirements/<extra>.txt its environment installs
     icon: str = "check-circle"  # Marketplace branding (a Feather icon name)
+    positional: str | None = None  # an input the CLI also takes as its first argument
 
     def input(self, name: str) -> InputSpec:
         for spec in self.inputs:

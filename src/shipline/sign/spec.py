@@ -101,5 +101,6 @@ SPEC = ActionSpec(
         ),
     ),
     extra="sign",
+    positional="mode",
     icon="shield",
 )

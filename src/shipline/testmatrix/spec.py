@@ -103,5 +103,6 @@ SPEC = ActionSpec(
         OutputSpec("outcome", "pass or fail."),
     ),
     extra="test",
+    positional="mode",
     icon="grid",
 )
