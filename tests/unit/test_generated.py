@@ -117,6 +117,8 @@ def test_lint_environment_has_no_scanners() -> None:
 def test_zizmor_reports_nothing_on_our_actions_and_workflows() -> None:
     zizmor = str(Path(sys.executable).parent / "zizmor")
     targets = [str(ROOT / "action.yml"), str(ROOT / "actions"), str(ROOT / ".github" / "workflows")]
+    targets += [str(p) for p in sorted((ROOT / "workflows-templates").glob("*.yml"))]
+    assert len(targets) > 3  # the templates are there to be checked
     done = subprocess.run(
         [zizmor, "--offline", "--format", "plain", *targets],
         capture_output=True,
