@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from shipline.oci.client import RegistryClient
 from tests.paths import NPM_MODULES
 from tests.support.action_runner import ActionRun, run_action
 from tests.support.baseimage import push_base_image
@@ -29,6 +30,7 @@ SHA_ONE = "1" * 8 + "a" * 32
 SHA_TWO = "2" * 8 + "b" * 32
 SHA_HEAD = "3" * 8 + "c" * 32
 SHA_MERGE = "4" * 8 + "d" * 32
+SHA_OTHER = "5" * 8 + "e" * 32
 MANIFEST_ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 pytestmark = pytest.mark.slow
@@ -203,6 +205,79 @@ def test_an_existing_tag_naming_another_image_is_refused_and_nothing_is_tagged(
     assert status == 404  # the new commit's tag was not written either
     assert run.outputs == {}
     assert "❌ not pushed" in run.summary and "refusing to move immutable tag" in run.summary
+
+
+def registry_state(registry: LocalRegistry) -> tuple[list[str], list[str], set[str]]:
+    """The image's tags, the cache repository's tags and every manifest revision and blob stored."""
+    tags = []
+    for repository in ("shop/orders", "shop/orders-cache"):
+        _, _, body = registry_get(registry, f"/v2/{repository}/tags/list")
+        tags.append(sorted(json.loads(body)["tags"]))
+    storage = registry.root / "data" / "docker" / "registry" / "v2"
+    stored = {str(path.relative_to(storage)) for path in storage.rglob("*") if path.is_dir()}
+    return tags[0], tags[1], stored
+
+
+def test_a_rerun_of_the_same_commit_reuses_its_image_without_building_or_moving_a_tag(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    before = registry_state(registry)
+    run = build_example(tmp_path, registry.host, base_image, sha=SHA_ONE, tags="v1.0.0")
+    assert run.code == 0, run.log
+    assert registry_state(registry) == before  # no tag, manifest or blob was added or moved
+    outputs = first_build.outputs
+    for name in ("image", "digest", "image-ref", "tags", "size", "cache-key"):
+        assert run.outputs[name] == outputs[name], name
+    assert run.outputs["reused"] == "true" and outputs["reused"] == "false"
+    assert run.outputs["builder"] == "" and run.outputs["build-seconds"] == "0.0"
+    assert "building" not in run.log
+    assert f"Reused the image already built for this commit: `{outputs['digest']}`" in run.summary
+    assert f"| Digest | {outputs['digest']} |" in run.summary
+    assert ("notice", {"title": "build-cache"}, f"reused {outputs['image-ref']}") in run.commands
+
+
+def test_without_reuse_a_rerun_of_the_same_commit_is_refused_as_before(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    image_tags, _, _ = registry_state(registry)
+    run = build_example(
+        tmp_path,
+        registry.host,
+        base_image,
+        sha=SHA_ONE,
+        tags="v1.0.0",
+        **{"reuse-existing": "false"},
+    )
+    assert run.code == 1, run.log
+    assert "building" in run.log  # today's order: build, then find the tags taken
+    [error] = run.errors()
+    assert "refusing to move immutable tag" in error and "(this build is sha256:" in error
+    assert f"shop/orders:{SHA_ONE} already names {first_build.outputs['digest']}" in error
+    assert registry_state(registry)[0] == image_tags
+    for tag in (SHA_ONE, "v1.0.0"):
+        _, headers, _ = registry_get(registry, f"/v2/shop/orders/manifests/{tag}", method="HEAD")
+        assert headers["Docker-Content-Digest"] == first_build.outputs["digest"]
+    assert run.outputs == {}
+
+
+def test_a_tag_naming_another_commits_image_is_refused_even_with_reuse(
+    first_build: Run, registry: LocalRegistry, base_image: str, tmp_path: Path
+) -> None:
+    # SHA_OTHER's tag names the image built from SHA_ONE (its revision label says so).
+    client = RegistryClient(registry.host)
+    manifest = client.get_manifest("shop/orders", first_build.outputs["digest"])
+    assert manifest is not None
+    client.put_manifest("shop/orders", SHA_OTHER, manifest.content, manifest.media_type)
+    before = registry_state(registry)
+    run = build_example(tmp_path, registry.host, base_image, sha=SHA_OTHER)
+    assert run.code == 1, run.log
+    [error] = run.errors()
+    assert "refusing to move immutable tag" in error
+    assert f"built from commit {SHA_ONE}, not {SHA_OTHER}" in error
+    assert "building" not in run.log  # refused before any build
+    assert registry_state(registry) == before
+    assert run.outputs == {}
+    assert "❌ not pushed" in run.summary
 
 
 def test_a_rebuild_of_an_unchanged_context_reuses_every_layer(

@@ -212,6 +212,10 @@ def test_labels_carry_revision_version_source_and_created() -> None:
         ),
         ({"IMAGE": "not a name!"}, "input 'image' got 'not a name!'"),
         ({"IMAGE": "127.0.0.1:5000/a", "USERNAME": "u"}, "go together"),
+        (
+            {"IMAGE": "127.0.0.1:5000/a", "REUSE_EXISTING": "maybe"},
+            "input 'reuse-existing' got 'maybe'",
+        ),
     ],
 )
 def test_the_cli_exits_2_with_one_error_line_for_bad_input(

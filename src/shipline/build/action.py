@@ -65,6 +65,7 @@ def request_from_inputs(inputs: Inputs, environ: Mapping[str, str]) -> BuildRequ
     if bool(username) != bool(password):
         raise UsageError("inputs 'username' and 'password' go together: give both or neither")
     insecure = inputs.choice("insecure", Insecure)
+    reuse_existing = inputs.boolean("reuse-existing")
     source = inputs.raw("source")
     if not source and environ.get("GITHUB_REPOSITORY"):
         server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
@@ -88,6 +89,7 @@ def request_from_inputs(inputs: Inputs, environ: Mapping[str, str]) -> BuildRequ
         ca_bundle=Path(ca_bundle) if ca_bundle else None,
         timeout=inputs.duration("timeout"),
         environ=dict(environ),
+        reuse_existing=reuse_existing,
     )
     if request.cache is CacheMode.GHA and request.builder is BuilderKind.BUILDAH:
         raise UsageError(
@@ -117,11 +119,16 @@ def run(context: ActionContext) -> int:
         "builder": result.builder,
         "size": result.size,
         "build-seconds": f"{result.build_seconds:.1f}",
+        "reused": "true" if result.reused else "false",
     }
     for name, value in outputs.items():
         context.files.set_output(name, value)
-    context.console.notice(f"pushed {result.image_ref}", title="build-cache")
-    context.write_summary(summary(result))
+    if result.reused:
+        context.console.notice(f"reused {result.image_ref}", title="build-cache")
+        context.write_summary(reuse_summary(result))
+    else:
+        context.console.notice(f"pushed {result.image_ref}", title="build-cache")
+        context.write_summary(summary(result))
     return 0
 
 
@@ -137,6 +144,28 @@ def failure_summary(request: BuildRequest, error: ShiplineError) -> Summary:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
+
+
+def reuse_summary(result: BuildResult) -> Summary:
+    """A rerun of a commit already built: which image, and that nothing moved."""
+    report = Summary().heading(f"Image `{result.image}` ♻️ reused")
+    report.paragraph(
+        f"Reused the image already built for this commit: `{result.digest}`. Nothing was built "
+        "or pushed and no tag was moved: every requested tag already named this image, whose "
+        f"revision label is {result.labels.get('org.opencontainers.image.revision', '')}."
+    )
+    report.table(
+        ["Item", "Value"],
+        [
+            ["Digest", result.digest],
+            ["Tags", "\n".join(result.tags)],
+            ["Image size", _megabytes(result.size)],
+            ["Dependency cache key", result.cache_key or "(no lock file)"],
+            ["Lock files", ", ".join(result.lock_files) or "none"],
+        ],
+    )
+    report.details("Labels", Summary().table(["Label", "Value"], sorted(result.labels.items())))
+    return report
 
 
 def summary(result: BuildResult) -> Summary:

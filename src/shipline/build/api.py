@@ -11,6 +11,11 @@ known; buildah has staged it in the cache repository); check every tag (a tag al
 naming another digest stops us before the image repository is touched); put blobs and
 manifest in the image repository by digest; confirm the registry holds that digest; only
 then write the tags.
+
+With ``reuse_existing`` (the default) the requested tags are looked up right after the ping:
+if they all already name this commit's image (a rerun of the same commit) that image is
+the result and nothing is built, pushed or tagged; if they name something else, or only
+some exist, the run stops there, before the build (see ``shipline.build.reuse``).
 """
 
 from __future__ import annotations
@@ -30,10 +35,18 @@ from shipline.build.builders import (
     select_builder,
 )
 from shipline.build.cachekey import dependency_cache_key
+from shipline.build.reuse import (
+    REVISION_LABEL,
+    ReuseVerdict,
+    decide_reuse,
+    existing_digests,
+    image_config,
+    image_labels,
+)
 from shipline.build.tags import FULL_SHA, mutable_tag_reason, plan_tags, version_from_tags
 from shipline.errors import ShiplineError, UsageError
 from shipline.oci.auth import Credentials, write_auth_file
-from shipline.oci.client import RegistryClient, RetryPolicy
+from shipline.oci.client import Manifest, RegistryClient, RegistryError, RetryPolicy
 from shipline.oci.copy import image_size
 from shipline.oci.reference import ImageReference, ReferenceError, is_loopback, parse_repository
 
@@ -65,6 +78,7 @@ class BuildRequest:
     ca_bundle: Path | None = None  # mounted read-only for RUN steps (buildah)
     timeout: float = DEFAULT_TIMEOUT
     environ: Mapping[str, str] | None = None  # for the builder's processes
+    reuse_existing: bool = True  # a rerun of the same commit reuses the image its tags name
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class BuildResult:
     size: int
     steps: StepStats
     labels: Mapping[str, str]
+    reused: bool = False  # nothing built or pushed: the tags already named this commit's image
 
 
 @dataclass(frozen=True)
@@ -161,7 +176,8 @@ def build_and_push(
             f"input 'cache' got 'gha': the GitHub Actions cache needs docker buildx, not {builder.name}"
         )
     progress(f"builder: {builder.name} ({reason})")
-    cache_key, lock_files = dependency_cache_key(request.context)
+    cache_key, lock_paths = dependency_cache_key(request.context)
+    lock_files = tuple(path.relative_to(request.context).as_posix() for path in lock_paths)
     client = RegistryClient.for_registry(
         repository.registry,
         credentials=request.credentials,
@@ -170,6 +186,10 @@ def build_and_push(
         retry=RetryPolicy(),
     )
     client.ping()  # wrong credentials stop us here, before a long build
+    if request.reuse_existing:
+        reused = _reuse_existing(client, checked, request.sha, (cache_key, lock_files), progress)
+        if reused is not None:
+            return reused
     with tempfile.TemporaryDirectory(prefix="shipline-build-") as scratch:
         workdir = Path(scratch)
         auth_file = None
@@ -223,7 +243,7 @@ def build_and_push(
         tags=tuple(str(repository.with_tag(tag)) for tag in checked.tags),
         already_tagged=tuple(already),
         cache_key=cache_key,
-        lock_files=tuple(path.relative_to(request.context).as_posix() for path in lock_files),
+        lock_files=lock_files,
         builder=builder.name,
         builder_reason=reason,
         build_seconds=built.build_seconds,
@@ -252,3 +272,65 @@ def _check_tags(
             "nothing was tagged. Build a new commit or use a new version tag"
         )
     return already
+
+
+def _existing_image(
+    client: RegistryClient, repository: str, digest: str
+) -> tuple[Manifest, dict[str, str]] | None:
+    """The manifest and labels of ``repository@digest``; None if unreadable as one image."""
+    manifest = client.get_manifest(repository, digest)
+    if manifest is None:
+        return None
+    try:
+        return manifest, image_labels(image_config(client, repository, manifest))
+    except (RegistryError, ValueError, KeyError, TypeError):
+        return None  # an index or a malformed config: no revision to trust, so no reuse
+
+
+def _reuse_existing(
+    client: RegistryClient,
+    checked: CheckedRequest,
+    sha: str,
+    dependency_cache: tuple[str, tuple[str, ...]],
+    progress: Callable[[str], None],
+) -> BuildResult | None:
+    """The image every tag already names for ``sha``; None to build; raises to refuse."""
+    repository = checked.repository
+    existing = existing_digests(client, repository.repository, checked.tags)
+    images = {
+        digest: _existing_image(client, repository.repository, digest)
+        for digest in dict.fromkeys(d for d in existing.values() if d is not None)
+    }
+    revisions = {
+        digest: image[1].get(REVISION_LABEL) if image else None for digest, image in images.items()
+    }
+    decision = decide_reuse(repository.name, sha, existing, revisions)
+    if decision.verdict is ReuseVerdict.BUILD:
+        progress(f"{decision.reason}: building")
+        return None
+    if decision.verdict is ReuseVerdict.REFUSE or decision.digest is None:
+        raise ImmutableTagError(
+            f"refusing to move immutable tag(s): {decision.reason}; nothing was built or tagged. "
+            "Build a new commit or use a new version tag"
+        )
+    image = images[decision.digest]
+    assert image is not None  # noqa: S101 (REUSE implies its revision was read)
+    manifest, labels = image
+    progress(f"reusing {repository.name}@{decision.digest}: {decision.reason}")
+    return BuildResult(
+        image=str(repository.with_tag(checked.tags[0])),
+        digest=decision.digest,
+        image_ref=str(repository.with_digest(decision.digest)),
+        tags=tuple(str(repository.with_tag(tag)) for tag in checked.tags),
+        already_tagged=tuple(checked.tags),
+        cache_key=dependency_cache[0],
+        lock_files=dependency_cache[1],
+        builder="",
+        builder_reason=decision.reason,
+        build_seconds=0.0,
+        push_seconds=0.0,
+        size=image_size(manifest),
+        steps=StepStats(),
+        labels=labels,
+        reused=True,
+    )

@@ -64,6 +64,14 @@ SPEC = ActionSpec(
             "for builds behind a TLS-inspecting proxy.",
         ),
         InputSpec("timeout", "Time allowed for the build, e.g. 20m.", default="30m"),
+        InputSpec(
+            "reuse-existing",
+            "On a rerun of the same commit, reuse the image its tags already name instead of "
+            "refusing: only when every requested tag exists, all name one digest and that "
+            "image's org.opencontainers.image.revision label is the commit SHA. Nothing is built, "
+            "pushed or tagged then. Tags naming anything else are refused as always. true or false.",
+            default="true",
+        ),
     ),
     outputs=(
         OutputSpec("image", "The image as repository:tag, with the SHA tag."),
@@ -76,9 +84,16 @@ SPEC = ActionSpec(
             "cache-key",
             "Dependency cache key from the lock files, for actions/cache (empty without one).",
         ),
-        OutputSpec("builder", "The builder used: buildah or docker."),
+        OutputSpec(
+            "builder", "The builder used: buildah or docker; empty when the image was reused."
+        ),
         OutputSpec("size", "Image size in bytes (config plus compressed layers)."),
-        OutputSpec("build-seconds", "Build time in seconds."),
+        OutputSpec("build-seconds", "Build time in seconds (0.0 when the image was reused)."),
+        OutputSpec(
+            "reused",
+            "true when the tags already named this commit's image and nothing was built or "
+            "pushed (see reuse-existing), else false.",
+        ),
     ),
     extra="build",
     icon="package",
