@@ -12,7 +12,8 @@ What act 0.2.89 does here (verified on Debian 12, no Docker daemon, no network):
   ``actions/checkout`` of the current repository is skipped (even when mapped to a stand-in)
   and the working tree (untracked files too, ``.gitignore`` honoured, ``.git`` included) is
   copied to a per-job workspace under ``--action-cache-path``; each run gets a temporary one.
-  ``github.repository`` comes from the ``origin`` remote (``nektos/act`` without one) and
+  ``github.repository`` comes from the ``origin`` remote (``nektos/act`` without one: the
+  harness names a remote that never exists, so every machine sees ``nektos/act``) and
   ``github.sha`` from HEAD (empty before the first commit), not from the event payload.
 - Remote ``uses:`` refs are read through ``--local-repository owner/repo@ref=DIR`` (logged as
   "LocalRepositoryCache matched ..."); ``owner/repo/sub@ref`` reads ``DIR/sub``. An unmapped ref
@@ -560,6 +561,9 @@ def _act_command(
         # keep a developer's .env/.vars/.input in the tree out of the run
         "--env-file", str(scratch / "none"), "--var-file", str(scratch / "none"),
         "--input-file", str(scratch / "none"),
+        # github.repository would come from the clone's origin URL (a bare path on CI);
+        # a remote that never exists makes it act's constant nektos/act on every machine
+        "--remote-name", "shipline-act-no-such-remote",
     ]  # fmt: skip
     for label in RUNNER_LABELS:
         command += ["-P", f"{label}=-self-hosted"]
