@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from shipline.errors import UsageError
-from shipline.oci.reference import ReferenceError, parse_reference
+from shipline.oci.reference import ReferenceError, format_reference, parse_reference
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
@@ -23,12 +23,7 @@ class ImageRef:
     digest: str | None = None
 
     def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+        return format_reference(self.name, self.tag, self.digest)
 
     @property
     def repository(self) -> str:
@@ -52,9 +47,7 @@ def parse_image(text: str, *, require_version: bool = True) -> ImageRef | None:
         return None
     if require_version and reference.tag is None and reference.digest is None:
         return None
-    suffix = (f":{reference.tag}" if reference.tag else "") + (
-        f"@{reference.digest}" if reference.digest else ""
-    )
+    suffix = format_reference("", reference.tag, reference.digest)
     return ImageRef(value[: len(value) - len(suffix)], reference.tag, reference.digest)
 
 

@@ -40,6 +40,11 @@ def is_loopback(registry: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
+def format_reference(name: str, tag: str | None, digest: str | None) -> str:
+    """``name[:tag][@digest]``, the one spelling every tool accepts."""
+    return name + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+
+
 @dataclass(frozen=True)
 class ImageReference:
     """``registry`` is a host[:port]; ``repository`` the path inside it."""
@@ -67,12 +72,7 @@ class ImageReference:
         return ImageReference(self.registry, self.repository, None, digest)
 
     def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
+        return format_reference(self.name, self.tag, self.digest)
 
 
 def parse_reference(text: str) -> ImageReference:
