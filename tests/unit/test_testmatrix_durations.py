@@ -41,6 +41,16 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             "entry 'x' is malformed",
         ),
         ("[1, 2]", 1, "expected a JSON object"),
+        (
+            '{"version": 1,\n "tests": {\n  "y": {"seconds": 1, "recent": [1, "2"]}}}',
+            3,
+            "entry 'y' is malformed: recent must be a number >= 0, got '2'",
+        ),
+        (
+            '{"version": 1,\n "tests": {\n  "z": {"seconds": 1, "recent": 1}}}',
+            3,
+            "entry 'z' is malformed: recent must be a list of numbers >= 0",
+        ),
     ],
 )
 def test_malformed_files_name_file_and_line(text: str, line: int, reason: str) -> None:
@@ -51,18 +61,44 @@ def test_malformed_files_name_file_and_line(text: str, line: int, reason: str) -
     assert reason in str(raised.value)
 
 
-def test_rolling_mean_over_a_window_of_recent_runs() -> None:
+def test_estimate_is_the_fastest_of_the_last_passing_runs() -> None:
     history = durations.History()
-    for seconds in (1.0, 3.0):
+    for seconds in (3.0, 1.0, 2.0):
         history = durations.merge(history, {"a": result("a", Outcome.PASSED, seconds)})
-    assert history.tests["a"].seconds == pytest.approx(2.0)  # mean of two samples
-    for _ in range(20):
+    assert history.tests["a"].seconds == 1.0
+    assert history.tests["a"].recent == (3.0, 1.0, 2.0)
+    # one slow run on a busy runner does not move the estimate ...
+    slow = durations.merge(history, {"a": result("a", Outcome.PASSED, 60.0)})
+    assert slow.tests["a"].seconds == 1.0
+    # ... but a test that really became slower shows it once its fast runs age out
+    for _ in range(durations.WINDOW):
         history = durations.merge(history, {"a": result("a", Outcome.PASSED, 10.0)})
     entry = history.tests["a"]
-    assert entry.samples == 22
-    assert entry.seconds == pytest.approx(10.0, rel=0.02)  # old samples fade out
-    after_outlier = durations.merge(history, {"a": result("a", Outcome.PASSED, 60.0)})
-    assert after_outlier.tests["a"].seconds == pytest.approx(20.0, rel=0.02)  # 1/5 weight
+    assert entry.seconds == 10.0
+    assert entry.recent == (10.0,) * durations.WINDOW
+    assert entry.samples == 3 + durations.WINDOW
+
+
+def test_failing_runs_are_not_timed_unless_nothing_else_is_known() -> None:
+    history = durations.merge(durations.History(), {"a": result("a", Outcome.FAILED, 0.01)})
+    assert history.tests["a"].seconds == 0.01  # a new test that failed: its only time
+    assert history.tests["a"].recent == ()
+    history = durations.merge(history, {"a": result("a", Outcome.PASSED, 4.0)})
+    assert history.tests["a"].seconds == 4.0  # the fail-fast time is not a sample
+    history = durations.merge(history, {"a": result("a", Outcome.ERROR, 0.02)})
+    assert history.tests["a"].seconds == 4.0
+    assert history.tests["a"].recent == (4.0,)
+
+
+def test_files_written_before_recent_existed_count_their_seconds_as_one_run() -> None:
+    text = '{"version": 1, "tests": {"a": {"seconds": 2.5, "samples": 7}}}'
+    entry = durations.parse(text, "old.json").tests["a"]
+    assert entry.recent == (2.5,)
+    after = durations.merge(
+        durations.History({"a": entry}), {"a": result("a", Outcome.PASSED, 3.0)}
+    )
+    assert after.tests["a"].seconds == 2.5
+    assert after.tests["a"].recent == (2.5, 3.0)
 
 
 def test_deleted_and_renamed_tests_drop_out_skipped_keep_their_time() -> None:
