@@ -130,6 +130,11 @@ def test_image_carries_the_oci_labels(first_build: Run, registry: LocalRegistry)
     _, _, config = registry_get(registry, f"/v2/shop/orders/blobs/{config_digest}")
     labels = json.loads(config)["config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == SHA_ONE
+    # All of them in one step: buildah's --label would add a step (commit, cache push) each.
+    history = [entry.get("created_by", "") for entry in json.loads(config)["history"]]
+    assert [entry for entry in history if "org.opencontainers.image" in entry] == [
+        next(entry for entry in history if "org.opencontainers.image.revision" in entry)
+    ]
     assert labels["org.opencontainers.image.version"] == "1.0.0"
     assert labels["org.opencontainers.image.source"] == "https://github.com/shipline/orders"
     assert labels["org.opencontainers.image.created"].endswith("Z")

@@ -22,6 +22,8 @@ from shipline.build.builders import (
     buildx_build_command,
     buildx_digest,
     buildx_step_stats,
+    dockerfile_escape_character,
+    label_instruction,
     select_builder,
 )
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
@@ -90,7 +92,12 @@ def test_buildah_builds_with_layers_registry_cache_labels_and_no_credentials_in_
     pairs = list(itertools.pairwise(args))
     assert ("--cache-from", "127.0.0.1:5000/shop/orders-cache") in pairs
     assert ("--cache-to", "127.0.0.1:5000/shop/orders-cache") in pairs
-    assert ("--label", f"org.opencontainers.image.revision={SHA}") in pairs
+    assert ("--file", str(EXAMPLE / "Dockerfile")) in pairs
+    assert (
+        "--file",
+        str(tmp_path / "labels.Dockerfile"),
+    ) in pairs  # labels: one step, not one each
+    assert "--label" not in args
     assert ("--build-arg", "BASE_IMAGE=127.0.0.1:5000/base/python:bookworm") in pairs
     assert ("--authfile", str(tmp_path / "auth" / "config.json")) in pairs
     assert (
@@ -103,6 +110,23 @@ def test_buildah_builds_with_layers_registry_cache_labels_and_no_credentials_in_
         "buildah", plan(tmp_path, cache=CacheMode.NONE, cache_repository=None, insecure=False)
     )
     assert "--cache-to" not in without_cache and "--tls-verify=false" not in without_cache
+    unlabelled = buildah_build_command("buildah", plan(tmp_path, labels={}))
+    assert unlabelled.count("--file") == 1
+
+
+def test_labels_become_one_instruction_that_nothing_expands_or_splits() -> None:
+    labels = {"org.opencontainers.image.revision": SHA, "note": 'say "hi" to $HOME \\o/'}
+    assert label_instruction(labels) == (
+        f'LABEL "org.opencontainers.image.revision"="{SHA}" '
+        '"note"="say \\"hi\\" to \\$HOME \\\\o/"\n'
+    )
+    assert label_instruction({"a": 'x"`'}, "`") == 'LABEL "a"="x`"``"\n'
+
+
+def test_the_escape_character_comes_from_the_dockerfile_parser_directive() -> None:
+    assert dockerfile_escape_character("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\n") == "`"
+    assert dockerfile_escape_character("# syntax=docker/dockerfile:1\nFROM x\n") == "\\"
+    assert dockerfile_escape_character("FROM x\n# escape=`\n") == "\\"  # too late to count
 
 
 def test_buildah_stages_under_a_push_tag_of_the_staging_repository_with_a_digest_file(
@@ -185,6 +209,8 @@ def request(**changes: object) -> BuildRequest:
         ({"tags": ["latest"]}, "input 'tags' got 'latest': refused"),
         ({"tags": ["main"]}, "looks mutable"),
         ({"cache_repository": "ghcr.io/x/cache"}, "expected a repository on 127.0.0.1:5000"),
+        ({"labels": {"team": "a\nb"}}, "input 'labels' got 'team=a\nb'"),
+        ({"labels": {"my team": "a"}}, "input 'labels' got 'my team=a'"),
     ],
 )
 def test_bad_requests_are_refused_before_anything_runs(

@@ -158,6 +158,12 @@ def check_request(request: BuildRequest, now: datetime | None = None) -> Checked
     if request.source:
         labels["org.opencontainers.image.source"] = request.source
     labels.update(request.labels)
+    for key, value in labels.items():
+        if not key or any(c.isspace() or c == "=" for c in key) or any(c in value for c in "\r\n"):
+            raise UsageError(
+                f"input 'labels' got '{key}={value}': expected a name without spaces or '=' "
+                "and a one-line value"
+            )
     insecure = is_loopback(repository.registry) if request.insecure is None else request.insecure
     return CheckedRequest(
         repository, tags, dockerfile, cache_repository, cache_ref.name, insecure, labels
