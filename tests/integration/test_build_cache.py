@@ -184,6 +184,16 @@ def test_the_image_runs_with_podman_and_answers_healthz(first_build: Run) -> Non
                     )
                     pytest.fail(f"no answer on /healthz: {logs.stdout}{logs.stderr}")
                 time.sleep(0.3)
+        # The service runs as its own user and cannot rewrite its code (COPY ignores USER).
+        probe = "import os; print(os.getuid(), os.access('/srv/app/main.py', os.W_OK))"
+        inside = subprocess.run(
+            ["podman", "exec", name, "python", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert inside.stdout.split() == ["10001", "False"], inside.stderr
     finally:
         subprocess.run(
             ["podman", "rm", "--force", name], capture_output=True, check=False, timeout=60
