@@ -170,6 +170,28 @@ def check_request(request: BuildRequest, now: datetime | None = None) -> Checked
     )
 
 
+def build_plan(
+    request: BuildRequest, checked: CheckedRequest, workdir: Path, auth_file: Path | None = None
+) -> BuildPlan:
+    """What the builder gets for a checked request; ``workdir`` is its scratch space."""
+    return BuildPlan(
+        context=request.context,
+        dockerfile=checked.dockerfile,
+        repository=checked.repository,
+        local_name=f"localhost/shipline-build/{checked.repository.repository}:{request.sha}",
+        labels=checked.labels,
+        build_args=dict(request.build_args),
+        cache=request.cache,
+        cache_repository=checked.cache_repository,
+        staging_repository=checked.staging_repository,
+        insecure=checked.insecure,
+        timeout=request.timeout,
+        workdir=workdir,
+        auth_file=auth_file,
+        ca_bundle=request.ca_bundle,
+    )
+
+
 def build_and_push(
     request: BuildRequest, progress: Callable[[str], None] = lambda _: None
 ) -> BuildResult:
@@ -204,22 +226,7 @@ def build_and_push(
             auth_file = write_auth_file(
                 workdir / "auth" / "config.json", repository.registry, client.credentials
             )
-        plan = BuildPlan(
-            context=request.context,
-            dockerfile=checked.dockerfile,
-            repository=repository,
-            local_name=f"localhost/shipline-build/{repository.repository}:{request.sha}",
-            labels=checked.labels,
-            build_args=dict(request.build_args),
-            cache=request.cache,
-            cache_repository=checked.cache_repository,
-            staging_repository=checked.staging_repository,
-            insecure=checked.insecure,
-            timeout=request.timeout,
-            workdir=workdir,
-            auth_file=auth_file,
-            ca_bundle=request.ca_bundle,
-        )
+        plan = build_plan(request, checked, workdir, auth_file)
         progress(f"building {request.context} ({checked.dockerfile.name})")
         built = builder.build(plan)
         progress(f"built {built.digest} in {built.build_seconds:.1f} s")

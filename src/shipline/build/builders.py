@@ -140,6 +140,15 @@ def buildah_labels_file(plan: BuildPlan) -> Path:
     return plan.workdir / "labels.Dockerfile"
 
 
+def write_buildah_labels(plan: BuildPlan) -> None:
+    """Write :func:`buildah_labels_file`, escaped as the Dockerfile's parser expects."""
+    if plan.labels:
+        escape = dockerfile_escape_character(plan.dockerfile.read_text(encoding="utf-8"))
+        buildah_labels_file(plan).write_text(
+            label_instruction(plan.labels, escape), encoding="utf-8"
+        )
+
+
 def buildah_build_command(binary: str, plan: BuildPlan) -> list[str]:
     """The build; with labels it reads :func:`buildah_labels_file` after the Dockerfile."""
     args = [binary, "build", "--isolation", "chroot", "--layers", "--file", str(plan.dockerfile)]
@@ -245,11 +254,7 @@ class BuildahBuilder:
 
     def build(self, plan: BuildPlan) -> BuiltImage:
         started = time.monotonic()
-        if plan.labels:
-            escape = dockerfile_escape_character(plan.dockerfile.read_text(encoding="utf-8"))
-            buildah_labels_file(plan).write_text(
-                label_instruction(plan.labels, escape), encoding="utf-8"
-            )
+        write_buildah_labels(plan)
         built = run_tool(
             buildah_build_command(self.binary, plan),
             cwd=plan.context,
