@@ -130,7 +130,7 @@ def test_image_carries_the_oci_labels(first_build: Run, registry: LocalRegistry)
     _, _, config = registry_get(registry, f"/v2/shop/orders/blobs/{config_digest}")
     labels = json.loads(config)["config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == SHA_ONE
-    # All of them in one step: buildah's --label would add a step (commit, cache push) each.
+    # Set in the registry in one go, not by build steps (buildah makes a step per --label).
     history = [entry.get("created_by", "") for entry in json.loads(config)["history"]]
     assert [entry for entry in history if "org.opencontainers.image" in entry] == [
         next(entry for entry in history if "org.opencontainers.image.revision" in entry)

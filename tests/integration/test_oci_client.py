@@ -20,7 +20,7 @@ from shipline.oci import (
     referrers_tag,
     sha256_digest,
 )
-from shipline.oci.copy import copy_by_digest, image_size
+from shipline.oci.copy import copy_by_digest, image_size, with_labels
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.registry import LocalRegistry
 
@@ -97,6 +97,24 @@ def test_copy_by_digest_mounts_blobs_and_writes_no_tag(
     copy_by_digest(client, "client/staging", "client/final", digest)
     assert client.manifest_digest("client/final", digest) == digest
     assert client.list_tags("client/final") == []
+
+
+def test_with_labels_stores_a_relabelled_image_by_digest_and_leaves_the_original(
+    registry: LocalRegistry, tmp_path: Path
+) -> None:
+    client = client_for(registry.host)
+    original = push_image(client, "client/labels", b"layer", tmp_path)
+    labels = {"org.opencontainers.image.revision": "a" * 40, "note": 'quotes " and $HOME'}
+    labelled = with_labels(client, "client/labels", original, labels, "LABEL by test")
+    assert labelled.digest != original
+    assert client.manifest_digest("client/labels", labelled.digest) == labelled.digest
+    assert client.list_tags("client/labels") == []
+    before, after = client.get_manifest("client/labels", original), labelled.json()
+    assert before is not None and after["layers"] == before.json()["layers"]
+    config = json.loads(client.get_blob("client/labels", after["config"]["digest"]))
+    assert config["config"]["Labels"] == labels
+    assert config["history"][-1] == {"created_by": "LABEL by test", "empty_layer": True}
+    assert client.get_blob("client/labels", before.json()["config"]["digest"]) == EMPTY_CONFIG
 
 
 def test_referrers_fall_back_to_the_digest_tag_where_the_api_is_missing(

@@ -22,12 +22,10 @@ from shipline.build.builders import (
     buildx_build_command,
     buildx_digest,
     buildx_step_stats,
-    dockerfile_escape_character,
-    label_instruction,
     select_builder,
 )
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
-from shipline.oci.client import RetryPolicy
+from shipline.oci.client import RegistryClient, RetryPolicy
 from shipline.oci.reference import parse_repository
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -93,11 +91,7 @@ def test_buildah_builds_with_layers_registry_cache_labels_and_no_credentials_in_
     assert ("--cache-from", "127.0.0.1:5000/shop/orders-cache") in pairs
     assert ("--cache-to", "127.0.0.1:5000/shop/orders-cache") in pairs
     assert ("--file", str(EXAMPLE / "Dockerfile")) in pairs
-    assert (
-        "--file",
-        str(tmp_path / "labels.Dockerfile"),
-    ) in pairs  # labels: one step, not one each
-    assert "--label" not in args
+    assert "--label" not in args  # set in the registry afterwards: no per-commit build step
     assert ("--build-arg", "BASE_IMAGE=127.0.0.1:5000/base/python:bookworm") in pairs
     assert ("--authfile", str(tmp_path / "auth" / "config.json")) in pairs
     assert (
@@ -110,23 +104,6 @@ def test_buildah_builds_with_layers_registry_cache_labels_and_no_credentials_in_
         "buildah", plan(tmp_path, cache=CacheMode.NONE, cache_repository=None, insecure=False)
     )
     assert "--cache-to" not in without_cache and "--tls-verify=false" not in without_cache
-    unlabelled = buildah_build_command("buildah", plan(tmp_path, labels={}))
-    assert unlabelled.count("--file") == 1
-
-
-def test_labels_become_one_instruction_that_nothing_expands_or_splits() -> None:
-    labels = {"org.opencontainers.image.revision": SHA, "note": 'say "hi" to $HOME \\o/'}
-    assert label_instruction(labels) == (
-        f'LABEL "org.opencontainers.image.revision"="{SHA}" '
-        '"note"="say \\"hi\\" to \\$HOME \\\\o/"\n'
-    )
-    assert label_instruction({"a": 'x"`'}, "`") == 'LABEL "a"="x`"``"\n'
-
-
-def test_the_escape_character_comes_from_the_dockerfile_parser_directive() -> None:
-    assert dockerfile_escape_character("# syntax=docker/dockerfile:1\n# escape=`\nFROM x\n") == "`"
-    assert dockerfile_escape_character("# syntax=docker/dockerfile:1\nFROM x\n") == "\\"
-    assert dockerfile_escape_character("FROM x\n# escape=`\n") == "\\"  # too late to count
 
 
 def test_buildah_stages_under_a_push_tag_of_the_staging_repository_with_a_digest_file(
@@ -285,6 +262,9 @@ printf 'sha256:%064d' 0 > "$2"
 """
 
 
+OFFLINE_CLIENT = RegistryClient("127.0.0.1:9", insecure=True)  # never called: no labels to set
+
+
 def fake_buildah(tmp_path: Path, failures: list[str]) -> tuple[BuildahBuilder, list[float]]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -306,7 +286,7 @@ def test_the_staging_push_is_retried_on_server_errors(tmp_path: Path) -> None:
         "Error: trying to reuse blob: connection reset by peer",
     ]
     builder, sleeps = fake_buildah(tmp_path, failures)
-    built = builder.build(plan(tmp_path))
+    built = builder.build(plan(tmp_path, labels={}), OFFLINE_CLIENT)
     assert built.digest == "sha256:" + "0" * 64
     assert calls(tmp_path) == ["build", "push", "push", "push"] and len(sleeps) == 2
     assert (built.steps.layers_rebuilt, built.steps.layers_reused) == (1, 0)
@@ -315,12 +295,12 @@ def test_the_staging_push_is_retried_on_server_errors(tmp_path: Path) -> None:
 def test_the_staging_push_is_not_retried_on_auth_failures_or_without_end(tmp_path: Path) -> None:
     builder, sleeps = fake_buildah(tmp_path, ["Error: unauthorized: authentication required"])
     with pytest.raises(ToolFailedError, match="authentication required"):
-        builder.build(plan(tmp_path))
+        builder.build(plan(tmp_path, labels={}), OFFLINE_CLIENT)
     assert calls(tmp_path) == ["build", "push"] and sleeps == []
 
 
 def test_the_staging_push_gives_up_after_the_bounded_attempts(tmp_path: Path) -> None:
     builder, sleeps = fake_buildah(tmp_path, ["Error: 502 Bad Gateway"] * 5)
     with pytest.raises(ToolFailedError, match="502 Bad Gateway"):
-        builder.build(plan(tmp_path))
+        builder.build(plan(tmp_path, labels={}), OFFLINE_CLIENT)
     assert calls(tmp_path).count("push") == 3 and len(sleeps) == 2

@@ -228,7 +228,7 @@ def build_and_push(
             )
         plan = build_plan(request, checked, workdir, auth_file)
         progress(f"building {request.context} ({checked.dockerfile.name})")
-        built = builder.build(plan)
+        built = builder.build(plan, client)
         progress(f"built {built.digest} in {built.build_seconds:.1f} s")
         already = _check_tags(client, repository, checked.tags, built.digest)
         # Nothing is in the image repository yet (buildah staged in the cache repository).

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.oci.client import RegistryClient, RetryPolicy
-from shipline.oci.copy import copy_by_digest
+from shipline.oci.copy import copy_by_digest, with_labels
 from shipline.oci.reference import ImageReference, parse_repository
 from shipline.tools import run_tool
 
@@ -90,7 +90,7 @@ class BuiltImage:
 class Builder(Protocol):
     name: str
 
-    def build(self, plan: BuildPlan) -> BuiltImage:
+    def build(self, plan: BuildPlan, client: RegistryClient) -> BuiltImage:
         """Build; afterwards the manifest digest the registry will hold is known."""
         ...
 
@@ -102,58 +102,15 @@ class Builder(Protocol):
 # -- buildah ---------------------------------------------------------------------------
 
 
-_ESCAPE_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
-_PARSER_DIRECTIVE = re.compile(r"^#\s*\w+\s*=")
-
-
-def dockerfile_escape_character(dockerfile_text: str) -> str:
-    """The escape character the Dockerfile declares (``# escape=``), else the backslash."""
-    for line in dockerfile_text.splitlines():
-        match = _ESCAPE_DIRECTIVE.match(line)
-        if match:
-            return match.group(1)
-        if not _PARSER_DIRECTIVE.match(line):
-            break  # parser directives only come first
-    return "\\"
-
-
-def label_instruction(labels: Mapping[str, str], escape: str = "\\") -> str:
-    """All labels as ONE ``LABEL`` instruction, quoted so nothing is expanded or split.
-
-    buildah turns every ``--label`` into a step of its own; with ``--layers`` each step
-    commits an image and with ``--cache-to`` pushes it to the cache repository, so three
-    labels cost a source-only rebuild three commits and three cache pushes. One instruction
-    in a second ``--file`` (buildah appends it to the last stage, as it does ``--label``)
-    costs one of each.
-    """
-
-    def quoted(text: str) -> str:
-        for special in (escape, '"', "$"):
-            text = text.replace(special, escape + special)
-        return f'"{text}"'
-
-    pairs = " ".join(f"{quoted(key)}={quoted(value)}" for key, value in labels.items())
-    return f"LABEL {pairs}\n"
-
-
-def buildah_labels_file(plan: BuildPlan) -> Path:
-    return plan.workdir / "labels.Dockerfile"
-
-
-def write_buildah_labels(plan: BuildPlan) -> None:
-    """Write :func:`buildah_labels_file`, escaped as the Dockerfile's parser expects."""
-    if plan.labels:
-        escape = dockerfile_escape_character(plan.dockerfile.read_text(encoding="utf-8"))
-        buildah_labels_file(plan).write_text(
-            label_instruction(plan.labels, escape), encoding="utf-8"
-        )
-
-
 def buildah_build_command(binary: str, plan: BuildPlan) -> list[str]:
-    """The build; with labels it reads :func:`buildah_labels_file` after the Dockerfile."""
+    """The build, without the labels: :class:`BuildahBuilder` sets them in the registry.
+
+    buildah 1.28 turns every ``--label`` into a Dockerfile step of its own, and since the
+    labels change with every commit (revision, created) that step is rebuilt every time:
+    one more image commit and, with ``--cache-to``, one more cache push that no later
+    build can ever use. Left out, a source-only change rebuilds only what changed.
+    """
     args = [binary, "build", "--isolation", "chroot", "--layers", "--file", str(plan.dockerfile)]
-    if plan.labels:
-        args += ["--file", str(buildah_labels_file(plan))]
     args += ["--tag", plan.local_name]
     for key, value in plan.build_args.items():
         args += ["--build-arg", f"{key}={value}"]
@@ -232,8 +189,11 @@ class BuildahBuilder:
     buildah cannot push by digest alone (a destination without a tag becomes ``latest``),
     so it pushes to ``<staging repository>:push-<sha>`` (the cache repository by default),
     which tells us the digest and lets containers/image skip layers the registry already
-    holds instead of compressing them again. The image repository is untouched until
-    :meth:`push` mounts the blobs into it and puts the manifest under its digest.
+    holds instead of compressing them again. The labels are then added to the staged
+    image's configuration in the registry (see :func:`buildah_build_command` for why not
+    at build time), which gives the final manifest and its digest, still by digest only.
+    The image repository is untouched until :meth:`push` mounts the blobs into it and puts
+    the manifest under its digest. The image left in the local store carries no labels.
     """
 
     name = "buildah"
@@ -252,9 +212,8 @@ class BuildahBuilder:
         self.sleep = sleep
         self.rng = random.Random()  # noqa: S311 (jitter, not cryptography)
 
-    def build(self, plan: BuildPlan) -> BuiltImage:
+    def build(self, plan: BuildPlan, client: RegistryClient) -> BuiltImage:
         started = time.monotonic()
-        write_buildah_labels(plan)
         built = run_tool(
             buildah_build_command(self.binary, plan),
             cwd=plan.context,
@@ -266,6 +225,10 @@ class BuildahBuilder:
         digest = digest_file.read_text(encoding="utf-8").strip() if digest_file.is_file() else ""
         if not digest.startswith("sha256:"):
             raise ToolFailedError("buildah push wrote no digest to its --digestfile")
+        if plan.labels:
+            staging = parse_repository(plan.staging_repository).repository
+            note = f"LABEL {' '.join(plan.labels)} (shipline build-cache)"
+            digest = with_labels(client, staging, digest, plan.labels, note).digest
         log = built.stdout + built.stderr
         return BuiltImage(
             digest,
@@ -361,7 +324,8 @@ class BuildxBuilder:
         self.binary = binary
         self.environ = dict(environ or {})
 
-    def build(self, plan: BuildPlan) -> BuiltImage:
+    def build(self, plan: BuildPlan, client: RegistryClient) -> BuiltImage:
+        """buildx sets the labels and pushes by digest itself; ``client`` is not needed."""
         metadata_file = plan.workdir / "buildx-metadata.json"
         env = dict(self.environ)
         if plan.auth_file is not None:

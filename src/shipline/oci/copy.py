@@ -1,4 +1,4 @@
-"""Copying an image between repositories of one registry, by digest only.
+"""Copying an image between repositories of one registry, and relabelling it, by digest only.
 
 Blobs are mounted (no bytes travel) or, where the registry declines, downloaded and
 uploaded; the manifest goes last and under its digest, so no tag is touched and an
@@ -7,7 +7,9 @@ interrupted copy leaves nothing a tag points at.
 
 from __future__ import annotations
 
+import json
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from shipline.oci.client import (
@@ -17,6 +19,7 @@ from shipline.oci.client import (
     Manifest,
     RegistryClient,
     RegistryError,
+    sha256_digest,
 )
 
 
@@ -55,3 +58,36 @@ def copy_by_digest(client: RegistryClient, source: str, target: str, digest: str
     if stored != digest:
         raise RegistryError(f"{client.registry} stored the manifest as {stored}, expected {digest}")
     return manifest
+
+
+def with_labels(
+    client: RegistryClient, repository: str, digest: str, labels: Mapping[str, str], note: str
+) -> Manifest:
+    """``repository@digest`` with ``labels`` added to its configuration, stored by digest.
+
+    Only the configuration blob and the manifest are new (the layers are shared), and no
+    tag is written. ``note`` becomes an empty-layer history entry saying who set the labels.
+    Returns the new manifest; the original image is left as it was.
+    """
+    manifest = client.get_manifest(repository, digest)
+    if manifest is None:
+        raise RegistryError(f"{client.registry}/{repository}@{digest} does not exist")
+    config_descriptor = image_blobs(manifest)[0]
+    config = json.loads(client.get_blob(repository, config_descriptor.digest))
+    settings = config.setdefault("config", {})
+    settings["Labels"] = {**(settings.get("Labels") or {}), **labels}
+    config.setdefault("history", []).append({"created_by": note, "empty_layer": True})
+    config_bytes = json.dumps(config, separators=(",", ":")).encode()
+    config_digest = sha256_digest(config_bytes)
+    if not client.blob_exists(repository, config_digest):
+        client.upload_blob(repository, config_digest, config_bytes)
+    document = manifest.json()
+    document["config"] = {**document["config"], "digest": config_digest, "size": len(config_bytes)}
+    content = json.dumps(document, separators=(",", ":")).encode()
+    labelled = sha256_digest(content)
+    stored = client.put_manifest(repository, labelled, content, manifest.media_type)
+    if stored != labelled:
+        raise RegistryError(
+            f"{client.registry} stored the manifest as {stored}, expected {labelled}"
+        )
+    return Manifest(labelled, manifest.media_type, content)
