@@ -7,7 +7,8 @@
 
 Order of events, so a failure never leaves a tag on a half-pushed image: check input;
 ping the registry (bad credentials stop us before any build); build (the digest becomes
-known; buildah has staged it in the cache repository); check every tag (a tag already
+known; buildah has staged it in the cache repository and added the labels there, by
+digest); check every tag (a tag already
 naming another digest stops us before the image repository is touched); put blobs and
 manifest in the image repository by digest; confirm the registry holds that digest; only
 then write the tags.
