@@ -1,4 +1,4 @@
-"""Python scripts without a .py suffix are linted too: ruff only picks them up when named."""
+"""Scripts and benchmarks are not forgotten: ruff lints the suffixless ones, the README names them."""
 
 from __future__ import annotations
 
@@ -33,3 +33,11 @@ def test_every_suffixless_python_script_is_in_ruffs_file_list() -> None:
     linted = {Path(line.strip()) for line in listed.splitlines() if line.strip()}
     missing = sorted(str(p.relative_to(ROOT)) for p in scripts - linted)
     assert not missing, f"add to [tool.ruff] extend-include in pyproject.toml: {missing}"
+
+
+def test_readme_names_every_benchmark() -> None:
+    developing = (ROOT / "README.md").read_text(encoding="utf-8").split("## Developing", 1)[1]
+    benchmarks = sorted(p.name for p in (ROOT / "benchmarks").iterdir() if p.is_file())
+    assert "sharding" in benchmarks
+    missing = [name for name in benchmarks if f"`benchmarks/{name}`" not in developing]
+    assert not missing, f"README's Developing section does not name: {missing}"
