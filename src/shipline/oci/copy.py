@@ -40,11 +40,25 @@ def image_size(manifest: Manifest) -> int:
     return sum(blob.size for blob in image_blobs(manifest))
 
 
+def _existing_manifest(client: RegistryClient, repository: str, digest: str) -> Manifest:
+    manifest = client.get_manifest(repository, digest)
+    if manifest is None:
+        raise RegistryError(f"{client.registry}/{repository}@{digest} does not exist")
+    return manifest
+
+
+def _put_by_digest(
+    client: RegistryClient, repository: str, digest: str, content: bytes, media_type: str
+) -> None:
+    """PUT a manifest under its digest and make sure the registry agrees on that digest."""
+    stored = client.put_manifest(repository, digest, content, media_type)
+    if stored != digest:
+        raise RegistryError(f"{client.registry} stored the manifest as {stored}, expected {digest}")
+
+
 def copy_by_digest(client: RegistryClient, source: str, target: str, digest: str) -> Manifest:
     """Make ``target@digest`` hold the image ``source@digest`` holds; returns its manifest."""
-    manifest = client.get_manifest(source, digest)
-    if manifest is None:
-        raise RegistryError(f"{client.registry}/{source}@{digest} does not exist")
+    manifest = _existing_manifest(client, source, digest)
     for blob in image_blobs(manifest):
         if client.blob_exists(target, blob.digest) or client.mount_blob(
             target, blob.digest, source
@@ -54,9 +68,7 @@ def copy_by_digest(client: RegistryClient, source: str, target: str, digest: str
             path = Path(scratch) / "blob"
             path.write_bytes(client.get_blob(source, blob.digest))
             client.upload_blob(target, blob.digest, path)
-    stored = client.put_manifest(target, digest, manifest.content, manifest.media_type)
-    if stored != digest:
-        raise RegistryError(f"{client.registry} stored the manifest as {stored}, expected {digest}")
+    _put_by_digest(client, target, digest, manifest.content, manifest.media_type)
     return manifest
 
 
@@ -69,9 +81,7 @@ def with_labels(
     tag is written. ``note`` becomes an empty-layer history entry saying who set the labels.
     Returns the new manifest; the original image is left as it was.
     """
-    manifest = client.get_manifest(repository, digest)
-    if manifest is None:
-        raise RegistryError(f"{client.registry}/{repository}@{digest} does not exist")
+    manifest = _existing_manifest(client, repository, digest)
     config_descriptor = image_blobs(manifest)[0]
     config = json.loads(client.get_blob(repository, config_descriptor.digest))
     settings = config.setdefault("config", {})
@@ -85,9 +95,5 @@ def with_labels(
     document["config"] = {**document["config"], "digest": config_digest, "size": len(config_bytes)}
     content = json.dumps(document, separators=(",", ":")).encode()
     labelled = sha256_digest(content)
-    stored = client.put_manifest(repository, labelled, content, manifest.media_type)
-    if stored != labelled:
-        raise RegistryError(
-            f"{client.registry} stored the manifest as {stored}, expected {labelled}"
-        )
+    _put_by_digest(client, repository, labelled, content, manifest.media_type)
     return Manifest(labelled, manifest.media_type, content)
