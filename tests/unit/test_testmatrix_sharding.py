@@ -31,6 +31,22 @@ def test_local_search_reaches_the_optimum_greedy_misses() -> None:
     assert plan.makespan == sharding.lower_bound(seconds.values(), 2)
 
 
+def test_local_search_stops_within_the_timing_resolution_of_the_bound() -> None:
+    # Moving "c" would shave 0.4 ms, below the millisecond JUnit measures: the plan is kept
+    # (shuffling such ties cost 200 rounds, seconds of planning in every shard job of a big suite).
+    seconds = {"a": 1.0, "b": 0.0004, "c": 0.0004, "d": 1.0}
+    groups = [["a", "b", "c"], ["d"]]
+    loads = [1.0008, 1.0]
+    sharding._improve(groups, loads, seconds)
+    assert groups == [["a", "b", "c"], ["d"]]
+    # a gap over the resolution is still closed
+    seconds = {"a": 1.0, "b": 0.004, "c": 0.004, "d": 1.0}
+    groups = [["a", "b", "c"], ["d"]]
+    loads = [1.008, 1.0]
+    sharding._improve(groups, loads, seconds)
+    assert loads == pytest.approx([1.004, 1.004])
+
+
 def test_every_test_lands_on_exactly_one_shard() -> None:
     seconds = {f"tests/test_{i}.py::test": random.Random(i).random() for i in range(200)}
     plan = sharding.plan(seconds, seconds, 7)

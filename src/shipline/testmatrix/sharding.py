@@ -24,6 +24,9 @@ DEFAULT_ESTIMATE = 1.0
 ZERO_TEST_COST = 0.0005
 # Local search steps are bounded so planning stays fast on suites of tens of thousands.
 MAX_IMPROVEMENT_ROUNDS = 200
+# JUnit reports times to the millisecond: a plan that close to the lower bound is as good as
+# the data can tell, so the local search stops there instead of shuffling ties.
+RESOLUTION = 0.001
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,11 @@ def assign(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
 
 def _improve(groups: list[list[str]], loads: list[float], estimates: Mapping[str, float]) -> None:
     """Move or swap one test off the longest shard while that strictly shortens the makespan."""
+    weights = [estimates[t] for group in groups for t in group]
+    good_enough = lower_bound(weights, len(groups)) + RESOLUTION
     for _ in range(MAX_IMPROVEMENT_ROUNDS):
         top = max(range(len(loads)), key=lambda i: (loads[i], -i))
-        if len(groups[top]) <= 1:
+        if len(groups[top]) <= 1 or loads[top] <= good_enough:
             return
         if not (
             _try_move(groups, loads, estimates, top) or _try_swap(groups, loads, estimates, top)
