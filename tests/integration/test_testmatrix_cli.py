@@ -444,3 +444,27 @@ def test_pytest_output_is_shown_live_but_cannot_issue_workflow_commands(tmp_path
     resume = lines.index(f"::{token}::")
     assert stop < injected < resume  # the runner reads it as text, not as an annotation
     assert "9 passed in" in lines[resume - 1]  # pytest's own closing line, shown as it ran
+
+
+# 2,600 ids of 1,000 characters: more than Linux's 2 MB for a whole command line.
+LONG_IDS = """\
+import pytest
+
+
+@pytest.mark.parametrize("case", range(2600), ids=lambda n: f"{n:04d}-" + "x" * 995)
+def test_case(case: int) -> None:
+    assert case >= 0
+"""
+
+
+def test_a_shard_whose_test_ids_overflow_a_command_line_still_runs(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_long_ids.py").write_text(LONG_IDS)
+    run = shipline(workspace, "run", shards="1", shard="1")
+    assert run.code == 0, run.log[-2000:]
+    assert "2608 passed in" in run.log  # pytest read every id from the file shipline wrote
+    results = manifest(workspace, "shard-1of1")["results"]
+    assert isinstance(results, list)
+    assert len(results) == 2608
+    assert {r["outcome"] for r in results} == {"passed"}

@@ -1,17 +1,14 @@
-"""Shard manifests, missing shards, the verdict, and the live pytest runner's timeout."""
+"""Shard manifests, missing shards and the verdict."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from shipline.errors import ToolFailedError
 from shipline.testmatrix import report
-from shipline.testmatrix.pytest_runner import stream
 from shipline.testmatrix.quarantine import Entry
 from shipline.testmatrix.results import Outcome, TestResult
 
@@ -60,21 +57,3 @@ def test_verdict_separates_failures_flaky_and_quarantined() -> None:
     assert report.judge(only_flaky, {}, [], flaky_fails=False).passed
     assert not report.judge(only_flaky, {}, [], flaky_fails=True).passed
     assert not report.judge([results[4]], {}, [entry], flaky_fails=False).passed  # expired entry
-
-
-def test_stream_shows_lines_as_they_come_and_kills_on_timeout(tmp_path: Path) -> None:
-    seen: list[str] = []
-    done = stream(
-        [sys.executable, "-c", "print('one'); print('two')"],
-        cwd=tmp_path,
-        timeout=30,
-        echo=seen.append,
-    )
-    assert seen == ["one", "two"] and done.returncode == 0
-    with pytest.raises(ToolFailedError, match=r"did not finish within 0\.5 s"):
-        stream(
-            [sys.executable, "-c", "import time; time.sleep(30)"],
-            cwd=tmp_path,
-            timeout=0.5,
-            echo=seen.append,
-        )

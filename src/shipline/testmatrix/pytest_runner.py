@@ -7,8 +7,12 @@ the JUnit XML report, never from the exit code alone.
 
 from __future__ import annotations
 
+import errno
+import functools
+import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections import deque
@@ -26,6 +30,13 @@ from shipline.tools import ToolResult, run_tool
 PYTEST_RAN = (0, 1)
 NO_TESTS = 5
 TAIL_LINES = 200
+# pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
+# there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
+ARGUMENT_FILES_SINCE = (8, 2)
+
+
+class CommandTooLongError(ToolFailedError):
+    """The operating system refused to start a command: its arguments are too long."""
 
 
 @dataclass(frozen=True)
@@ -154,11 +165,24 @@ def run(
         "-o",
         "junit_duration_report=total",
         *project.options,
-        *nodeids,
     ]
-    started = time.monotonic()
-    result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo)
-    seconds = time.monotonic() - started
+    with tempfile.TemporaryDirectory(prefix="shipline-nodeids-") as scratch:
+        if reads_argument_files(project.python, project.directory):
+            listed = Path(scratch) / "nodeids.txt"
+            listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
+            args.append(f"@{listed}")
+        else:
+            args.extend(nodeids)
+        started = time.monotonic()
+        try:
+            result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo)
+        except CommandTooLongError as error:
+            raise ToolFailedError(
+                f"{error}: the {len(nodeids)} test ids do not fit on pytest's command line; "
+                "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
+                "test environment), or use more shards"
+            ) from None
+        seconds = time.monotonic() - started
     if result.returncode not in PYTEST_RAN:
         raise ToolFailedError(
             f"pytest did not complete the run (exit code {result.returncode}): {result.tail()}"
@@ -167,6 +191,24 @@ def run(
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
     return Attempt(results, seconds, result.returncode)
+
+
+@functools.cache
+def reads_argument_files(python: str, directory: Path) -> bool:
+    """Whether the project's pytest takes ``@file`` arguments (asked once per interpreter)."""
+    probe = run_tool(
+        [python, "-c", "import pytest; print(pytest.__version__)"],
+        cwd=directory,
+        timeout=120,
+        ok_codes=range(256),
+    )
+    return probe.returncode == 0 and version_at_least(probe.stdout.strip(), ARGUMENT_FILES_SINCE)
+
+
+def version_at_least(version: str, wanted: tuple[int, int]) -> bool:
+    """``8.2.0``, ``8.2.0rc1`` or ``9.0.dev3+g1a2b`` against (major, minor); unreadable: no."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return match is not None and (int(match[1]), int(match[2])) >= wanted
 
 
 def interpreter_version(project: Project) -> str:
@@ -200,6 +242,12 @@ def stream(
             errors="replace",
         )
     except OSError as error:
+        if error.errno == errno.E2BIG:
+            size = sum(len(a) + 1 for a in args)
+            raise CommandTooLongError(
+                f"{name} could not start: {len(args)} arguments, {size} bytes, are more than "
+                "the system allows on a command line"
+            ) from None
         raise ToolFailedError(f"{name} could not start: {error}") from None
     timer = threading.Timer(timeout, process.kill)
     timer.start()
