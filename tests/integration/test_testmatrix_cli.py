@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from shipline.testmatrix import sharding
 from tests.support.action_runner import run_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -187,6 +188,63 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     assert all(len(slow & tests) == 1 for tests in assigned)
 
 
+COUNT_COLLECTIONS = """\
+import os
+from pathlib import Path
+
+
+def pytest_collection_finish(session):
+    with (Path(os.environ["FLAKY_DIR"]) / "collections").open("a") as log:
+        log.write(f"{len(session.items)}\\n")
+"""
+
+
+def test_each_shard_collects_once_and_runs_the_share_the_plan_computes(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "conftest.py").write_text(COUNT_COLLECTIONS)
+    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
+    ids += ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
+    seconds = {test: 0.1 * (position + 1) for position, test in enumerate(ids)}
+    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    for shard in ("1", "2", "3"):
+        run = shipline(workspace, "run", shards="3", shard=shard)
+        assert run.code == 0, run.log
+    # one pytest process per shard: it collected all 8 and kept the shard's share
+    kept = (workspace / "collections").read_text().split()
+    assert len(kept) == 3 and sum(map(int, kept)) == 8
+    expected = sharding.plan(ids, seconds, 3)
+    for shard in expected.shards:
+        ran = manifest(workspace, f"shard-{shard.index}of3")
+        assert ran["tests"] == list(shard.tests)
+        results = ran["results"]
+        assert isinstance(results, list)
+        assert sorted(r["nodeid"] for r in results) == sorted(shard.tests)
+
+
+def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    ran: list[str] = []
+    for shard in ("1", "2", "3"):
+        run = shipline(workspace, "run", shards="3", shard=shard, args="-n 2")
+        assert run.code == 0, run.log
+        assert "2 workers" in run.log  # every xdist worker collects and keeps the same share
+        results = manifest(workspace, f"shard-{shard}of3")["results"]
+        assert isinstance(results, list)
+        ran += [r["nodeid"] for r in results]
+    assert len(ran) == 8 and len(set(ran)) == 8
+
+
+def test_a_shard_beyond_the_collected_tests_fails_saying_so(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    run = shipline(workspace, "run", shards="9", shard="9")
+    assert run.code == 1
+    assert "shard 9 of 9 has no tests: only 8 were collected" in run.log
+
+
 def test_layers_are_chosen_by_marker_or_path(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
@@ -321,6 +379,32 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     assert any("below the threshold 75%" in m for _, _, m in strict.annotations)
 
 
+def test_coverage_measures_the_project_not_shiplines_plugin(tmp_path: Path) -> None:
+    from coverage import CoverageData
+
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    # Without a configured source, coverage.py measures every file that runs, shipline's shard
+    # plugin included: it must not reach the project's data, and the project's own omit holds.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('source = ["app"]', 'omit = ["tests/*"]'))
+    run = shipline(workspace, "run", shards="1", shard="1", coverage="true")
+    assert run.code == 0, run.log
+    measured: set[str] = set()
+    for path in (workspace / "test-results").glob("coverage-shard-1of1.*"):
+        data = CoverageData(basename=str(path))
+        data.read()
+        measured.update(data.measured_files())
+    outside = {f for f in measured if not Path(f).is_relative_to(project.resolve())}
+    assert not outside
+    relative = {str(Path(f).relative_to(project.resolve())) for f in measured}
+    assert "app/calc.py" in relative
+    assert not any(f.startswith("tests/") for f in relative)
+    merged = shipline(workspace, "merge")
+    assert merged.code == 0, merged.log
+    assert merged.outputs["coverage"] == "87.50"  # calc.py: 7 of 8 (unused() never runs)
+
+
 def test_coverage_without_coverage_in_the_project_env_says_how_to_install(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
@@ -446,25 +530,35 @@ def test_pytest_output_is_shown_live_but_cannot_issue_workflow_commands(tmp_path
     assert "9 passed in" in lines[resume - 1]  # pytest's own closing line, shown as it ran
 
 
-# 2,600 ids of 1,000 characters: more than Linux's 2 MB for a whole command line.
+# 2,600 ids of 1,000 characters: more than Linux's 2 MB for a whole command line. They all
+# fail once, so the rerun has to name every one of them to pytest.
 LONG_IDS = """\
+import os
+from pathlib import Path
+
 import pytest
+
+MARKER = Path(os.environ["FLAKY_DIR"]) / "long-ids-ran-once"
+FIRST_RUN = not MARKER.exists()
+MARKER.touch()
 
 
 @pytest.mark.parametrize("case", range(2600), ids=lambda n: f"{n:04d}-" + "x" * 995)
 def test_case(case: int) -> None:
-    assert case >= 0
+    assert not FIRST_RUN
 """
 
 
-def test_a_shard_whose_test_ids_overflow_a_command_line_still_runs(tmp_path: Path) -> None:
+def test_a_rerun_whose_test_ids_overflow_a_command_line_still_runs(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     project = make_project(workspace)
     (project / "tests" / "test_long_ids.py").write_text(LONG_IDS)
-    run = shipline(workspace, "run", shards="1", shard="1")
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="1")
     assert run.code == 0, run.log[-2000:]
-    assert "2608 passed in" in run.log  # pytest read every id from the file shipline wrote
+    assert "2600 failed, 8 passed in" in run.log
+    assert "2600 passed in" in run.log  # pytest read every id from the file shipline wrote
     results = manifest(workspace, "shard-1of1")["results"]
     assert isinstance(results, list)
     assert len(results) == 2608
-    assert {r["outcome"] for r in results} == {"passed"}
+    outcomes = [r["outcome"] for r in results]
+    assert outcomes.count("flaky") == 2600 and outcomes.count("passed") == 8

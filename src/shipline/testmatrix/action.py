@@ -43,6 +43,10 @@ from shipline.testmatrix.results import Outcome, TestResult
 
 SUMMARY_ROWS = 30
 SLOWEST = 10
+NOTHING_COLLECTED = (
+    "pytest collected no tests for this selection (paths/markers): "
+    "a test job that runs nothing must not pass"
+)
 
 
 class Mode(StrEnum):
@@ -137,10 +141,7 @@ def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
         tests = runner.collect(test_project)
         context.console.info(f"{len(tests)} test(s) collected with {test_project.python}")
     if not tests:
-        raise NoTestsError(
-            "pytest collected no tests for this selection (paths/markers): "
-            "a test job that runs nothing must not pass"
-        )
+        raise NoTestsError(NOTHING_COLLECTED)
     return tests
 
 
@@ -233,33 +234,34 @@ def _run(context: ActionContext, common: Common) -> int:
         runner.check_coverage(test_project)
     today = today_utc()
 
-    tests = _collect(context, test_project)
-    plan = sharding.plan(tests, common.history.seconds, shards, common.history.skipped)
-    if shard > len(plan.shards):
-        raise NoTestsError(
-            f"shard {shard} of {shards} has no tests: only {len(tests)} were collected "
-            "(re-plan so the shard count follows the collection)"
-        )
-    assigned = plan.shard(shard).tests
     stem = report_stem(shard, shards, label)
     results_dir.mkdir(parents=True, exist_ok=True)
     coverage_data = results_dir / f"coverage-{stem}" if measure else None
     console = context.console
     started = time.monotonic()
-    with (
-        console.group(
-            f"Shard {shard}/{shards}: {len(assigned)} test(s), "
-            f"about {plan.shard(shard).seconds:.0f} s"
-        ),
-        _verbatim(console) as echo,
-    ):
-        first = runner.run(
+    request = runner.ShardRequest(shards, shard, common.history.seconds, common.history.skipped)
+    with console.group(f"Shard {shard}/{shards}"), _verbatim(console) as echo:
+        ran = runner.run_shard(
             test_project,
-            assigned,
+            request,
             results_dir / f"{stem}.xml",
             echo=echo,
             coverage_data=coverage_data,
         )
+    chosen = ran.selection
+    if not chosen.collected:
+        raise NoTestsError(NOTHING_COLLECTED)
+    if ran.attempt is None:
+        raise NoTestsError(
+            f"shard {shard} of {shards} has no tests: only {chosen.collected} were collected "
+            "(re-plan so the shard count follows the collection)"
+        )
+    first = ran.attempt
+    assigned = chosen.tests
+    console.info(
+        f"Shard {shard}/{shards}: {len(assigned)} of {chosen.collected} collected test(s), "
+        f"estimated {chosen.seconds:.1f} s"
+    )
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
     if unreported:
@@ -319,7 +321,7 @@ def _run(context: ActionContext, common: Common) -> int:
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
     summary.paragraph(
-        f"Wall time **{seconds:.1f} s** (estimated {plan.shard(shard).seconds:.1f} s)."
+        f"Wall time **{seconds:.1f} s** (estimated {chosen.seconds:.1f} s for the tests)."
     )
     context.write_summary(summary)
     return 0 if verdict.passed else 1

@@ -24,7 +24,7 @@ def combine(
     """Combine ``data_files`` into ``target`` and return the total percentage covered."""
     import coverage  # the test extra's dependency
 
-    config = next((project / name for name in CONFIG_FILES if (project / name).is_file()), None)
+    config = _config_file(project)
     missing = [str(f) for f in data_files if not f.is_file()]
     if missing:
         raise ToolFailedError(f"coverage data missing from the shard reports: {', '.join(missing)}")
@@ -43,3 +43,18 @@ def combine(
     except coverage.CoverageException as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
     return float(percent)
+
+
+def omit_patterns(project: Path) -> list[str]:
+    """The project's own ``[run] omit`` patterns, to extend rather than replace on a command line."""
+    import coverage  # the test extra's dependency
+
+    config = _config_file(project)
+    with contextlib.chdir(project):
+        cov = coverage.Coverage(config_file=str(config) if config else False)
+        omit = cov.get_option("run:omit")
+    return [str(pattern) for pattern in omit] if isinstance(omit, list) else []
+
+
+def _config_file(project: Path) -> Path | None:
+    return next((project / name for name in CONFIG_FILES if (project / name).is_file()), None)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,11 +18,12 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
+from shipline.testmatrix import coverage_merge
 from shipline.testmatrix.junit import read_report
 from shipline.testmatrix.results import TestResult
 from shipline.tools import ToolResult, run_tool
@@ -33,6 +36,12 @@ TAIL_LINES = 200
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
 ARGUMENT_FILES_SINCE = (8, 2)
+# The pytest plugin that picks a shard's tests inside the run (it imports pytest, so shipline
+# never imports it), the name it is loaded under, and its option (defined there).
+_PLUGIN = Path(__file__).with_name("shard_plugin.py")
+_SHARDING = Path(__file__).with_name("sharding.py")
+PLUGIN_MODULE = "_shipline_shard_plugin"
+PLUGIN_OPTION = "--shipline-shard"
 
 
 class CommandTooLongError(ToolFailedError):
@@ -53,6 +62,30 @@ class Attempt:
     results: list[TestResult]
     seconds: float
     returncode: int
+
+
+@dataclass(frozen=True)
+class ShardRequest:
+    shards: int
+    shard: int  # 1-based
+    seconds: Mapping[str, float]  # the durations history the plan used
+    skipped: Collection[str]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the plugin collected and chose for the shard."""
+
+    collected: int
+    shards: int  # the plan's shard count: fewer than asked when fewer tests were collected
+    tests: tuple[str, ...]
+    seconds: float  # the plan's estimate for this shard
+
+
+@dataclass(frozen=True)
+class ShardRun:
+    selection: Selection
+    attempt: Attempt | None  # None: pytest had nothing to run (see selection)
 
 
 def default_python(project: Path) -> str:
@@ -108,12 +141,8 @@ def collect(project: Project) -> list[str]:
     )
     if result.returncode == NO_TESTS:
         return []
-    if "No module named pytest" in result.stderr:
-        raise ToolMissingError(
-            f"pytest (for {project.python})",
-            "install it in the project's test environment, e.g. "
-            f"`{project.python} -m pip install pytest`",
-        )
+    if _pytest_missing(result.stderr):
+        raise _no_pytest(project.python)
     if result.returncode != 0:
         raise ToolFailedError(
             f"pytest could not collect the tests (exit code {result.returncode}): "
@@ -125,6 +154,19 @@ def collect(project: Project) -> list[str]:
             break
         nodeids.append(line.strip())
     return nodeids
+
+
+def _pytest_missing(output: str) -> bool:
+    """``python -m pytest`` said only that there is no pytest (a test's output may say more)."""
+    lines = output.strip().splitlines()
+    return bool(lines) and lines[-1].endswith("No module named pytest")
+
+
+def _no_pytest(python: str) -> ToolMissingError:
+    return ToolMissingError(
+        f"pytest (for {python})",
+        f"install it in the project's test environment, e.g. `{python} -m pip install pytest`",
+    )
 
 
 def _collection_problem(stdout: str) -> str:
@@ -140,7 +182,114 @@ def run(
     echo: Callable[[str], None],
     coverage_data: Path | None = None,
 ) -> Attempt:
-    """Run exactly ``nodeids`` and read what happened from the JUnit report."""
+    """Run exactly ``nodeids`` (a rerun of failed tests) and read the JUnit report."""
+    with tempfile.TemporaryDirectory(prefix="shipline-nodeids-") as scratch:
+        if reads_argument_files(project.python, project.directory):
+            listed = Path(scratch) / "nodeids.txt"
+            listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
+            selection = [f"@{listed}"]
+        else:
+            selection = list(nodeids)
+        try:
+            result, seconds = _pytest(
+                project, selection, report, echo=echo, coverage_data=coverage_data
+            )
+        except CommandTooLongError as error:
+            raise ToolFailedError(
+                f"{error}: the {len(nodeids)} test ids do not fit on pytest's command line; "
+                "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
+                "test environment), or use more shards"
+            ) from None
+    _check_completed(result)
+    return _attempt(result, report, nodeids, seconds)
+
+
+def run_shard(
+    project: Project,
+    request: ShardRequest,
+    report: Path,
+    *,
+    echo: Callable[[str], None],
+    coverage_data: Path | None = None,
+) -> ShardRun:
+    """Collect the layer and run this shard's share of it, in one pytest process.
+
+    shard_plugin.py computes the share from pytest's own collection, so the tests are
+    collected once; it answers with what it chose, which the report is then read against.
+    """
+    with tempfile.TemporaryDirectory(prefix="shipline-shard-") as name:
+        scratch = Path(name)
+        for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, "sharding.py")):
+            shutil.copyfile(source, scratch / copy)
+        answer = scratch / "answer.json"
+        (scratch / "request.json").write_text(
+            json.dumps(
+                {
+                    "sharding": str(scratch / "sharding.py"),
+                    "shards": request.shards,
+                    "shard": request.shard,
+                    "seconds": dict(request.seconds),
+                    "skipped": sorted(request.skipped),
+                    "answer": str(answer),
+                }
+            ),
+            encoding="utf-8",
+        )
+        selection = [
+            "-p",
+            PLUGIN_MODULE,
+            f"{PLUGIN_OPTION}={scratch / 'request.json'}",
+            *project.paths,
+        ]
+        inherited = os.environ.get("PYTHONPATH")
+        path = os.pathsep.join([name, inherited] if inherited else [name])
+        # Without a configured source coverage.py measures every file that runs: the plugin
+        # would count in the project's total, then be missing when the merge reports. A
+        # command-line --omit replaces the configured one, so the project's patterns go too
+        # (they cannot contain commas: coverage splits the option on them).
+        omit = []
+        if coverage_data is not None:
+            patterns = [*coverage_merge.omit_patterns(project.directory), f"{scratch}/*"]
+            omit = [f"--omit={','.join(patterns)}"]
+        result, seconds = _pytest(
+            project,
+            selection,
+            report,
+            echo=echo,
+            coverage_data=coverage_data,
+            coverage_options=omit,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+        if result.returncode != NO_TESTS:
+            _check_completed(result)
+        if not answer.is_file():
+            raise ToolFailedError(
+                f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
+                f"{result.tail()}"
+            )
+        chosen = json.loads(answer.read_text(encoding="utf-8"))
+    selected = Selection(
+        int(chosen["collected"]),
+        int(chosen["shards"]),
+        tuple(str(t) for t in chosen["tests"]),
+        float(chosen["seconds"]),
+    )
+    if result.returncode == NO_TESTS:
+        return ShardRun(selected, None)
+    return ShardRun(selected, _attempt(result, report, selected.tests, seconds))
+
+
+def _pytest(
+    project: Project,
+    selection: Sequence[str],
+    report: Path,
+    *,
+    echo: Callable[[str], None],
+    coverage_data: Path | None,
+    coverage_options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> tuple[ToolResult, float]:
+    """One pytest run writing ``report``; its result and wall time."""
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
     prefix = _base_args(project)
@@ -152,6 +301,7 @@ def run(
             "run",
             "--parallel-mode",
             f"--data-file={coverage_data}",
+            *coverage_options,
             "-m",
             "pytest",
             f"--rootdir={project.directory}",
@@ -165,28 +315,30 @@ def run(
         "-o",
         "junit_duration_report=total",
         *project.options,
+        *selection,
     ]
-    with tempfile.TemporaryDirectory(prefix="shipline-nodeids-") as scratch:
-        if reads_argument_files(project.python, project.directory):
-            listed = Path(scratch) / "nodeids.txt"
-            listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
-            args.append(f"@{listed}")
-        else:
-            args.extend(nodeids)
-        started = time.monotonic()
-        try:
-            result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo)
-        except CommandTooLongError as error:
-            raise ToolFailedError(
-                f"{error}: the {len(nodeids)} test ids do not fit on pytest's command line; "
-                "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
-                "test environment), or use more shards"
-            ) from None
-        seconds = time.monotonic() - started
-    if result.returncode not in PYTEST_RAN:
+    started = time.monotonic()
+    result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo, env=env)
+    return result, time.monotonic() - started
+
+
+def _check_completed(result: ToolResult) -> None:
+    """pytest ran the tests (some may have failed); else the reason it did not."""
+    if _pytest_missing(result.stdout):
+        raise _no_pytest(result.args[0])
+    if result.returncode in PYTEST_RAN:
+        return
+    problem = _collection_problem(result.stdout)
+    if problem:
         raise ToolFailedError(
-            f"pytest did not complete the run (exit code {result.returncode}): {result.tail()}"
+            f"pytest could not collect the tests (exit code {result.returncode}): {problem}"
         )
+    raise ToolFailedError(
+        f"pytest did not complete the run (exit code {result.returncode}): {result.tail()}"
+    )
+
+
+def _attempt(result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float) -> Attempt:
     results = read_report(report, nodeids)
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
@@ -222,7 +374,12 @@ def interpreter_version(project: Project) -> str:
 
 
 def stream(
-    args: Sequence[str], *, cwd: Path, timeout: float, echo: Callable[[str], None]
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    echo: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
 ) -> ToolResult:
     """Run a long tool with its output shown line by line as it comes (progress in the log).
 
@@ -235,6 +392,7 @@ def stream(
         process = subprocess.Popen(
             list(args),
             cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
