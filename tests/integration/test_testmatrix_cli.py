@@ -223,6 +223,34 @@ def test_each_shard_collects_once_and_runs_the_share_the_plan_computes(tmp_path:
         assert sorted(r["nodeid"] for r in results) == sorted(shard.tests)
 
 
+def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
+    seconds = dict.fromkeys(ids, 0.005)
+    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
+    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+
+    def shares(keep_together: str) -> list[set[str]]:
+        for shard in ("1", "2"):
+            run = shipline(workspace, "run", shards="2", shard=shard, keep_together=keep_together)
+            assert run.code == 0, run.log
+        return [set(manifest(workspace, f"shard-{i}of2")["tests"]) for i in (1, 2)]  # type: ignore[arg-type]
+
+    fast = set(ids)
+    # single tests, longest first onto the least loaded shard: the fast module is spread
+    assert all(fast & tests for tests in shares("none"))
+    # kept together it lands whole in one shard; the slow module (too heavy) is still split
+    kept = shares("class")
+    assert sum(1 for tests in kept if fast & tests) == 1
+    assert any(fast <= tests for tests in kept)
+    assert set().union(*kept) == set(seconds)
+    bad = shipline(workspace, "run", shards="2", shard="1", keep_together="package")
+    assert bad.code == 2
+    assert "input 'keep-together' got 'package': expected one of none, class, module" in bad.log
+
+
 def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -117,3 +118,82 @@ def test_zero_time_tests_are_spread_by_count_over_shards_with_headroom() -> None
     longest = next(s for s in plan.shards if "long" in s.tests)
     assert longest.tests == ("long",)
     assert sorted(len(s.tests) for s in plan.shards) == [1, 16, 16]
+
+
+def suite_of_classes(seed: int) -> dict[str, float]:
+    """20 modules of 3 classes of 1-12 tests each, and a few module-level tests."""
+    rng = random.Random(seed)
+    seconds: dict[str, float] = {}
+    for m in range(20):
+        for c in range(3):
+            for t in range(rng.randint(1, 12)):
+                seconds[f"tests/test_m{m}.py::TestC{c}::test_{t}"] = rng.lognormvariate(-2, 1)
+        seconds[f"tests/test_m{m}.py::test_plain"] = 0.1
+    return seconds
+
+
+def spread(plan: sharding.Plan, key: Callable[[str], str]) -> dict[str, int]:
+    """How many shards each group's tests landed on."""
+    where: dict[str, set[int]] = {}
+    for shard in plan.shards:
+        for test in shard.tests:
+            where.setdefault(key(test), set()).add(shard.index)
+    return {group: len(shards) for group, shards in where.items()}
+
+
+def parent(test: str) -> str:
+    return test.rsplit("::", 1)[0]
+
+
+def module(test: str) -> str:
+    return test.split("::", 1)[0]
+
+
+@pytest.mark.parametrize(("keep_together", "key"), [("class", parent), ("module", module)])
+def test_kept_groups_stay_in_one_shard_and_the_plan_stays_at_the_bound(
+    keep_together: str, key: Callable[[str], str]
+) -> None:
+    seconds = suite_of_classes(5)
+    for shards in (2, 4, 8):
+        single = sharding.plan(seconds, seconds, shards)
+        kept = sharding.plan(seconds, seconds, shards, keep_together=keep_together)
+        placed = sorted(itertools.chain.from_iterable(s.tests for s in kept.shards))
+        assert placed == sorted(seconds)
+        assert all(s.tests for s in kept.shards)
+        bound = sharding.lower_bound(seconds.values(), shards)
+        assert kept.makespan <= bound + sharding.RESOLUTION
+        # single tests scatter the groups; kept, a group is split only when it is too heavy
+        assert max(spread(single, key).values()) > 1
+        too_heavy = sum(seconds.values()) / shards * sharding.SPLIT_SHARE
+        for group, count in spread(kept, key).items():
+            weight = sum(s for t, s in seconds.items() if key(t) == group)
+            assert count == 1 or weight > too_heavy, group
+        assert kept == sharding.plan(
+            list(reversed(seconds)), seconds, shards, keep_together=keep_together
+        )
+
+
+def test_a_group_heavier_than_an_eighth_of_a_shard_is_split_into_its_tests() -> None:
+    seconds = {f"tests/test_a.py::TestBig::test_{i}": 1.0 for i in range(8)}
+    seconds |= {f"tests/test_b.py::TestSmall{i}::test": 0.1 for i in range(40)}
+    plan = sharding.plan(seconds, seconds, 4, keep_together="class")
+    assert plan.makespan == pytest.approx(3.0)  # (8 + 4) / 4: only splitting TestBig gets there
+    assert spread(plan, parent)["tests/test_a.py::TestBig"] == 4
+    assert set(spread(plan, parent).values()) == {1, 4}
+
+
+def test_too_few_groups_for_the_shards_fall_back_to_single_tests() -> None:
+    seconds = {f"tests/test_a.py::TestA::test_{i}": 0.0 for i in range(6)}  # one class, no times
+    plan = sharding.plan(seconds, seconds, 3, keep_together="class")
+    assert [len(s.tests) for s in plan.shards] == [2, 2, 2]
+
+
+def test_an_unknown_keep_together_is_refused() -> None:
+    with pytest.raises(ValueError, match="keep_together must be one of none, class, module"):
+        sharding.plan(["a"], {}, 1, keep_together="package")
+
+
+def test_the_action_offers_exactly_the_groupings_the_planner_knows() -> None:
+    from shipline.testmatrix.action import KeepTogether
+
+    assert [member.value for member in KeepTogether] == list(sharding.KEEP_TOGETHER)

@@ -55,6 +55,12 @@ class Mode(StrEnum):
     MERGE = "merge"
 
 
+class KeepTogether(StrEnum):
+    NONE = "none"
+    CLASS = "class"
+    MODULE = "module"
+
+
 class FlakyPolicy(StrEnum):
     WARN = "warn"
     FAIL = "fail"
@@ -74,6 +80,7 @@ class Common:
     register: quarantine.Register | None
     release_after: int
     flaky: FlakyPolicy
+    keep_together: KeepTogether
 
 
 def run(context: ActionContext) -> int:
@@ -112,6 +119,7 @@ def _common(inputs: Inputs) -> Common:
         register,
         inputs.integer("release-after", minimum=1),
         inputs.choice("flaky", FlakyPolicy),
+        inputs.choice("keep-together", KeepTogether),
     )
 
 
@@ -164,7 +172,13 @@ def _plan(context: ActionContext, common: Common) -> int:
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     wanted = requested or sharding.choose_shard_count(estimates, target, max_shards)
-    plan = sharding.plan(tests, common.history.seconds, wanted, common.history.skipped)
+    plan = sharding.plan(
+        tests,
+        common.history.seconds,
+        wanted,
+        common.history.skipped,
+        common.keep_together.value,
+    )
     if not versions:
         versions = [runner.interpreter_version(test_project)]
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
@@ -192,7 +206,10 @@ def _plan(context: ActionContext, common: Common) -> int:
         ["Shard", "Tests", "Estimated"],
         [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
     )
-    summary.paragraph(f"Python: {', '.join(versions)}; OS: {', '.join(oses)}")
+    summary.paragraph(
+        f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
+        f"keep together: {common.keep_together.value}"
+    )
     context.write_summary(summary)
     return 0
 
@@ -239,7 +256,13 @@ def _run(context: ActionContext, common: Common) -> int:
     coverage_data = results_dir / f"coverage-{stem}" if measure else None
     console = context.console
     started = time.monotonic()
-    request = runner.ShardRequest(shards, shard, common.history.seconds, common.history.skipped)
+    request = runner.ShardRequest(
+        shards,
+        shard,
+        common.history.seconds,
+        common.history.skipped,
+        common.keep_together.value,
+    )
     with console.group(f"Shard {shard}/{shards}"), _verbatim(console) as echo:
         ran = runner.run_shard(
             test_project,

@@ -70,6 +70,7 @@ class ShardRequest:
     shard: int  # 1-based
     seconds: Mapping[str, float]  # the durations history the plan used
     skipped: Collection[str]
+    keep_together: str  # one of sharding.KEEP_TOGETHER
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ def run_shard(
                     "shard": request.shard,
                     "seconds": dict(request.seconds),
                     "skipped": sorted(request.skipped),
+                    "keep_together": request.keep_together,
                     "answer": str(answer),
                 }
             ),

@@ -38,7 +38,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     sharding = _load(request["sharding"])
     collected = [item.nodeid for item in items]
-    plan = sharding.plan(collected, request["seconds"], request["shards"], request["skipped"])
+    plan = sharding.plan(
+        collected,
+        request["seconds"],
+        request["shards"],
+        request["skipped"],
+        request["keep_together"],
+    )
     shard = request["shard"]
     chosen = plan.shard(shard) if shard <= len(plan.shards) else None
     wanted = set(chosen.tests) if chosen else set()

@@ -39,6 +39,14 @@ SPEC = ActionSpec(
         ),
         InputSpec("shard", "run: this shard's index, from 1 to `shards`."),
         InputSpec(
+            "keep-together",
+            "plan/run: none places single tests; class keeps each class's tests (and each "
+            "module's plain functions) in one shard, module each module's, so their fixtures "
+            "set up once; a group heavier than an eighth of a shard is still split. Give plan "
+            "and every shard the same value.",
+            default="none",
+        ),
+        InputSpec(
             "target", "plan: the wanted time per shard when `shards` is empty.", default="5m"
         ),
         InputSpec("max-shards", "plan: the most shards to choose.", default="8"),
