@@ -246,9 +246,6 @@ def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> No
     assert sum(1 for tests in kept if fast & tests) == 1
     assert any(fast <= tests for tests in kept)
     assert set().union(*kept) == set(seconds)
-    bad = shipline(workspace, "run", shards="2", shard="1", keep_together="package")
-    assert bad.code == 2
-    assert "input 'keep-together' got 'package': expected one of none, class, module" in bad.log
 
 
 def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path) -> None:
@@ -482,6 +479,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "input 'python' got '/nonexistent/python'",
         ),
         ({"mode": "merge", "coverage_threshold": "120"}, "input 'coverage-threshold' got '120'"),
+        (
+            {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
+            "input 'keep-together' got 'package': expected one of none, class, module",
+        ),
         (
             {"mode": "plan", "python": "/usr/bin/python3"},
             "pytest (for /usr/bin/python3) is not installed",
