@@ -167,6 +167,7 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
         run = shipline(workspace, "run", shards="2", shard=shard)
         assert run.code == 0, run.log
         assert run.outputs["tests"] == "4" and run.outputs["outcome"] == "pass"
+        assert "(no stored durations yet: split by count)" in run.summary
     merged = shipline(workspace, "merge")
     assert merged.code == 0, merged.log
     assert merged.outputs["tests"] == "8" and merged.outputs["passed"] == "8"
@@ -182,7 +183,9 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     replanned = shipline(workspace, "plan", shards="2")
     assert "**0** without a stored duration" in replanned.summary
     for shard in ("1", "2"):
-        assert shipline(workspace, "run", shards="2", shard=shard).code == 0
+        rerun = shipline(workspace, "run", shards="2", shard=shard)
+        assert rerun.code == 0, rerun.log
+        assert "s for its tests)" in rerun.summary
     assigned = [set(manifest(workspace, f"shard-{i}of2")["tests"]) for i in (1, 2)]  # type: ignore[arg-type]
     slow = {"tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"}
     assert all(len(slow & tests) == 1 for tests in assigned)

@@ -283,7 +283,7 @@ def _run(context: ActionContext, common: Common) -> int:
     assigned = chosen.tests
     console.info(
         f"Shard {shard}/{shards}: {len(assigned)} of {chosen.collected} collected test(s), "
-        f"estimated {chosen.seconds:.1f} s"
+        f"{chosen.estimated}"
     )
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
@@ -343,9 +343,7 @@ def _run(context: ActionContext, common: Common) -> int:
     context.files.set_output("junit", results_dir / f"{stem}.xml")
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
-    summary.paragraph(
-        f"Wall time **{seconds:.1f} s** (estimated {chosen.seconds:.1f} s for the tests)."
-    )
+    summary.paragraph(f"Wall time **{seconds:.1f} s** ({chosen.estimated}).")
     context.write_summary(summary)
     return 0 if verdict.passed else 1
 

@@ -81,6 +81,14 @@ class Selection:
     shards: int  # the plan's shard count: fewer than asked when fewer tests were collected
     tests: tuple[str, ...]
     seconds: float  # the plan's estimate for this shard
+    unknown: int  # collected tests without a stored duration (given the median, or 1 s)
+
+    @property
+    def estimated(self) -> str:
+        """The estimate in words; none at all before any test of the layer was measured."""
+        if self.unknown >= self.collected:
+            return "no stored durations yet: split by count"
+        return f"estimated {self.seconds:.1f} s for its tests"
 
 
 @dataclass(frozen=True)
@@ -275,6 +283,7 @@ def run_shard(
         int(chosen["shards"]),
         tuple(str(t) for t in chosen["tests"]),
         float(chosen["seconds"]),
+        int(chosen["unknown"]),
     )
     if result.returncode == NO_TESTS:
         return ShardRun(selected, None)

@@ -57,6 +57,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         "shards": len(plan.shards),
         "tests": [item.nodeid for item in items],
         "seconds": chosen.seconds if chosen else 0.0,
+        "unknown": plan.unknown,
     }
     # under pytest-xdist every worker collects and answers the same; replace, never interleave
     target = Path(request["answer"])
