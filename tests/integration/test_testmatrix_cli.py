@@ -490,6 +490,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             {"mode": "plan", "python": "/usr/bin/python3"},
             "pytest (for /usr/bin/python3) is not installed",
         ),
+        (
+            {"mode": "run", "shards": "1", "shard": "1", "python": "/usr/bin/python3"},
+            "pytest (for /usr/bin/python3) is not installed",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_names_it(

@@ -247,6 +247,7 @@ def _run(context: ActionContext, common: Common) -> int:
     measure = inputs.boolean("coverage")
     results_dir = inputs.path("results")
     test_project = _test_project(inputs, common.project)
+    runner.check_pytest(test_project)
     if measure:
         runner.check_coverage(test_project)
     today = today_utc()

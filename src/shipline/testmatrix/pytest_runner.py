@@ -356,16 +356,28 @@ def _attempt(result: ToolResult, report: Path, nodeids: Sequence[str], seconds: 
     return Attempt(results, seconds, result.returncode)
 
 
+def check_pytest(project: Project) -> None:
+    """Fail before anything is written when the project's interpreter has no pytest."""
+    if pytest_version(project.python, project.directory) is None:
+        raise _no_pytest(project.python)
+
+
 @functools.cache
-def reads_argument_files(python: str, directory: Path) -> bool:
-    """Whether the project's pytest takes ``@file`` arguments (asked once per interpreter)."""
+def pytest_version(python: str, directory: Path) -> str | None:
+    """The project's pytest version (asked once per interpreter); None without pytest."""
     probe = run_tool(
         [python, "-c", "import pytest; print(pytest.__version__)"],
         cwd=directory,
         timeout=120,
         ok_codes=range(256),
     )
-    return probe.returncode == 0 and version_at_least(probe.stdout.strip(), ARGUMENT_FILES_SINCE)
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def reads_argument_files(python: str, directory: Path) -> bool:
+    """Whether the project's pytest takes ``@file`` arguments."""
+    version = pytest_version(python, directory)
+    return version is not None and version_at_least(version, ARGUMENT_FILES_SINCE)
 
 
 def version_at_least(version: str, wanted: tuple[int, int]) -> bool:
