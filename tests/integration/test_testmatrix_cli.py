@@ -265,6 +265,21 @@ def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path) -> None:
     assert len(ran) == 8 and len(set(ran)) == 8
 
 
+def test_the_shard_plugin_adds_no_module_name_a_project_might_import(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    # the plugin's directory is on the tests' PYTHONPATH, ahead of site-packages
+    (project / "tests" / "test_names.py").write_text(
+        "import importlib.util\n\n\n"
+        "def test_no_foreign_names() -> None:\n"
+        "    for name in ('sharding', 'shard_plugin', 'request', 'answer'):\n"
+        "        assert importlib.util.find_spec(name) is None, name\n"
+    )
+    # no reruns: a rerun runs without the plugin and would pass
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="0")
+    assert run.code == 0, run.log
+
+
 def test_a_shard_beyond_the_collected_tests_fails_saying_so(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)

@@ -41,6 +41,9 @@ ARGUMENT_FILES_SINCE = (8, 2)
 _PLUGIN = Path(__file__).with_name("shard_plugin.py")
 _SHARDING = Path(__file__).with_name("sharding.py")
 PLUGIN_MODULE = "_shipline_shard_plugin"
+# The scratch directory is on the tests' PYTHONPATH, ahead of site-packages: only names no
+# project would import may live there.
+SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
 
 
@@ -228,13 +231,13 @@ def run_shard(
     """
     with tempfile.TemporaryDirectory(prefix="shipline-shard-") as name:
         scratch = Path(name)
-        for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, "sharding.py")):
+        for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, SHARDING_COPY)):
             shutil.copyfile(source, scratch / copy)
         answer = scratch / "answer.json"
         (scratch / "request.json").write_text(
             json.dumps(
                 {
-                    "sharding": str(scratch / "sharding.py"),
+                    "sharding": str(scratch / SHARDING_COPY),
                     "shards": request.shards,
                     "shard": request.shard,
                     "seconds": dict(request.seconds),
