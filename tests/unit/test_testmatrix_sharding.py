@@ -197,3 +197,82 @@ def test_the_action_offers_exactly_the_groupings_the_planner_knows() -> None:
     from shipline.testmatrix.action import KeepTogether
 
     assert [member.value for member in KeepTogether] == list(sharding.KEEP_TOGETHER)
+
+
+def small_modules_and_a_heavy_one() -> dict[str, float]:
+    """24 modules of 0.3 s (kept whole at 4 shards) and one of 16 s (split: over 1/8 of a shard)."""
+    seconds = {f"tests/test_m{m}.py::test_{t}": 0.1 for m in range(24) for t in range(3)}
+    return seconds | {f"tests/test_big.py::test_{t}": 2.0 for t in range(8)}
+
+
+def test_modules_placed_from_the_history_follow_the_module_plan_of_their_tests() -> None:
+    seconds = small_modules_and_a_heavy_one()
+    modules = sharding.plan_modules(seconds, 4)
+    assert modules is not None
+    expected = sharding.plan(seconds, seconds, 4, keep_together="module")
+    for shard in expected.shards:
+        assert all(modules.owner(test) == shard.index for test in shard.tests)
+    # what a shard job collects is exactly the modules whose tests it owns
+    for name, owners in modules.modules.items():
+        assert set(owners) == {modules.owner(t) for t in seconds if module(t) == name}
+    assert len(modules.owners("tests/test_big.py")) > 1
+    assert all(len(modules.owners(f"tests/test_m{m}.py")) == 1 for m in range(24))
+
+
+def test_tests_the_history_does_not_know_get_the_same_owner_in_every_shard_job() -> None:
+    seconds = small_modules_and_a_heavy_one()
+    first = sharding.plan_modules(seconds, 4)
+    again = sharding.plan_modules(dict(reversed(seconds.items())), 4)
+    assert first is not None and first == again
+    split = first.owners("tests/test_big.py")
+    new_module = [f"tests/test_new{m}.py::test_{t}" for m in range(40) for t in range(3)]
+    newcomers = [*new_module, "tests/test_m0.py::test_added", "tests/test_big.py::test_added"]
+    for test in newcomers:
+        assert first.owner(test) == again.owner(test)
+    # a new test follows its module: whole modules to their shard, split ones among theirs
+    assert first.owner("tests/test_m0.py::test_added") == first.owner("tests/test_m0.py::test_0")
+    assert first.owner("tests/test_big.py::test_added") in split
+    for m in range(40):  # a new module is one shard's, and new modules are spread by path
+        assert len({first.owner(f"tests/test_new{m}.py::test_{t}") for t in range(3)}) == 1
+    per_shard = [
+        sum(1 for m in range(40) if first.owners(f"tests/test_new{m}.py") == (i,))
+        for i in (1, 2, 3, 4)
+    ]
+    assert min(per_shard) >= 5, per_shard
+    collected = [*seconds, *newcomers]
+    owned = sharding.plan_owned(collected, seconds, first)
+    assert sorted(itertools.chain.from_iterable(s.tests for s in owned.shards)) == sorted(collected)
+    assert all(first.owner(t) == s.index for s in owned.shards for t in s.tests)
+    assert owned.unknown == len(newcomers)
+
+
+def test_modules_gone_from_the_checkout_are_not_placed() -> None:
+    seconds = small_modules_and_a_heavy_one()
+    present = sharding.plan_modules(seconds, 4, exists=lambda name: name != "tests/test_big.py")
+    assert present is not None
+    assert sorted(present.modules) == sorted(f"tests/test_m{m}.py" for m in range(24))
+    # without the 16 s module the 24 small ones are balanced: 6 per shard
+    kept = [t for t in seconds if not t.startswith("tests/test_big.py")]
+    owned = sharding.plan_owned(kept, seconds, present)
+    assert [len(s.tests) for s in owned.shards] == [18, 18, 18, 18]
+
+
+def test_a_history_too_small_for_the_shards_places_no_modules() -> None:
+    assert sharding.plan_modules({}, 2) is None
+    assert sharding.plan_modules({"tests/test_a.py::test_x": 1.0}, 2) is None
+    gone = {f"tests/test_a.py::test_{t}": 1.0 for t in range(4)}
+    assert sharding.plan_modules(gone, 2, exists=lambda name: False) is None
+    assert sharding.plan_modules(gone, 2) is not None
+
+
+def test_a_shard_owning_nothing_of_the_collection_is_empty_in_the_owned_plan() -> None:
+    seconds = {f"tests/test_m{m}.py::test_{t}": 0.1 for m in range(8) for t in range(2)}
+    modules = sharding.plan_modules(seconds, 4)
+    assert modules is not None
+    lost = {
+        index for name in ("tests/test_m0.py", "tests/test_m1.py") for index in modules.owners(name)
+    }
+    owned_by_lost = [n for n, owners in modules.modules.items() if set(owners) <= lost]
+    collected = [t for t in seconds if module(t) not in owned_by_lost]
+    owned = sharding.plan_owned(collected, seconds, modules)
+    assert {s.index for s in owned.shards if not s.tests} == lost

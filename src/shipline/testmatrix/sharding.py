@@ -11,6 +11,9 @@ instead of single tests: a class- or module-scoped fixture then runs in one shar
 shard that got one of its tests. Only a group heavier than an eighth of a shard is split into
 its tests, so the placement keeps enough small pieces to reach the lower bound.
 
+``plan_modules`` places modules from the history alone, before anything is collected, so a
+shard can leave every other module unimported (``ModulePlan``).
+
 Runs in shipline and, through shard_plugin.py, inside the project's pytest on the project's
 interpreter: standard library only, and nothing newer than Python 3.8.
 """
@@ -21,7 +24,8 @@ import bisect
 import heapq
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 # An estimate for every test when nothing has been measured yet: equal weights, so the
@@ -125,7 +129,7 @@ def _units(
     members: dict[str, list[str]] = {}
     for test in sorted(estimates):
         # "path::Class::test[x]": the module is before the first "::", the class the last
-        key = test.split("::", 1)[0] if keep_together == "module" else test.rsplit("::", 1)[0]
+        key = module_of(test) if keep_together == "module" else test.rsplit("::", 1)[0]
         members.setdefault(key, []).append(test)
     too_heavy = sum(estimates.values()) / shards * SPLIT_SHARE
     units: dict[str, tuple[str, ...]] = {}
@@ -266,3 +270,79 @@ def choose_shard_count(
     total = sum(estimates.values())
     wanted = math.ceil(total / target_seconds) if target_seconds > 0 else max_shards
     return max(1, min(wanted, max_shards, len(estimates) or 1))
+
+
+def module_of(nodeid: str) -> str:
+    """The file a node id belongs to: ``path/test_x.py::Class::test[a::b]`` -> ``path/test_x.py``."""
+    return nodeid.split("::", 1)[0]
+
+
+def _bucket(name: str, count: int) -> int:
+    """A pick in 0..count-1 from a name alone, the same in every process (unlike ``hash``)."""
+    return zlib.crc32(name.encode("utf-8")) % count
+
+
+@dataclass(frozen=True)
+class ModulePlan:
+    """Which shard runs which test, decided from the history before anything is collected.
+
+    The known modules are placed as with keep_together "module" (a heavy one split over several
+    shards). A module the history does not know goes to a shard picked from its path, a test new
+    to a split module to one of that module's shards picked from its id: every shard job works
+    out the same owner for every test without seeing the others' collections, so a shard needs
+    to import only the modules it owns.
+    """
+
+    count: int
+    modules: Mapping[str, tuple[int, ...]]  # known module -> the shards that run its tests
+    placed: Mapping[str, int]  # known test -> its shard (1-based)
+
+    def owners(self, module: str) -> tuple[int, ...]:
+        known = self.modules.get(module)
+        return known if known else (1 + _bucket(module, self.count),)
+
+    def owner(self, nodeid: str) -> int:
+        if nodeid in self.placed:
+            return self.placed[nodeid]
+        owners = self.owners(module_of(nodeid))
+        return owners[_bucket(nodeid, len(owners))]
+
+
+def plan_modules(
+    durations: Mapping[str, float],
+    shards: int,
+    skipped: Iterable[str] = (),
+    exists: Callable[[str], bool] = lambda module: True,
+) -> ModulePlan | None:
+    """Place the history's modules that still ``exists``; None if they cannot fill every shard."""
+    present = {m: exists(m) for m in {module_of(t) for t in durations}}
+    known = [t for t in durations if present[module_of(t)]]
+    placed_plan = plan(known, durations, shards, skipped, "module")
+    if not known or len(placed_plan.shards) < shards:
+        return None
+    placed = {test: shard.index for shard in placed_plan.shards for test in shard.tests}
+    modules: dict[str, set[int]] = {}
+    for test, index in placed.items():
+        modules.setdefault(module_of(test), set()).add(index)
+    return ModulePlan(shards, {m: tuple(sorted(s)) for m, s in modules.items()}, placed)
+
+
+def plan_owned(
+    tests: Iterable[str],
+    durations: Mapping[str, float],
+    modules: ModulePlan,
+    skipped: Iterable[str] = (),
+) -> Plan:
+    """The collected ``tests`` split as ``modules`` says (a shard may get none of them)."""
+    estimates, unknown = estimate(tests, durations, skipped)
+    groups: list[list[str]] = [[] for _ in range(modules.count)]
+    for test in estimates:
+        groups[modules.owner(test) - 1].append(test)
+    return Plan(
+        tuple(
+            Shard(index + 1, tuple(sorted(group)), sum(estimates[t] for t in group))
+            for index, group in enumerate(groups)
+        ),
+        estimates,
+        unknown,
+    )
