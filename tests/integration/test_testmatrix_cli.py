@@ -251,18 +251,105 @@ def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> No
     assert set().union(*kept) == set(seconds)
 
 
-def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path) -> None:
+LOGGED_MODULE = """\
+import os
+from pathlib import Path
+
+with (Path(os.environ["FLAKY_DIR"]) / "imported").open("a") as log:
+    log.write(__name__ + "\\n")
+
+
+def test_one() -> None:
+    pass
+
+
+def test_two() -> None:
+    pass
+"""
+
+
+def test_with_keep_together_module_a_shard_imports_only_the_modules_it_runs(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    for name in ("alpha", "beta", "gamma", "delta", "new"):
+        (project / "tests" / f"test_{name}.py").write_text(LOGGED_MODULE)
+    # the history knows four small modules (and one deleted since) and the slow module, whose
+    # two tests weigh so much that it is split; test_new.py and test_fast.py are new to it
+    names = ("alpha", "beta", "gamma", "delta", "gone")
+    seconds = {f"tests/test_{m}.py::test_{t}": 0.01 for m in names for t in ("one", "two")}
+    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
+    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    plan = shipline(workspace, "plan", shards="2", keep_together="module")
+    assert plan.code == 0, plan.log
+    assert "each shard collects only its own" in plan.summary
+    collected: list[str] = []
+    for shard in ("1", "2"):
+        (workspace / "imported").unlink(missing_ok=True)
+        run = shipline(workspace, "run", shards="2", shard=shard, keep_together="module")
+        assert run.code == 0, run.log
+        assert "the rest left uncollected" in run.log
+        ran = manifest(workspace, f"shard-{shard}of2")["tests"]
+        assert isinstance(ran, list)
+        imported = (workspace / "imported").read_text().split()
+        # every logged module this shard imported is one whose tests it ran, and no other
+        ran_logged = {
+            t.split("::")[0] for t in ran if "test_fast" not in t and "test_slow" not in t
+        }
+        assert {f"tests/{name.rsplit('.', 1)[-1]}.py" for name in imported} == ran_logged
+        assert f"| {shard} | {len(ran)} |" in plan.summary  # the plan showed this share
+        collected += ran
+    # together the shards ran the whole collection once, the new module included
+    assert sorted(collected) == sorted(set(collected))
+    assert len(collected) == 18 and "tests/test_new.py::test_one" in collected
+
+
+def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_tests(
+    tmp_path: Path,
+) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
+    # the integration layer's history: its two slow tests (each too heavy to stay together)
+    # go to two shards; the unit layer has no test in the second shard's modules
+    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
+    seconds = dict.fromkeys(ids, 0.005)
+    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
+    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    layer = {"markers": "unit", "keep_together": "module"}
+    plan = shipline(workspace, "plan", shards="2", **layer)
+    assert plan.code == 0, plan.log
+    assert plan.outputs["shards"] == "1"
+    assert "asked for 2; capped so that none is without modules" in plan.summary
+    runs = [shipline(workspace, "run", shards="2", shard=shard, **layer) for shard in ("1", "2")]
+    empty = [run for run in runs if run.code != 0]
+    assert len(empty) == 1 and empty[0].code == 1
+    assert "its modules, placed from the durations file, gave 0 test(s)" in empty[0].log
+
+
+@pytest.mark.parametrize("keep_together", ["none", "module"])
+def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path, keep_together: str) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    for name in ("alpha", "beta", "gamma"):
+        (project / "tests" / f"test_{name}.py").write_text(LOGGED_MODULE)
+    # module: the workers place the modules from the history and collect only their shard's
+    known = ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
+    known += [f"tests/test_{m}.py::test_one" for m in ("alpha", "beta", "gamma")]
+    history = {"version": 1, "tests": {t: {"seconds": 0.1, "samples": 1} for t in known}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
     ran: list[str] = []
     for shard in ("1", "2", "3"):
-        run = shipline(workspace, "run", shards="3", shard=shard, args="-n 2")
+        run = shipline(
+            workspace, "run", shards="3", shard=shard, args="-n 2", keep_together=keep_together
+        )
         assert run.code == 0, run.log
         assert "2 workers" in run.log  # every xdist worker collects and keeps the same share
+        assert ("the rest left uncollected" in run.log) == (keep_together == "module")
         results = manifest(workspace, f"shard-{shard}of3")["results"]
         assert isinstance(results, list)
         ran += [r["nodeid"] for r in results]
-    assert len(ran) == 8 and len(set(ran)) == 8
+    assert len(ran) == 14 and len(set(ran)) == 14
 
 
 def test_the_shard_plugin_adds_no_module_name_a_project_might_import(tmp_path: Path) -> None:

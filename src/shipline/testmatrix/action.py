@@ -172,13 +172,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     wanted = requested or sharding.choose_shard_count(estimates, target, max_shards)
-    plan = sharding.plan(
-        tests,
-        common.history.seconds,
-        wanted,
-        common.history.skipped,
-        common.keep_together.value,
-    )
+    plan, modules = _shard_plan(tests, common, wanted, test_project.directory)
     if not versions:
         versions = [runner.interpreter_version(test_project)]
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
@@ -196,7 +190,8 @@ def _plan(context: ActionContext, common: Common) -> int:
     )
     note = ""
     if requested and requested > len(plan.shards):
-        note = f" (asked for {requested}; capped by the {len(tests)} collected test(s))"
+        why = "modules" if modules else f"{len(tests)} collected test(s)"
+        note = f" (asked for {requested}; capped so that none is without {why})"
     summary.paragraph(
         f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the median)"
         f"{note}. Estimated longest shard **{plan.makespan:.1f} s**"
@@ -209,9 +204,63 @@ def _plan(context: ActionContext, common: Common) -> int:
     summary.paragraph(
         f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
         f"keep together: {common.keep_together.value}"
+        + (
+            f"; the {modules} module(s) of the durations file are placed before collection, "
+            "each shard collects only its own"
+            if modules
+            else ""
+        )
     )
     context.write_summary(summary)
     return 0
+
+
+def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
+    """Why a shard had no test to run: never a green job that ran nothing."""
+    if chosen.modules is not None:
+        # only this shard's modules were collected: the layer may be empty, or the history
+        # (which placed them) may not match what the layer collects now
+        return (
+            f"shard {shard} of {shards} has no tests: its modules, placed from the durations "
+            f"file, gave {chosen.collected} test(s) for this selection; check paths/markers "
+            "and that the durations file belongs to this layer (plan says which shards "
+            "are empty)"
+        )
+    if not chosen.collected:
+        return NOTHING_COLLECTED
+    return (
+        f"shard {shard} of {shards} has no tests: only {chosen.collected} were collected "
+        "(re-plan so the shard count follows the collection)"
+    )
+
+
+def _shard_plan(
+    tests: list[str], common: Common, wanted: int, root: Path
+) -> tuple[sharding.Plan, int]:
+    """The plan the shard jobs will follow, and how many modules it placed before collection.
+
+    With keep-together module and a history, the shards place the history's modules without
+    collecting (shard_plugin.py): the same placement here, applied to this collection, shows
+    what each of them will run. A shard whose modules hold no test of this collection would
+    fail, so the count goes down until none is empty.
+    """
+    history = common.history
+    count = wanted
+    while True:
+        modules = None
+        if common.keep_together is KeepTogether.MODULE:
+            modules = sharding.plan_modules(
+                history.seconds, count, history.skipped, lambda m: (root / m).is_file()
+            )
+        if modules is None:
+            plan = sharding.plan(
+                tests, history.seconds, count, history.skipped, common.keep_together.value
+            )
+            return plan, 0
+        owned = sharding.plan_owned(tests, history.seconds, modules, history.skipped)
+        if count == 1 or all(shard.tests for shard in owned.shards):
+            return owned, len(modules.modules)
+        count -= 1
 
 
 def _python_versions(inputs: Inputs, project: Path) -> list[str]:
@@ -273,19 +322,19 @@ def _run(context: ActionContext, common: Common) -> int:
             coverage_data=coverage_data,
         )
     chosen = ran.selection
-    if not chosen.collected:
-        raise NoTestsError(NOTHING_COLLECTED)
     if ran.attempt is None:
-        raise NoTestsError(
-            f"shard {shard} of {shards} has no tests: only {chosen.collected} were collected "
-            "(re-plan so the shard count follows the collection)"
-        )
+        raise NoTestsError(_empty_shard(chosen, shard, shards))
     first = ran.attempt
     assigned = chosen.tests
-    console.info(
-        f"Shard {shard}/{shards}: {len(assigned)} of {chosen.collected} collected test(s), "
-        f"{chosen.estimated}"
-    )
+    if chosen.modules is None:
+        scope = f"{len(assigned)} of {chosen.collected} collected test(s)"
+    else:
+        owned, known, new = chosen.modules
+        scope = (
+            f"{len(assigned)} test(s) from only its own modules: {owned} of the {known} in "
+            f"the durations file (the rest left uncollected) and {new} new to it"
+        )
+    console.info(f"Shard {shard}/{shards}: {scope}, {chosen.estimated}")
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
     if unreported:

@@ -85,6 +85,10 @@ class Selection:
     tests: tuple[str, ...]
     seconds: float  # the plan's estimate for this shard
     unknown: int  # collected tests without a stored duration (given the median, or 1 s)
+    # keep_together "module" from a history: of the modules the history knows, how many this
+    # shard owns (it collected only those, the others were left unimported) and how many there
+    # are, and how many modules new to the history it collected; None: it collected everything
+    modules: tuple[int, int, int] | None = None
 
     @property
     def estimated(self) -> str:
@@ -287,10 +291,16 @@ def run_shard(
         tuple(str(t) for t in chosen["tests"]),
         float(chosen["seconds"]),
         int(chosen["unknown"]),
+        None if chosen["modules"] is None else _module_counts(chosen["modules"]),
     )
     if result.returncode == NO_TESTS:
         return ShardRun(selected, None)
     return ShardRun(selected, _attempt(result, report, selected.tests, seconds))
+
+
+def _module_counts(numbers: list[int]) -> tuple[int, int, int]:
+    owned, known, new = (int(n) for n in numbers)
+    return owned, known, new
 
 
 def _pytest(

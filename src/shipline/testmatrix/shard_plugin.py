@@ -3,6 +3,10 @@
 A shard job used to collect twice: once to compute its share, once more when pytest ran the
 chosen node ids; on a suite with heavy imports the second collection cost as much as the
 shard's tests. This plugin computes the share right after pytest's collection instead.
+With keep_together "module" it goes further: the modules are placed from the durations history
+before collection starts (``sharding.plan_modules``), and pytest is told to ignore every test
+module another shard owns, so a shard imports only its own (on networkx, 1.5 s of collection
+instead of 8.4 s for an eighth of the suite).
 
 It runs inside the project's pytest, with the project's interpreter, not shipline's, so it
 uses nothing but pytest and the standard library: ``pytest_runner`` copies it and
@@ -14,39 +18,101 @@ uses nothing but pytest and the standard library: ``pytest_runner`` copies it an
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 OPTION = "--shipline-shard"  # pytest_runner passes it by this name
+# Files pytest needs whoever owns the tests beside them.
+NEVER_SKIPPED = ("conftest.py", "__init__.py")
+
+
+@dataclass
+class _Shard:
+    request: dict[str, Any]
+    sharding: Any  # the copied sharding.py
+    modules: Any  # its ModulePlan when only this shard's modules are collected, else None
+
+    @property
+    def index(self) -> int:
+        return int(self.request["shard"])
+
+
+_SHARD = pytest.StashKey[_Shard]()
 
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption(OPTION, metavar="REQUEST", help="shipline: the shard request (JSON) to run")
 
 
-@pytest.hookimpl(trylast=True)  # after -m, -k and other plugins have deselected theirs
-def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+def pytest_configure(config: Any) -> None:
     request_path = config.getoption(OPTION)
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     sharding = _load(request["sharding"])
-    collected = [item.nodeid for item in items]
-    plan = sharding.plan(
-        collected,
-        request["seconds"],
-        request["shards"],
-        request["skipped"],
-        request["keep_together"],
+    modules = None
+    if request["keep_together"] == "module":
+        root = Path(str(config.rootpath))
+        modules = sharding.plan_modules(
+            request["seconds"],
+            request["shards"],
+            request["skipped"],
+            lambda module: (root / module).is_file(),
+        )
+    config.stash[_SHARD] = _Shard(request, sharding, modules)
+
+
+def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
+    """Leave another shard's module unimported; None lets pytest (and other plugins) decide."""
+    shard = config.stash.get(_SHARD, None)
+    if shard is None or shard.modules is None or collection_path.name in NEVER_SKIPPED:
+        return None
+    try:
+        module = Path(os.path.relpath(collection_path, config.rootpath)).as_posix()  # as node ids
+    except ValueError:  # another drive than the rootdir's (Windows): no node id names it
+        return None
+    if module not in shard.modules.modules and not _test_module(collection_path, config):
+        return None  # e.g. a directory or a doctest file: collected, and split by owners below
+    return True if shard.index not in shard.modules.owners(module) else None
+
+
+def _test_module(path: Path, config: Any) -> bool:
+    """A file pytest's python plugin would collect (``python_files``; patterns with a path are
+    not matched here, so such files are collected by every shard and split after)."""
+    patterns = config.getini("python_files")
+    return (
+        path.suffix == ".py"
+        and any(fnmatch.fnmatch(path.name, p) for p in patterns)
+        and path.is_file()
     )
-    shard = request["shard"]
-    chosen = plan.shard(shard) if shard <= len(plan.shards) else None
+
+
+@pytest.hookimpl(trylast=True)  # after -m, -k and other plugins have deselected theirs
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    shard = config.stash.get(_SHARD, None)
+    if shard is None:
+        return
+    request, sharding = shard.request, shard.sharding
+    collected = [item.nodeid for item in items]
+    if shard.modules is not None:
+        plan = sharding.plan_owned(collected, request["seconds"], shard.modules, request["skipped"])
+    else:
+        plan = sharding.plan(
+            collected,
+            request["seconds"],
+            request["shards"],
+            request["skipped"],
+            request["keep_together"],
+        )
+    chosen = plan.shard(shard.index) if shard.index <= len(plan.shards) else None
     wanted = set(chosen.tests) if chosen else set()
     dropped = [item for item in items if item.nodeid not in wanted]
     items[:] = [item for item in items if item.nodeid in wanted]
@@ -58,12 +124,21 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         "tests": [item.nodeid for item in items],
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
+        "modules": None if shard.modules is None else _modules(shard, collected),
     }
     # under pytest-xdist every worker collects and answers the same; replace, never interleave
     target = Path(request["answer"])
     partial = target.with_name(f"{target.name}.{os.getpid()}")
     partial.write_text(json.dumps(answer), encoding="utf-8")
     partial.replace(target)
+
+
+def _modules(shard: _Shard, collected: list[str]) -> list[int]:
+    """The history's modules this shard owns, how many it knows, and new modules collected."""
+    known = shard.modules.modules
+    owned = sum(1 for owners in known.values() if shard.index in owners)
+    new = {shard.sharding.module_of(t) for t in collected} - set(known)
+    return [owned, len(known), len(new)]
 
 
 def _load(path: str) -> Any:

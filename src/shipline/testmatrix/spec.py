@@ -42,8 +42,9 @@ SPEC = ActionSpec(
             "keep-together",
             "plan/run: none places single tests; class keeps each class's tests (and each "
             "module's plain functions) in one shard, module each module's, so their fixtures "
-            "set up once; a group heavier than an eighth of a shard is still split. Give plan "
-            "and every shard the same value.",
+            "set up once; a group heavier than an eighth of a shard is still split. With "
+            "module and a durations history, the modules are placed before collection and a "
+            "shard imports only its own. Give plan and every shard the same value.",
             default="none",
         ),
         InputSpec(
