@@ -327,6 +327,33 @@ def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_
     assert "its modules, placed from the durations file, gave 0 test(s)" in empty[0].log
 
 
+def test_with_keep_together_module_only_modules_under_paths_are_placed(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "group").mkdir()
+    names = ("alpha", "beta", "gamma", "delta")
+    for name in names:
+        (project / "tests" / "group" / f"test_{name}.py").write_text(LOGGED_MODULE)
+    # the last run also ran test_slow.py, heavy enough for a shard of its own: planned on all
+    # of it, the second shard would own no module under tests/group
+    seconds = {f"tests/group/test_{m}.py::test_{t}": 0.01 for m in names for t in ("one", "two")}
+    seconds |= {"tests/test_slow.py::test_slow_one": 1.0}
+    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    layer = {"paths": "tests/group", "keep_together": "module"}
+    plan = shipline(workspace, "plan", shards="2", **layer)
+    assert plan.code == 0, plan.log
+    assert plan.outputs["shards"] == "2"
+    ran: list[str] = []
+    for shard in ("1", "2"):
+        run = shipline(workspace, "run", shards="2", shard=shard, **layer)
+        assert run.code == 0, run.log
+        tests = manifest(workspace, f"shard-{shard}of2")["tests"]
+        assert isinstance(tests, list) and len(tests) == 4
+        ran += tests
+    assert sorted(ran) == sorted(seconds)[:8]
+
+
 @pytest.mark.parametrize("keep_together", ["none", "module"])
 def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path, keep_together: str) -> None:
     workspace = tmp_path / "ws"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -276,3 +277,23 @@ def test_a_shard_owning_nothing_of_the_collection_is_empty_in_the_owned_plan() -
     collected = [t for t in seconds if module(t) not in owned_by_lost]
     owned = sharding.plan_owned(collected, seconds, modules)
     assert {s.index for s in owned.shards if not s.tests} == lost
+
+
+def test_only_modules_the_selection_can_still_collect_are_placed(tmp_path: Path) -> None:
+    files = ["tests/unit/test_a.py", "tests/unit/test_b.py", "tests/api/test_c.py"]
+    files.append("tests/unitary/test_d.py")  # beside tests/unit, not under it
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    history = [*files, "tests/unit/test_gone.py"]
+    for everything in ([], ["."], ["./"]):
+        selected = sharding.in_selection(tmp_path, everything)
+        assert [m for m in history if selected(m)] == files, everything
+    unit_paths = (
+        ["tests/unit"],
+        ["./tests/unit/"],
+        ["tests/unit/test_a.py", "tests/unit/test_b.py"],
+    )
+    for paths in unit_paths:
+        unit = sharding.in_selection(tmp_path, paths)
+        assert [m for m in history if unit(m)] == files[:2], paths

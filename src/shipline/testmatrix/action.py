@@ -172,7 +172,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     wanted = requested or sharding.choose_shard_count(estimates, target, max_shards)
-    plan, modules = _shard_plan(tests, common, wanted, test_project.directory)
+    plan, modules = _shard_plan(tests, common, wanted, test_project)
     if not versions:
         versions = [runner.interpreter_version(test_project)]
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
@@ -235,7 +235,7 @@ def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
 
 
 def _shard_plan(
-    tests: list[str], common: Common, wanted: int, root: Path
+    tests: list[str], common: Common, wanted: int, test_project: runner.Project
 ) -> tuple[sharding.Plan, int]:
     """The plan the shard jobs will follow, and how many modules it placed before collection.
 
@@ -249,9 +249,8 @@ def _shard_plan(
     while True:
         modules = None
         if common.keep_together is KeepTogether.MODULE:
-            modules = sharding.plan_modules(
-                history.seconds, count, history.skipped, lambda m: (root / m).is_file()
-            )
+            selected = sharding.in_selection(test_project.directory, test_project.paths)
+            modules = sharding.plan_modules(history.seconds, count, history.skipped, selected)
         if modules is None:
             plan = sharding.plan(
                 tests, history.seconds, count, history.skipped, common.keep_together.value

@@ -247,6 +247,7 @@ def run_shard(
                     "seconds": dict(request.seconds),
                     "skipped": sorted(request.skipped),
                     "keep_together": request.keep_together,
+                    "paths": list(project.paths),
                     "answer": str(answer),
                 }
             ),

@@ -60,12 +60,11 @@ def pytest_configure(config: Any) -> None:
     sharding = _load(request["sharding"])
     modules = None
     if request["keep_together"] == "module":
-        root = Path(str(config.rootpath))
         modules = sharding.plan_modules(
             request["seconds"],
             request["shards"],
             request["skipped"],
-            lambda module: (root / module).is_file(),
+            sharding.in_selection(str(config.rootpath), request["paths"]),
         )
     config.stash[_SHARD] = _Shard(request, sharding, modules)
 

@@ -1,4 +1,4 @@
-"""Deterministic sharding of a test collection by measured durations (pure logic).
+"""Deterministic sharding of a test collection by measured durations (standard library only).
 
 Tests are placed longest first (ties broken by node id) on the shard that has the least
 estimated time so far (ties: fewer tests, then lower index), then a bounded local search moves
@@ -23,10 +23,13 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import os
+import posixpath
 import statistics
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 # An estimate for every test when nothing has been measured yet: equal weights, so the
 # split is by count until the first merge records real times.
@@ -314,7 +317,8 @@ def plan_modules(
     skipped: Iterable[str] = (),
     exists: Callable[[str], bool] = lambda module: True,
 ) -> ModulePlan | None:
-    """Place the history's modules that still ``exists``; None if they cannot fill every shard."""
+    """Place the history's modules that ``exists`` (``in_selection``) says can still be
+    collected; None if they cannot give every shard a test."""
     present = {m: exists(m) for m in {module_of(t) for t in durations}}
     known = [t for t in durations if present[module_of(t)]]
     placed_plan = plan(known, durations, shards, skipped, "module")
@@ -325,6 +329,24 @@ def plan_modules(
     for test, index in placed.items():
         modules.setdefault(module_of(test), set()).add(index)
     return ModulePlan(shards, {m: tuple(sorted(s)) for m, s in modules.items()}, placed)
+
+
+def in_selection(root: str | Path, paths: Iterable[str]) -> Callable[[str], bool]:
+    """Whether a module of the history can be collected now: a file below ``root`` (the
+    rootdir, which node ids are relative to) under one of ``paths`` (all of it when none).
+
+    A history holds what the last merged run collected; the paths filter keeps a narrower
+    selection from being planned as if the rest of that run were still in it.
+    """
+    prefixes = [posixpath.normpath(path.replace(os.sep, "/")) for path in paths]
+
+    def selected(module: str) -> bool:
+        under = not prefixes or any(
+            p == "." or module == p or module.startswith(p.rstrip("/") + "/") for p in prefixes
+        )
+        return under and (Path(root) / module).is_file()
+
+    return selected
 
 
 def plan_owned(
