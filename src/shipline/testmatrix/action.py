@@ -330,8 +330,8 @@ def _run(context: ActionContext, common: Common) -> int:
     else:
         owned, known, new = chosen.modules
         scope = (
-            f"{len(assigned)} test(s) from only its own modules: {owned} of the {known} in "
-            f"the durations file (the rest left uncollected) and {new} new to it"
+            f"{len(assigned)} test(s) from {owned} of the {known} modules in the durations "
+            f"file and {new} module(s) new to it (only these were collected)"
         )
     console.info(f"Shard {shard}/{shards}: {scope}, {chosen.estimated}")
     final = {r.nodeid: r for r in first.results}
