@@ -245,11 +245,11 @@ def _shard_plan(
     fail, so the count goes down until none is empty.
     """
     history = common.history
+    selected = sharding.in_selection(test_project.directory, test_project.paths)
     count = wanted
     while True:
         modules = None
         if common.keep_together is KeepTogether.MODULE:
-            selected = sharding.in_selection(test_project.directory, test_project.paths)
             modules = sharding.plan_modules(history.seconds, count, history.skipped, selected)
         if modules is None:
             plan = sharding.plan(
