@@ -143,6 +143,12 @@ def shipline(workspace: Path, mode: str, python: Path | str = sys.executable, **
     return Run(run.code, run.annotations, run.outputs, run.summary, run.log)
 
 
+def write_durations(workspace: Path, seconds: dict[str, float]) -> None:
+    """A durations file as one merged run of these tests would have left it."""
+    tests = {test: {"seconds": value, "samples": 1} for test, value in seconds.items()}
+    (workspace / "test-durations.json").write_text(json.dumps({"version": 1, "tests": tests}))
+
+
 def manifest(workspace: Path, stem: str) -> dict[str, object]:
     loaded: dict[str, object] = json.loads(
         (workspace / "test-results" / f"{stem}.json").read_text()
@@ -209,8 +215,7 @@ def test_each_shard_collects_once_and_runs_the_share_the_plan_computes(tmp_path:
     ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
     ids += ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
     seconds = {test: 0.1 * (position + 1) for position, test in enumerate(ids)}
-    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, seconds)
     for shard in ("1", "2", "3"):
         run = shipline(workspace, "run", shards="3", shard=shard)
         assert run.code == 0, run.log
@@ -232,8 +237,7 @@ def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> No
     ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
     seconds = dict.fromkeys(ids, 0.005)
     seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
-    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, seconds)
 
     def shares(keep_together: str) -> list[set[str]]:
         for shard in ("1", "2"):
@@ -278,8 +282,7 @@ def test_with_keep_together_module_a_shard_imports_only_the_modules_it_runs(tmp_
     names = ("alpha", "beta", "gamma", "delta", "gone")
     seconds = {f"tests/test_{m}.py::test_{t}": 0.01 for m in names for t in ("one", "two")}
     seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
-    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, seconds)
     plan = shipline(workspace, "plan", shards="2", keep_together="module")
     assert plan.code == 0, plan.log
     assert "each shard collects only its own" in plan.summary
@@ -316,8 +319,7 @@ def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_
     ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
     seconds = dict.fromkeys(ids, 0.005)
     seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
-    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, seconds)
     layer = {"markers": "unit", "keep_together": "module"}
     plan = shipline(workspace, "plan", shards="2", **layer)
     assert plan.code == 0, plan.log
@@ -340,8 +342,7 @@ def test_with_keep_together_module_only_modules_under_paths_are_placed(tmp_path:
     # of it, the second shard would own no module under tests/group
     seconds = {f"tests/group/test_{m}.py::test_{t}": 0.01 for m in names for t in ("one", "two")}
     seconds |= {"tests/test_slow.py::test_slow_one": 1.0}
-    history = {"version": 1, "tests": {t: {"seconds": s, "samples": 1} for t, s in seconds.items()}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, seconds)
     layer = {"paths": "tests/group", "keep_together": "module"}
     plan = shipline(workspace, "plan", shards="2", **layer)
     assert plan.code == 0, plan.log
@@ -365,8 +366,7 @@ def test_shards_split_the_suite_under_pytest_xdist_too(tmp_path: Path, keep_toge
     # module: the workers place the modules from the history and collect only their shard's
     known = ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
     known += [f"tests/test_{m}.py::test_one" for m in ("alpha", "beta", "gamma")]
-    history = {"version": 1, "tests": {t: {"seconds": 0.1, "samples": 1} for t in known}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, dict.fromkeys(known, 0.1))
     ran: list[str] = []
     for shard in ("1", "2", "3"):
         run = shipline(
@@ -663,8 +663,7 @@ def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_p
     make_project(workspace)
     ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
     ids += ["tests/test_slow.py::test_slow_one", "tests/test_slow.py::test_slow_two"]
-    history = {"version": 1, "tests": {t: {"seconds": 30.0, "samples": 1} for t in ids}}
-    (workspace / "test-durations.json").write_text(json.dumps(history))
+    write_durations(workspace, dict.fromkeys(ids, 30.0))
     chosen = shipline(
         workspace,
         "plan",

@@ -256,14 +256,16 @@ def plan(
     estimates, unknown = estimate(tests, durations, skipped)
     count = max(1, min(shards, len(estimates)))
     groups = assign(estimates, count, keep_together) if estimates else [[]]
-    return Plan(
-        tuple(
-            Shard(index + 1, tuple(group), sum(estimates[t] for t in group))
-            for index, group in enumerate(groups)
-        ),
-        estimates,
-        unknown,
-    )
+    return _plan_of(groups, estimates, unknown)
+
+
+def _plan_of(groups: Iterable[Iterable[str]], estimates: dict[str, float], unknown: int) -> Plan:
+    """Shards 1..N from the node ids per shard, in sorted order, with their estimated time."""
+    shards = []
+    for index, group in enumerate(groups):
+        tests = tuple(sorted(group))
+        shards.append(Shard(index + 1, tests, sum(estimates[t] for t in tests)))
+    return Plan(tuple(shards), estimates, unknown)
 
 
 def choose_shard_count(
@@ -360,11 +362,4 @@ def plan_owned(
     groups: list[list[str]] = [[] for _ in range(modules.count)]
     for test in estimates:
         groups[modules.owner(test) - 1].append(test)
-    return Plan(
-        tuple(
-            Shard(index + 1, tuple(sorted(group)), sum(estimates[t] for t in group))
-            for index, group in enumerate(groups)
-        ),
-        estimates,
-        unknown,
-    )
+    return _plan_of(groups, estimates, unknown)
