@@ -162,13 +162,17 @@ def test_kept_groups_stay_in_one_shard_and_the_plan_stays_at_the_bound(
         assert placed == sorted(seconds)
         assert all(s.tests for s in kept.shards)
         bound = sharding.lower_bound(seconds.values(), shards)
-        assert kept.makespan <= bound + sharding.RESOLUTION
+        # at the bound to the 3 decimals benchmarks/sharding prints (a module split into runs
+        # of tests leaves the local search coarser pieces than single tests: 0.005 % over here)
+        assert kept.makespan / bound < 1.0005
         # single tests scatter the groups; kept, a group is split only when it is too heavy
         assert max(spread(single, key).values()) > 1
         too_heavy = sum(seconds.values()) / shards * sharding.SPLIT_SHARE
         for group, count in spread(kept, key).items():
             weight = sum(s for t, s in seconds.items() if key(t) == group)
             assert count == 1 or weight > too_heavy, group
+            if keep_together == "module":  # cut into runs: each pair of runs is over the limit
+                assert count <= 2 * weight / too_heavy + 1, group
         assert kept == sharding.plan(
             list(reversed(seconds)), seconds, shards, keep_together=keep_together
         )

@@ -8,8 +8,10 @@ own share instead of receiving a list from the plan job.
 
 With ``keep_together`` the pieces placed are groups (the tests of one class, or of one module)
 instead of single tests: a class- or module-scoped fixture then runs in one shard, not in every
-shard that got one of its tests. Only a group heavier than an eighth of a shard is split into
-its tests, so the placement keeps enough small pieces to reach the lower bound.
+shard that got one of its tests. Only a group heavier than an eighth of a shard is split, so
+the placement keeps enough small pieces to reach the lower bound: a class into its tests, a
+module into runs of consecutive tests of at most that eighth (a shard that collects only its own
+modules imports every module it has a piece of, so a module should reach few shards).
 
 ``plan_modules`` places modules from the history alone, before anything is collected, so a
 shard can leave every other module unimported (``ModulePlan``).
@@ -45,8 +47,9 @@ RESOLUTION = 0.001
 # keep_together: "none" places single tests; "class" keeps each class together (and the
 # module-level tests of each module); "module" keeps each module together.
 KEEP_TOGETHER = ("none", "class", "module")
-# A group heavier than this share of a shard's time is split into its tests. Measured on
-# benchmarks/sharding's two suites: an eighth still plans at the lower bound at 2 to 16 shards.
+# A group heavier than this share of a shard's time is split (a class into its tests, a module
+# into runs of at most this share). Measured on benchmarks/sharding's two suites: an eighth
+# still plans at the lower bound at 2 to 16 shards.
 SPLIT_SHARE = 1 / 8
 
 
@@ -137,11 +140,30 @@ def _units(
     too_heavy = sum(estimates.values()) / shards * SPLIT_SHARE
     units: dict[str, tuple[str, ...]] = {}
     for key, tests in members.items():
-        if len(tests) > 1 and sum(estimates[t] for t in tests) > too_heavy:
-            units.update((test, (test,)) for test in tests)
-        else:
+        if len(tests) == 1 or sum(estimates[t] for t in tests) <= too_heavy:
             units[key + "::"] = tuple(tests)  # no node id ends in "::": keys never collide
+        elif keep_together == "module":
+            # every shard that gets part of a module imports it (a shard collects only its
+            # modules): cut it into few runs, not into tests that land in every shard
+            for index, run in enumerate(_runs(tests, estimates, too_heavy)):
+                units[f"{key}::{index}::"] = run
+        else:
+            units.update((test, (test,)) for test in tests)
     return units
+
+
+def _runs(tests: list[str], estimates: Mapping[str, float], limit: float) -> list[tuple[str, ...]]:
+    """``tests`` cut in node-id order into consecutive runs of at most ``limit`` seconds (a
+    longer test is a run of its own)."""
+    chunks: list[list[str]] = [[]]
+    load = 0.0
+    for test in tests:
+        if chunks[-1] and load + estimates[test] > limit:
+            chunks.append([])
+            load = 0.0
+        chunks[-1].append(test)
+        load += estimates[test]
+    return [tuple(chunk) for chunk in chunks]
 
 
 def _place(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
