@@ -167,7 +167,8 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
         "shard": [1, 2],
     }
     assert plan.outputs["shards"] == "2"
-    assert "**8** without a stored duration" in plan.summary
+    assert "**8** tests, no stored durations yet: split by count." in plan.summary
+    assert "Estimated" not in plan.summary  # no time estimate from nothing measured
 
     for shard in ("1", "2"):
         run = shipline(workspace, "run", shards="2", shard=shard)

@@ -192,15 +192,19 @@ def _plan(context: ActionContext, common: Common) -> int:
     if requested and requested > len(plan.shards):
         why = "modules" if modules else f"{len(tests)} collected test(s)"
         note = f" (asked for {requested}; capped so that none is without {why})"
-    summary.paragraph(
-        f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the median)"
-        f"{note}. Estimated longest shard **{plan.makespan:.1f} s**"
-        + (f", {plan.makespan / bound:.3f}x the lower bound." if bound else ".")
-    )
-    summary.table(
-        ["Shard", "Tests", "Estimated"],
-        [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
-    )
+    if plan.unknown < len(tests):
+        summary.paragraph(
+            f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the "
+            f"median){note}. Estimated longest shard **{plan.makespan:.1f} s**"
+            + (f", {plan.makespan / bound:.3f}x the lower bound." if bound else ".")
+        )
+        summary.table(
+            ["Shard", "Tests", "Estimated"],
+            [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
+        )
+    else:  # 1 s per test would read as a time estimate
+        summary.paragraph(f"**{len(tests)}** tests, {sharding.UNMEASURED}{note}.")
+        summary.table(["Shard", "Tests"], [[s.index, len(s.tests)] for s in plan.shards])
     summary.paragraph(
         f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
         f"keep together: {common.keep_together.value}"

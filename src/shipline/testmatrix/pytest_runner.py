@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
-from shipline.testmatrix import coverage_merge
+from shipline.testmatrix import coverage_merge, sharding
 from shipline.testmatrix.junit import read_report
 from shipline.testmatrix.results import TestResult
 from shipline.tools import ToolResult, run_tool
@@ -94,7 +94,7 @@ class Selection:
     def estimated(self) -> str:
         """The estimate in words; none at all before any test of the layer was measured."""
         if self.unknown >= self.collected:
-            return "no stored durations yet: split by count"
+            return sharding.UNMEASURED
         return f"estimated {self.seconds:.1f} s for its tests"
 
 

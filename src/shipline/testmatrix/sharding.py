@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # An estimate for every test when nothing has been measured yet: equal weights, so the
-# split is by count until the first merge records real times.
+# split is by count until the first merge records real times (and summaries say so).
 DEFAULT_ESTIMATE = 1.0
+UNMEASURED = "no stored durations yet: split by count"
 # What a test recorded as taking no time is assumed to cost when spreading such tests: below
 # the JUnit report's millisecond resolution, enough to keep them off an already long shard.
 ZERO_TEST_COST = 0.0005
