@@ -149,6 +149,14 @@ def write_durations(workspace: Path, seconds: dict[str, float]) -> None:
     (workspace / "test-durations.json").write_text(json.dumps({"version": 1, "tests": tests}))
 
 
+def write_fast_and_slow_durations(workspace: Path) -> dict[str, float]:
+    """The project's 8 tests as measured: 6 quick ones in test_fast.py, 2 of 0.4 s in test_slow.py."""
+    seconds = dict.fromkeys((f"tests/test_fast.py::test_add[{n}]" for n in range(6)), 0.005)
+    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
+    write_durations(workspace, seconds)
+    return seconds
+
+
 def manifest(workspace: Path, stem: str) -> dict[str, object]:
     loaded: dict[str, object] = json.loads(
         (workspace / "test-results" / f"{stem}.json").read_text()
@@ -235,10 +243,7 @@ def test_each_shard_collects_once_and_runs_the_share_the_plan_computes(tmp_path:
 def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
-    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
-    seconds = dict.fromkeys(ids, 0.005)
-    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
-    write_durations(workspace, seconds)
+    seconds = write_fast_and_slow_durations(workspace)
 
     def shares(keep_together: str) -> list[set[str]]:
         for shard in ("1", "2"):
@@ -246,7 +251,7 @@ def test_keep_together_keeps_a_module_s_tests_in_one_shard(tmp_path: Path) -> No
             assert run.code == 0, run.log
         return [set(manifest(workspace, f"shard-{i}of2")["tests"]) for i in (1, 2)]  # type: ignore[arg-type]
 
-    fast = set(ids)
+    fast = {test for test in seconds if "test_fast" in test}
     # single tests, longest first onto the least loaded shard: the fast module is spread
     assert all(fast & tests for tests in shares("none"))
     # kept together it lands whole in one shard; the slow module (too heavy) is still split
@@ -317,10 +322,7 @@ def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_
     make_project(workspace)
     # the integration layer's history: its two slow tests (each too heavy to stay together)
     # go to two shards; the unit layer has no test in the second shard's modules
-    ids = [f"tests/test_fast.py::test_add[{n}]" for n in range(6)]
-    seconds = dict.fromkeys(ids, 0.005)
-    seconds |= {"tests/test_slow.py::test_slow_one": 0.4, "tests/test_slow.py::test_slow_two": 0.4}
-    write_durations(workspace, seconds)
+    write_fast_and_slow_durations(workspace)
     layer = {"markers": "unit", "keep_together": "module"}
     plan = shipline(workspace, "plan", shards="2", **layer)
     assert plan.code == 0, plan.log
