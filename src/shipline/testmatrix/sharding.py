@@ -156,15 +156,15 @@ def _units(
 def _runs(tests: list[str], estimates: Mapping[str, float], limit: float) -> list[tuple[str, ...]]:
     """``tests`` cut in node-id order into consecutive runs of at most ``limit`` seconds (a
     longer test is a run of its own)."""
-    chunks: list[list[str]] = [[]]
+    runs: list[list[str]] = [[]]
     load = 0.0
     for test in tests:
-        if chunks[-1] and load + estimates[test] > limit:
-            chunks.append([])
+        if runs[-1] and load + estimates[test] > limit:
+            runs.append([])
             load = 0.0
-        chunks[-1].append(test)
+        runs[-1].append(test)
         load += estimates[test]
-    return [tuple(chunk) for chunk in chunks]
+    return [tuple(run) for run in runs]
 
 
 def _place(estimates: Mapping[str, float], shards: int) -> list[list[str]]:
@@ -314,8 +314,8 @@ def _bucket(name: str, count: int) -> int:
 class ModulePlan:
     """Which shard runs which test, decided from the history before anything is collected.
 
-    The known modules are placed as with keep_together "module" (a heavy one split over several
-    shards). A module the history does not know goes to a shard picked from its path, a test new
+    The known modules are placed as with keep_together "module" (a heavy one cut into runs
+    that go to several shards). A module the history does not know goes to a shard picked from its path, a test new
     to a split module to one of that module's shards picked from its id: every shard job works
     out the same owner for every test without seeing the others' collections, so a shard needs
     to import only the modules it owns.
@@ -367,7 +367,7 @@ def in_selection(root: str | Path, paths: Iterable[str]) -> Callable[[str], bool
 
     def selected(module: str) -> bool:
         under = not prefixes or any(
-            p == "." or module == p or module.startswith(p.rstrip("/") + "/") for p in prefixes
+            p == "." or module == p or module.startswith(p + "/") for p in prefixes
         )
         return under and (Path(root) / module).is_file()
 
