@@ -446,6 +446,22 @@ def test_failures_are_annotated_on_their_line_and_flaky_tests_pass_on_rerun(tmp_
     assert merged.outputs["flaky"] == "1" and merged.outputs["failed"] == "1"
 
 
+def test_a_rerun_that_runs_more_than_its_ids_changes_only_the_rerun_tests(tmp_path: Path) -> None:
+    # a test path in args (or in the project's addopts) makes pytest run the whole path
+    # besides the ids a rerun gives it: only the rerun tests may be updated from that report
+    workspace = tmp_path / "ws"
+    make_project(workspace, flaky=True)
+    flaky = []
+    for shard in ("1", "2"):
+        run = shipline(workspace, "run", shards="2", shard=shard, reruns="1", args="tests")
+        assert run.code == 0, run.log
+        report = manifest(workspace, f"shard-{shard}of2")
+        results = {r["nodeid"]: r["outcome"] for r in report["results"]}  # type: ignore[attr-defined]
+        assert sorted(results) == report["tests"]
+        flaky += [nodeid for nodeid, outcome in results.items() if outcome == "flaky"]
+    assert flaky == ["tests/test_flaky.py::test_flaky"]
+
+
 def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, flaky=True)

@@ -360,9 +360,14 @@ def _run(context: ActionContext, common: Common) -> int:
                 test_project, still_failing, report, echo=echo, coverage_data=coverage_data
             )
         junit_files.append(report.name)
+        rerun = set(still_failing)
         for result in again.results:
+            if result.nodeid not in rerun:
+                # a path in the project's addopts (or in args) makes pytest run more than
+                # the ids it was given: those tests did not fail, and may be other shards'
+                continue
             # the first failure's message, time and place are what the report shows
-            before = final.get(result.nodeid, result)
+            before = final[result.nodeid]
             passed = result.outcome is Outcome.PASSED
             final[result.nodeid] = replace(
                 before, outcome=Outcome.FLAKY if passed else before.outcome, attempts=attempt + 1
