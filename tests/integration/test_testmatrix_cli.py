@@ -468,6 +468,9 @@ def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
     run = shipline(workspace, "run", shards="1", shard="1", flaky="fail")
     assert run.code == 1, run.log
     assert any(name == "error" and "is flaky" in message for name, _, message in run.annotations)
+    merged = shipline(workspace, "merge")  # the required check, without a flaky input of its own
+    assert merged.code == 1 and merged.outputs["outcome"] == "fail", merged.log
+    assert "### Flaky (blocking)" in merged.summary
 
 
 def register(workspace: Path, expires: str) -> None:
@@ -633,6 +636,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
         ),
         ({"mode": "merge", "coverage_threshold": "120"}, "input 'coverage-threshold' got '120'"),
         (
+            {"mode": "merge", "matrix": '{"python": ["3.12"]}'},
+            "input 'matrix' got '{\"python\": [\"3.12\"]}': expected the plan's matrix output",
+        ),
+        (
             {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
             "input 'keep-together' got 'package': expected one of none, class, module",
         ),
@@ -667,6 +674,19 @@ def test_merge_refuses_missing_shards(tmp_path: Path) -> None:
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert "missing" in merged.log and "shard-2of2" in merged.log
+
+
+def test_merge_with_the_plans_matrix_refuses_a_cell_that_reported_nothing(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    for shard in ("1", "2"):
+        run = shipline(workspace, "run", shards="2", shard=shard, label="py3.12-ubuntu")
+        assert run.code == 0, run.log
+    one_cell = '{"python":["3.12"],"os":["ubuntu-latest"],"shard":[1,2]}'
+    assert shipline(workspace, "merge", matrix=one_cell).code == 0
+    two_cells = '{"python":["3.12","3.13"],"os":["ubuntu-latest"],"shard":[1,2]}'
+    merged = shipline(workspace, "merge", matrix=two_cells)
+    assert merged.code == 1 and "the plan's matrix has 2 cell(s)" in merged.log, merged.log
 
 
 def test_tests_that_never_ran_block(tmp_path: Path) -> None:

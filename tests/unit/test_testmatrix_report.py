@@ -13,11 +13,13 @@ from shipline.testmatrix.quarantine import Entry
 from shipline.testmatrix.results import Outcome, TestResult
 
 
-def manifest(shard: int, shards: int, label: str = "") -> report.Manifest:
+def manifest(shard: int, shards: int, label: str = "", python: str = "3.12.4") -> report.Manifest:
     result = TestResult(f"t{shard}", Outcome.FLAKY, 1.5, "boom", "details", "tests/t.py", 3, 2)
-    return report.Manifest(
-        shard, shards, label, "3.12", "/ws/proj", [f"t{shard}"], [result], 2.0, [f"s{shard}.xml"]
+    made = report.Manifest(
+        shard, shards, label, python, "/ws/proj", [f"t{shard}"], [result], 2.0, [f"s{shard}.xml"]
     )
+    made.source = f"{label or 'x'}/{made.stem}.json"
+    return made
 
 
 def test_manifests_round_trip_through_json(tmp_path: Path) -> None:
@@ -34,9 +36,75 @@ def test_a_malformed_manifest_blocks(tmp_path: Path) -> None:
         report.read_manifests(tmp_path)
 
 
+def test_the_flaky_policy_a_shard_ran_with_travels_in_its_report(tmp_path: Path) -> None:
+    strict = manifest(1, 1)
+    strict.flaky_fails = True
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(strict.to_json()))
+    assert [m.flaky_fails for m in report.read_manifests(tmp_path)] == [True]
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(manifest(1, 1).to_json()))
+    assert [m.flaky_fails for m in report.read_manifests(tmp_path)] == [False]
+
+
 def test_missing_shards_are_named_per_matrix_cell() -> None:
-    present = [manifest(1, 3, "py3.12"), manifest(3, 3, "py3.12"), manifest(1, 1, "py3.13")]
-    assert report.missing_shards(present) == ["shard-2of3-py3.12"]
+    present = [manifest(1, 3, "py3.12"), manifest(3, 3, "py3.12"), manifest(1, 3, "py3.13")]
+    assert report.missing_shards(present) == [
+        "shard-2of3-py3.12",
+        "shard-2of3-py3.13",
+        "shard-3of3-py3.13",
+    ]
+    with pytest.raises(report.ManifestError, match=r"missing.*shard-2of3-py3\.12"):
+        report.check_complete(present, None)
+
+
+def whole_run(labels: list[str]) -> list[report.Manifest]:
+    return [manifest(shard, 2, label) for label in labels for shard in (1, 2)]
+
+
+def test_a_whole_run_of_one_plan_is_complete() -> None:
+    report.check_complete(whole_run(["a", "b"]), report.Expected(cells=2, shards=2))
+    report.check_complete(whole_run([""]), None)
+
+
+@pytest.mark.parametrize(
+    ("manifests", "expected", "message"),
+    [
+        pytest.param(
+            [*whole_run(["a"]), manifest(2, 2, "a")],
+            None,
+            "two reports for shard-2of2-a",
+            id="twice",
+        ),
+        pytest.param(
+            [manifest(1, 2, "a"), manifest(2, 3, "a"), manifest(3, 3, "a")],
+            None,
+            "different plans: shard-1of2-a and shard-2of3-a",
+            id="two plans",
+        ),
+        pytest.param(
+            whole_run(["a", "b"]),
+            report.Expected(2, 3),
+            "another plan: shard-1of2-a, where the plan.s matrix has 3",
+            id="not the plan's",
+        ),
+        pytest.param(
+            [manifest(1, 2, "a"), manifest(2, 2, "a", python="3.13.1")],
+            None,
+            "labelled 'a' ran on Python 3.12, 3.13",
+            id="two cells under one label",
+        ),
+        pytest.param(
+            whole_run(["a"]),
+            report.Expected(2, 2),
+            "2 cell.*1 label.*\\(a\\)",
+            id="a cell uploaded nothing",
+        ),
+    ],
+)
+def test_reports_that_are_not_one_whole_run_block(
+    manifests: list[report.Manifest], expected: report.Expected | None, message: str
+) -> None:
+    with pytest.raises(report.ManifestError, match=message):
+        report.check_complete(manifests, expected)
 
 
 def test_verdict_separates_failures_flaky_and_quarantined() -> None:

@@ -29,11 +29,12 @@ from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, 
 from shipline.testmatrix import pytest_runner as runner
 from shipline.testmatrix.junit import write_merged
 from shipline.testmatrix.report import (
+    Expected,
     Manifest,
     Verdict,
+    check_complete,
     counts,
     judge,
-    missing_shards,
     read_manifests,
     report_stem,
     today_utc,
@@ -391,6 +392,7 @@ def _run(context: ActionContext, common: Common) -> int:
         seconds,
         junit_files,
         coverage_files,
+        common.flaky is FlakyPolicy.FAIL,
     )
     manifest_path = results_dir / f"{stem}.json"
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -426,17 +428,16 @@ def _merge(context: ActionContext, common: Common) -> int:
     inputs = context.inputs
     results_dir = inputs.path("results")
     threshold = _threshold(inputs)
+    expected = _expected(inputs)
     if not results_dir.is_dir():
         raise ToolFailedError(f"no shard reports: {inputs.raw('results')} is not a directory")
     today = today_utc()
     manifests = read_manifests(results_dir)
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
-    missing = missing_shards(manifests)
-    if missing:
-        raise ToolFailedError(
-            f"shard report(s) missing, the merge cannot vouch for them: {', '.join(missing)}"
-        )
+    check_complete(manifests, expected)
+    if any(m.flaky_fails for m in manifests):
+        common = replace(common, flaky=FlakyPolicy.FAIL)  # a shard's flaky: fail holds here too
     manifests.sort(key=lambda m: (m.label, m.shard))
     every = [r for m in manifests for r in m.results]
     combined = durations.combine_runs(every)
@@ -533,6 +534,22 @@ def _merge(context: ActionContext, common: Common) -> int:
     )
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _expected(inputs: Inputs) -> Expected | None:
+    """The plan's matrix output, when given: how many cells and shards must report."""
+    text = inputs.raw("matrix")
+    if not text:
+        return None
+    try:
+        matrix = json.loads(text)
+        axes = [matrix[axis] for axis in ("python", "os", "shard")]
+        valid = all(isinstance(axis, list) and axis for axis in axes)
+    except (json.JSONDecodeError, TypeError, KeyError):
+        valid = False
+    if not valid:
+        raise InputError("matrix", text, "the plan's matrix output (JSON with python, os, shard)")
+    return Expected(len(matrix["python"]) * len(matrix["os"]), len(matrix["shard"]))
 
 
 def _threshold(inputs: Inputs) -> float | None:

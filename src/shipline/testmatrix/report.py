@@ -47,6 +47,12 @@ class Manifest:
     seconds: float
     junit: list[str] = field(default_factory=list)  # report files, relative to the results dir
     coverage: list[str] = field(default_factory=list)  # coverage data files, relative too
+    flaky_fails: bool = False  # the shard ran with flaky: fail, which merge must honour too
+    source: str = field(default="", compare=False)  # where merge read it (not written)
+
+    @property
+    def stem(self) -> str:
+        return report_stem(self.shard, self.shards, self.label)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,7 @@ class Manifest:
             "tests": self.tests,
             "junit": self.junit,
             "coverage": self.coverage,
+            "flaky": "fail" if self.flaky_fails else "warn",
             "results": [
                 {
                     "nodeid": r.nodeid,
@@ -104,6 +111,7 @@ class Manifest:
                 float(data["seconds"]),
                 [str(j) for j in data.get("junit", [])],
                 [str(c) for c in data.get("coverage", [])],
+                data.get("flaky") == "fail",
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
@@ -117,11 +125,70 @@ def read_manifests(directory: Path) -> list[Manifest]:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ManifestError(f"shard report {path} cannot be read: {error}") from None
         manifest = Manifest.from_json(data, str(path))
+        manifest.source = path.relative_to(directory).as_posix()
         manifest_dir = path.parent.relative_to(directory)
         manifest.junit = [(manifest_dir / j).as_posix() for j in manifest.junit]
         manifest.coverage = [(manifest_dir / c).as_posix() for c in manifest.coverage]
         manifests.append(manifest)
     return manifests
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the plan asked for: every matrix cell (a label) runs every shard."""
+
+    cells: int
+    shards: int
+
+
+def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> None:
+    """Refuses reports that cannot stand for one whole run of one plan.
+
+    A merge is the required check: a report twice, reports of another plan, two matrix cells
+    under one label, a missing shard or (when the plan's matrix is known) a cell that
+    uploaded nothing would each let tests that never ran pass unseen.
+    """
+    seen: dict[str, Manifest] = {}
+    for m in manifests:
+        if m.stem in seen:
+            raise ManifestError(
+                f"two reports for {m.stem}: {seen[m.stem].source} and {m.source} "
+                "(a rerun's or another cell's reports under the same label?)"
+            )
+        seen[m.stem] = m
+    counts = sorted({m.shards for m in manifests})
+    first = next(m for m in manifests if m.shards == counts[0])
+    if len(counts) > 1:
+        other = next(m for m in manifests if m.shards != counts[0])
+        raise ManifestError(
+            f"the reports come from different plans: {first.stem} and {other.stem}; "
+            "merge the reports of one plan only"
+        )
+    if expected and counts != [expected.shards]:
+        raise ManifestError(
+            f"the reports come from another plan: {first.stem}, where the plan's matrix has "
+            f"{expected.shards} shard(s)"
+        )
+    pythons: dict[str, set[str]] = {}
+    for m in manifests:
+        pythons.setdefault(m.label, set()).add(".".join(m.python.split(".")[:2]))
+    for label, versions in sorted(pythons.items()):
+        if len(versions) > 1:
+            raise ManifestError(
+                f"the reports labelled {label!r} ran on Python {', '.join(sorted(versions))}: "
+                "give each matrix cell its own label (label input of run)"
+            )
+    missing = missing_shards(manifests)
+    if missing:
+        raise ManifestError(
+            f"shard report(s) missing, the merge cannot vouch for them: {', '.join(missing)}"
+        )
+    if expected and len(pythons) != expected.cells:
+        raise ManifestError(
+            f"the plan's matrix has {expected.cells} cell(s) (Python x OS), the reports "
+            f"{len(pythons)} label(s) ({', '.join(sorted(pythons)) or 'none'}): a cell whose "
+            "jobs uploaded nothing cannot be vouched for, and each cell needs its own label"
+        )
 
 
 def missing_shards(manifests: Sequence[Manifest]) -> list[str]:

@@ -69,10 +69,16 @@ SPEC = ActionSpec(
             "run: name of this matrix cell besides the shard (e.g. py3.12-ubuntu), so reports "
             "of several cells do not collide.",
         ),
+        InputSpec(
+            "matrix",
+            "merge: the plan's matrix output, so that a matrix cell whose shards uploaded no "
+            "report blocks the merge too (without it only a cell's missing shards are seen).",
+        ),
         InputSpec("reruns", "How many times a failing test is rerun.", default="2"),
         InputSpec(
             "flaky",
-            "What a test that failed, then passed on a rerun, does: warn or fail.",
+            "What a test that failed, then passed on a rerun, does: warn or fail (a shard run "
+            "with fail makes merge fail on it too).",
             default="warn",
         ),
         InputSpec(
