@@ -315,6 +315,42 @@ def test_with_keep_together_module_a_shard_imports_only_the_modules_it_runs(tmp_
     assert len(collected) == 18 and "tests/test_new.py::test_one" in collected
 
 
+def test_with_keep_together_module_tests_outside_the_rootdir_still_run_once(tmp_path: Path) -> None:
+    # pytest names a file outside its rootdir otherwise in node ids than by its path: such a
+    # module is collected by every shard and its tests split by owner, never lost between two
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "shared").mkdir()
+    for name in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"):
+        (workspace / "shared" / f"test_{name}.py").write_text(LOGGED_MODULE)
+    write_fast_and_slow_durations(workspace)
+    ran: list[str] = []
+    for shard in ("1", "2"):
+        run = shipline(
+            workspace,
+            "run",
+            shards="2",
+            shard=shard,
+            keep_together="module",
+            args="tests ../shared",
+        )
+        assert run.code == 0, run.log
+        tests = manifest(workspace, f"shard-{shard}of2")["tests"]
+        assert isinstance(tests, list)
+        ran += tests
+    assert sorted(ran) == sorted(set(ran))
+    assert len(ran) == 24, ran  # the project's 8 tests and the 8 shared modules' 2 each
+
+
+def test_paths_outside_the_project_are_refused(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "shared").mkdir()
+    run = shipline(workspace, "run", shards="1", shard="1", paths="tests,../shared")
+    assert run.code == 2
+    assert "input 'paths' got '../shared': expected existing paths inside the project" in run.log
+
+
 def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_tests(
     tmp_path: Path,
 ) -> None:

@@ -138,7 +138,7 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
     paths = inputs.items("paths")
     for item in paths:
         if (
-            not (project / item).resolve().is_relative_to(inputs.workspace)
+            not (project / item).resolve().is_relative_to(project.resolve())
             or not (project / item).exists()
         ):
             raise InputError("paths", item, "existing paths inside the project")

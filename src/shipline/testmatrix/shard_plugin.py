@@ -78,6 +78,10 @@ def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
         module = Path(os.path.relpath(collection_path, config.rootpath)).as_posix()  # as node ids
     except ValueError:  # another drive than the rootdir's (Windows): no node id names it
         return None
+    if module.startswith("../"):
+        # outside the rootdir pytest names the file otherwise in its node ids: collected by
+        # every shard, and its tests split by their owners after collection
+        return None
     if module not in shard.modules.modules and not _test_module(collection_path, config):
         return None  # e.g. a directory or a doctest file: collected, and split by owners below
     return True if shard.index not in shard.modules.owners(module) else None
