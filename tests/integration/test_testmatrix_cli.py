@@ -593,7 +593,31 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     assert (tmp_path / "merge" / "test-results" / ".coverage").is_file()
     strict = shipline(tmp_path / "merge", "merge", **{"coverage_threshold": "75"})
     assert strict.code == 1
-    assert any("below the threshold 75%" in m for _, _, m in strict.annotations)
+    assert any(
+        "below the threshold 75% (coverage-threshold)" in m for _, _, m in strict.annotations
+    )
+    # without the input, the project's own fail_under gates
+    with (tmp_path / "merge" / "proj" / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("\n[tool.coverage.report]\nfail_under = 70.01\n")
+    own = shipline(tmp_path / "merge", "merge")
+    assert own.code == 1, own.log
+    assert any(
+        "below the threshold 70.01% (the project's fail_under)" in m for _, _, m in own.annotations
+    )
+
+
+def test_coverage_from_only_some_shards_blocks_before_anything_is_written(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    for shard, measure in (("1", "true"), ("2", "false")):
+        assert shipline(workspace, "run", shards="2", shard=shard, coverage=measure).code == 0
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert (
+        "coverage data from only some shards (shard-2of2 ran without coverage: true)" in merged.log
+    )
+    assert not (workspace / "test-durations.json").exists()
+    assert not (workspace / "test-results" / "junit.xml").exists()
 
 
 def test_coverage_measures_the_project_not_shiplines_plugin(tmp_path: Path) -> None:

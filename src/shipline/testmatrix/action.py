@@ -13,7 +13,7 @@ import shlex
 import time
 import tomllib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -27,7 +27,7 @@ from shipline.gha.summary import Summary
 from shipline.paths import workspace_relative
 from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, sharding
 from shipline.testmatrix import pytest_runner as runner
-from shipline.testmatrix.junit import write_merged
+from shipline.testmatrix.junit import ShardReport, write_merged
 from shipline.testmatrix.report import (
     Expected,
     Manifest,
@@ -43,6 +43,9 @@ from shipline.testmatrix.report import (
 from shipline.testmatrix.results import Outcome, TestResult
 
 SUMMARY_ROWS = 30
+SUMMARY_CHARS = 300  # of a message in a summary table
+ANNOTATION_CHARS = 2000
+ANNOTATIONS_PER_KIND = 10  # GitHub shows no more errors (or warnings, notices) of a step
 SLOWEST = 10
 NOTHING_COLLECTED = (
     "pytest collected no tests for this selection (paths/markers): "
@@ -82,6 +85,7 @@ class Common:
     release_after: int
     flaky: FlakyPolicy
     keep_together: KeepTogether
+    workspace: Path
 
 
 def run(context: ActionContext) -> int:
@@ -121,6 +125,7 @@ def _common(inputs: Inputs) -> Common:
         inputs.integer("release-after", minimum=1),
         inputs.choice("flaky", FlakyPolicy),
         inputs.choice("keep-together", KeepTogether),
+        inputs.workspace,
     )
 
 
@@ -280,7 +285,7 @@ def _python_versions(inputs: Inputs, project: Path) -> list[str]:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         return pythons.project_versions(data)
-    except (tomllib.TOMLDecodeError, pythons.SpecifierError) as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, pythons.SpecifierError) as error:
         raise UsageError(f"cannot read the Python versions from {pyproject}: {error}") from None
 
 
@@ -444,57 +449,61 @@ def _merge(context: ActionContext, common: Common) -> int:
     if not combined:
         raise NoTestsError("the shards ran no tests: a test job that runs nothing must not pass")
 
+    # everything that can make the run unjudgeable is checked before anything is written
+    coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = results_dir / "junit.xml"
-    write_merged(
+    cases = write_merged(
         merged_junit,
-        [results_dir / m.junit[0] for m in manifests],
-        [report_stem(m.shard, m.shards, m.label) for m in manifests],
+        [
+            ShardReport(
+                results_dir / m.junit[0],
+                m.stem,
+                [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
+            )
+            for m in manifests
+        ],
     )
+    for m, count in zip(manifests, cases, strict=True):
+        if count != len(m.results):
+            raise ToolFailedError(
+                f"{m.junit[0]} holds {count} test(s) but its shard report {m.source} "
+                f"{len(m.results)}: the reports do not belong together"
+            )
     history = durations.merge(common.history, combined)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
-    coverage_percent: float | None = None
-    data_files = [results_dir / c for m in manifests for c in m.coverage]
-    if data_files:
-        with context.console.group("Combining coverage"):
-            coverage_percent = coverage_merge.combine(
-                common.project,
-                [m.project for m in manifests],
-                data_files,
-                results_dir / ".coverage",
-            )
-    elif threshold is not None:
-        raise ToolFailedError(
-            "coverage-threshold is set but no shard measured coverage (coverage: true on run)"
-        )
-
     results = list(combined.values())
     verdict = _verdict(common, results, today)
     _annotate(context, common, verdict)
-    below = coverage_percent is not None and threshold is not None and coverage_percent < threshold
-    if coverage_percent is not None:
-        context.files.set_output("coverage", f"{coverage_percent:.2f}")
-    if below:
-        context.console.error(
-            f"total coverage {coverage_percent:.2f}% is below the threshold {threshold:g}%",
-            title="test-matrix coverage",
-        )
+    below = coverage_total is not None and coverage_total.below
+    if coverage_total is not None:
+        context.files.set_output("coverage", coverage_total.shown)
+        if coverage_total.below:
+            context.console.error(
+                f"total coverage {coverage_total.shown}% is below {coverage_total.gate}",
+                title="test-matrix coverage",
+            )
     context.files.set_output("junit", merged_junit)
     context.files.set_output("durations", common.durations_path)
     passed = verdict.passed and not below
     _set_result_outputs(context, results, verdict, passed)
 
-    summary = _results_summary("Tests, all shards", results, verdict, common, today, passed=passed)
+    cells = _failing_cells(manifests) if len({m.label for m in manifests}) > 1 else None
+    summary = _results_summary(
+        "Tests, all shards", results, verdict, common, today, passed=passed, cells=cells
+    )
+    failed = {r.nodeid for r in verdict.failed}
+    flaky = {r.nodeid for r in verdict.flaky}
     summary.table(
         ["Shard", "Python", "Tests", "Failed", "Flaky", "Wall time"],
         [
             [
-                report_stem(m.shard, m.shards, m.label),
+                m.stem,
                 m.python,
                 len(m.results),
-                sum(1 for r in m.results if r.outcome.failing),
-                sum(1 for r in m.results if r.outcome is Outcome.FLAKY),
+                sum(1 for r in m.results if r.outcome.failing and r.nodeid in failed),
+                sum(1 for r in m.results if r.outcome is Outcome.FLAKY and r.nodeid in flaky),
                 f"{m.seconds:.1f} s",
             ]
             for m in manifests
@@ -505,10 +514,10 @@ def _merge(context: ActionContext, common: Common) -> int:
         f"Slowest {len(slowest)} tests",
         Summary().table(["Test", "Time"], [[r.nodeid, f"{r.seconds:.2f} s"] for r in slowest]),
     )
-    if coverage_percent is not None:
-        limit = f" (threshold {threshold:g}%)" if threshold is not None else ""
+    if coverage_total is not None:
+        limit = f" ({coverage_total.gate})" if coverage_total.gate else ""
         summary.paragraph(
-            f"Coverage: **{coverage_percent:.2f}%**{limit}" + (" ❌" if below else "")
+            f"Coverage: **{coverage_total.shown}%**{limit}" + (" ❌" if below else "")
         )
     if common.register is not None:
         streaks = {t: e.streak for t, e in history.tests.items()}
@@ -534,6 +543,61 @@ def _merge(context: ActionContext, common: Common) -> int:
     )
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+@dataclass(frozen=True)
+class CoverageTotal:
+    percent: float
+    threshold: float | None
+    source: str  # where the threshold comes from
+
+    @property
+    def shown(self) -> str:
+        return f"{self.percent:.2f}"
+
+    @property
+    def below(self) -> bool:
+        # judged on the figure shown, as coverage.py's fail_under is on its precision
+        return self.threshold is not None and float(self.shown) < self.threshold
+
+    @property
+    def gate(self) -> str:
+        return f"the threshold {self.threshold:g}% ({self.source})" if self.threshold else ""
+
+
+def _combine_coverage(
+    context: ActionContext,
+    common: Common,
+    manifests: Sequence[Manifest],
+    results_dir: Path,
+    threshold: float | None,
+) -> CoverageTotal | None:
+    """The shards' coverage combined, judged on the threshold input, else on the project's
+    fail_under; a total over only some shards would not be the project's coverage."""
+    unmeasured = [m.stem for m in manifests if not m.coverage]
+    if len(unmeasured) == len(manifests):
+        if threshold is not None:
+            raise ToolFailedError(
+                "coverage-threshold is set but no shard measured coverage (coverage: true on run)"
+            )
+        return None
+    if unmeasured:
+        raise ToolFailedError(
+            f"coverage data from only some shards ({', '.join(unmeasured)} ran without "
+            "coverage: true): a total over the others is not the project's coverage"
+        )
+    with context.console.group("Combining coverage"):
+        combined = coverage_merge.combine(
+            common.project,
+            [m.project for m in manifests],
+            [results_dir / c for m in manifests for c in m.coverage],
+            results_dir / ".coverage",
+        )
+    if threshold is not None:
+        return CoverageTotal(combined.percent, threshold, "coverage-threshold")
+    if combined.fail_under:
+        return CoverageTotal(combined.percent, combined.fail_under, "the project's fail_under")
+    return CoverageTotal(combined.percent, None, "")
 
 
 def _expected(inputs: Inputs) -> Expected | None:
@@ -575,6 +639,29 @@ def _verdict(common: Common, results: Sequence[TestResult], today: dt.date) -> V
     return judge(results, active, expired, flaky_fails=common.flaky is FlakyPolicy.FAIL)
 
 
+def _failing_cells(manifests: Sequence[Manifest]) -> dict[str, list[str]]:
+    """The matrix cells (labels) in which each failing test failed."""
+    cells: dict[str, list[str]] = {}
+    for m in manifests:
+        for r in m.results:
+            if r.outcome.failing:
+                cells.setdefault(r.nodeid, []).append(m.label)
+    return cells
+
+
+def _brief(text: str, limit: int) -> str:
+    """A message cut to ``limit`` characters: pytest before 9 puts whole reprs in messages,
+    and GitHub drops a step summary over 1 MiB whole (the full text is in the JUnit report)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _where(result: TestResult, common: Common, workspace: Path) -> str:
+    if not result.file:
+        return ""
+    place = workspace_relative(result.file, workspace, common.project)
+    return f"{place}:{result.line}" if result.line else str(place)
+
+
 def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
     console = context.console
     workspace = context.inputs.workspace
@@ -596,9 +683,17 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
         ),
     ]
     for results, level, kind, text in kinds:
-        for result in results:
+        if len(results) > ANNOTATIONS_PER_KIND:
+            console.info(
+                f"{len(results) - ANNOTATIONS_PER_KIND} more {kind} annotation(s) left out "
+                f"(GitHub shows {ANNOTATIONS_PER_KIND} of a kind per step): see the job summary "
+                "and the JUnit report"
+            )
+        for result in results[:ANNOTATIONS_PER_KIND]:
             message = text.format(
-                outcome=result.outcome.value, message=result.message, reruns=result.attempts - 1
+                outcome=result.outcome.value,
+                message=_brief(result.message, ANNOTATION_CHARS),
+                reruns=result.attempts - 1,
             )
             console.annotate(
                 Annotation(
@@ -625,6 +720,11 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             )
 
 
+def _more(summary: Summary, total: int, what: str) -> None:
+    if total > SUMMARY_ROWS:
+        summary.paragraph(f"… and {total - SUMMARY_ROWS} more {what}: all are in the JUnit report.")
+
+
 def _set_result_outputs(
     context: ActionContext, results: Sequence[TestResult], verdict: Verdict, passed: bool
 ) -> None:
@@ -634,7 +734,7 @@ def _set_result_outputs(
     files.set_output("passed", tally[Outcome.PASSED])
     files.set_output("failed", len(verdict.failed))
     files.set_output("skipped", tally[Outcome.SKIPPED])
-    files.set_output("flaky", tally[Outcome.FLAKY])
+    files.set_output("flaky", len(verdict.flaky))
     files.set_output("quarantined", len(verdict.quarantined))
     files.set_output("outcome", "pass" if passed else "fail")
 
@@ -647,29 +747,45 @@ def _results_summary(
     today: dt.date,
     *,
     passed: bool | None = None,
+    cells: Mapping[str, list[str]] | None = None,
 ) -> Summary:
     ok = verdict.passed if passed is None else passed
     tally = counts(results)
+    workspace = common.workspace
     summary = Summary().heading(f"{title}: {'✅ passed' if ok else '❌ failed'}")
     summary.paragraph(
         f"**{len(results)}** tests: {tally[Outcome.PASSED]} passed, "
-        f"{len(verdict.failed)} failed, {tally[Outcome.FLAKY]} flaky, "
+        f"{len(verdict.failed)} failed, {len(verdict.flaky)} flaky, "
         f"{tally[Outcome.SKIPPED]} skipped, {len(verdict.quarantined)} quarantined."
     )
     if verdict.failed:
-        summary.heading("Failures", 3).table(
-            ["Test", "Outcome", "Attempts", "Message"],
+        headers = ["Test", "Outcome", "Attempts", "Where", "Message"]
+        rows: list[list[object]] = [
             [
-                [r.nodeid, r.outcome.value, r.attempts, r.message]
-                for r in verdict.failed[:SUMMARY_ROWS]
-            ],
-        )
+                r.nodeid,
+                r.outcome.value,
+                r.attempts,
+                _where(r, common, workspace),
+                _brief(r.message, SUMMARY_CHARS),
+            ]
+            for r in verdict.failed[:SUMMARY_ROWS]
+        ]
+        if cells is not None:
+            headers.insert(1, "Failed in")
+            for row, r in zip(rows, verdict.failed, strict=False):
+                row.insert(1, ", ".join(cells.get(r.nodeid, [])))
+        summary.heading("Failures", 3).table(headers, rows)
+        _more(summary, len(verdict.failed), "failures")
     if verdict.flaky:
         policy = "blocking" if verdict.blocking_flaky else "not blocking"
         summary.heading(f"Flaky ({policy})", 3).table(
             ["Test", "Passed on attempt", "First failure"],
-            [[r.nodeid, r.attempts, r.message] for r in verdict.flaky[:SUMMARY_ROWS]],
+            [
+                [r.nodeid, r.attempts, _brief(r.message, SUMMARY_CHARS)]
+                for r in verdict.flaky[:SUMMARY_ROWS]
+            ],
         )
+        _more(summary, len(verdict.flaky), "flaky tests")
     if verdict.quarantined:
         register = common.register
         entries = register.active(today) if register else {}

@@ -3,7 +3,7 @@
 Each shard ran in its own checkout, whose absolute path may differ from the merge job's; the
 shards' project directories are mapped onto this checkout with coverage's ``[paths]``
 remapping, so the report reads this job's source files. The project's own coverage
-configuration (omit, exclude_lines, ...) is honoured.
+configuration (omit, exclude_lines, fail_under, ...) is honoured.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from shipline.errors import ToolFailedError
@@ -18,10 +19,16 @@ from shipline.errors import ToolFailedError
 CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 
 
+@dataclass(frozen=True)
+class Combined:
+    percent: float  # the total covered
+    fail_under: float  # the project's own [report] fail_under (0: none)
+
+
 def combine(
     project: Path, shard_projects: Sequence[str], data_files: Sequence[Path], target: Path
-) -> float:
-    """Combine ``data_files`` into ``target`` and return the total percentage covered."""
+) -> Combined:
+    """Combine ``data_files`` into ``target``: the total percentage covered."""
     import coverage  # the test extra's dependency
 
     config = _config_file(project)
@@ -40,9 +47,10 @@ def combine(
             cov.combine([str(f) for f in data_files], strict=True, keep=True)
             cov.save()
             percent = cov.report(file=io.StringIO())
+            fail_under = cov.get_option("report:fail_under")
     except coverage.CoverageException as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
-    return float(percent)
+    return Combined(float(percent), float(fail_under) if isinstance(fail_under, int | float) else 0)
 
 
 def omit_patterns(project: Path) -> list[str]:

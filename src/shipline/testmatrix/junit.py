@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from shipline.errors import ToolFailedError
 from shipline.testmatrix.results import Outcome, TestResult
 
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-# The crash location pytest prints last in a failure's long report: "path.py:12: Error".
+# The locations pytest prints in a failure's long report, the deepest last: "path.py:12: Error".
 _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*?\.py):(?P<line>\d+): ", re.MULTILINE)
+# Frames in installed packages: not a line the project can fix, nor one a pull request shows.
+_INSTALLED = re.compile(r"(^|/)(site-packages|dist-packages)/")
+# What a test that failed, then passed on a rerun, carries in the merged report instead of its
+# failure: Maven Surefire's names, which Jenkins and other JUnit readers show as flaky.
+FLAKY_TAGS = {"failure": "flakyFailure", "error": "flakyError"}
 
 
 class JUnitError(ToolFailedError):
@@ -60,24 +66,24 @@ def _result(case: ET.Element, by_key: dict[tuple[str, str], str]) -> TestResult:
         seconds = max(0.0, float(case.get("time", "0") or 0))
     except ValueError:
         seconds = 0.0
-    outcome, message, details = Outcome.PASSED, "", ""
+    outcome, messages, details = Outcome.PASSED, [], ""
     for child in case:
         tag = child.tag
         if tag in ("failure", "error"):
+            # a test whose call failed and whose teardown then errored has both: the first is
+            # the one to show and place, the rest follow in its message
             found = Outcome.FAILED if tag == "failure" else Outcome.ERROR
-            if found.rank > outcome.rank:
-                outcome = found
-                message = child.get("message", "") or tag
-                details = child.text or ""
+            outcome = max(outcome, found, key=lambda o: o.rank)
+            messages.append(child.get("message", "") or tag)
+            details = details or child.text or ""
         elif tag == "skipped" and outcome is Outcome.PASSED:
-            outcome, message = Outcome.SKIPPED, child.get("message", "")
+            outcome, messages = Outcome.SKIPPED, [child.get("message", "")]
     file, line = case.get("file") or None, _int(case.get("line"))
-    if outcome.failing:
-        crash = _crash_location(details)
-        if crash is not None:
-            file, line = crash
-    elif line is not None:
+    if line is not None:
         line += 1  # pytest writes the 0-based line of the test's definition
+    if outcome.failing:
+        file, line = _crash_location(details) or (file, line)
+    message = "; then ".join(messages)
     return TestResult(nodeid, outcome, seconds, message, details, file, line)
 
 
@@ -91,11 +97,14 @@ def _fallback_nodeid(case: ET.Element, classname: str, name: str) -> str:
 
 
 def _crash_location(details: str) -> tuple[str, int] | None:
-    matches = list(_CRASH_LINE.finditer(details))
-    if not matches:
-        return None
-    last = matches[-1]
-    return last["path"], int(last["line"])
+    """The deepest frame in the project's own files (pytest prints those paths relative to its
+    rootdir; a frame in the standard library or an installed package is absolute or lies in
+    site-packages), so the annotation lands on a line of the pull request."""
+    for match in reversed(list(_CRASH_LINE.finditer(details))):
+        path = match["path"].replace("\\", "/")  # a Windows shard's traceback
+        if not (path.startswith(("/", "../")) or _INSTALLED.search(path)):
+            return path, int(match["line"])
+    return None
 
 
 def _int(text: str | None) -> int | None:
@@ -105,22 +114,45 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def write_merged(target: Path, reports: Sequence[Path], suite_names: Sequence[str]) -> None:
-    """One ``<testsuites>`` document holding every shard's suites, renamed after their shard."""
+class ShardReport(NamedTuple):
+    path: Path  # the JUnit report of the shard's first attempt
+    name: str  # what its suites are renamed to
+    flaky: Collection[str]  # node ids that failed there, then passed on a rerun
+
+
+def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
+    """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
+
+    A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
+    as passed, as the merge judged it. Returns how many test cases each report held.
+    """
     merged = ET.Element("testsuites")
-    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-    seconds = 0.0
-    for report, suite_name in zip(reports, suite_names, strict=True):
-        root = _parse(report)
+    cases_per_report = []
+    for shard in shards:
+        root = _parse(shard.path)
+        flaky_keys = {junit_key(nodeid) for nodeid in shard.flaky}
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+        cases = 0
         for suite in suites:
-            suite.set("name", suite_name)
-            for key in totals:
-                totals[key] += _int(suite.get(key)) or 0
-            seconds += float(suite.get("time", "0") or 0)
+            suite.set("name", shard.name)
+            for case in suite.iter("testcase"):
+                if (case.get("classname", ""), case.get("name", "")) in flaky_keys:
+                    for child in case:
+                        child.tag = FLAKY_TAGS.get(child.tag, child.tag)
+            _count(suite)
+            cases += int(suite.get("tests", "0"))
             merged.append(suite)
-    for key, value in totals.items():
-        merged.set(key, str(value))
-    merged.set("time", f"{seconds:.3f}")
+        cases_per_report.append(cases)
+    _count(merged)
+    merged.set("time", f"{sum(float(s.get('time', '0') or 0) for s in merged):.3f}")
     target.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(merged).write(target, encoding="utf-8", xml_declaration=True)
+    return cases_per_report
+
+
+def _count(element: ET.Element) -> None:
+    """The totals of a suite (or of all suites) from its test cases, not from what it claims."""
+    cases = list(element.iter("testcase"))
+    element.set("tests", str(len(cases)))
+    for tag, attribute in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+        element.set(attribute, str(sum(1 for case in cases if case.find(tag) is not None)))

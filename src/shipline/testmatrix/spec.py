@@ -97,7 +97,8 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "coverage-threshold",
-            "merge: lowest total coverage percentage that passes (empty: report only).",
+            "merge: lowest total coverage percentage that passes (empty: the project's own "
+            "coverage fail_under if it sets one, else report only).",
         ),
         InputSpec("timeout", "Time allowed for each pytest run, e.g. 30m.", default="60m"),
     ),
@@ -110,7 +111,7 @@ SPEC = ActionSpec(
         OutputSpec("passed", "run/merge: tests that passed first time."),
         OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
         OutputSpec("skipped", "run/merge: skipped tests."),
-        OutputSpec("flaky", "run/merge: tests that passed only on a rerun."),
+        OutputSpec("flaky", "run/merge: tests that passed only on a rerun (not quarantined)."),
         OutputSpec("quarantined", "run/merge: quarantined tests that failed, not blocking."),
         OutputSpec("coverage", "merge: total coverage percentage, when measured."),
         OutputSpec("junit", "run/merge: path of the JUnit XML report."),

@@ -1,0 +1,130 @@
+"""Where a failure is placed, a test whose call and teardown both failed, and flaky tests in
+the merged JUnit report."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from shipline.testmatrix.junit import ShardReport, read_report, write_merged
+from shipline.testmatrix.results import Outcome
+
+
+def report(*cases: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites>'
+        '<testsuite name="pytest" errors="9" failures="9" skipped="9" tests="9" time="0.5">'
+        + "".join(cases)
+        + "</testsuite></testsuites>"
+    )
+
+
+def failing(name: str, details: str, line: int = 9) -> str:
+    return (
+        f'<testcase classname="tests.test_a" name="{name}" file="tests/test_a.py" line="{line}" '
+        f'time="0.1"><failure message="boom">{details}</failure></testcase>'
+    )
+
+
+def read_one(tmp_path: Path, case: str, nodeid: str) -> tuple[str | None, int | None, str]:
+    (tmp_path / "r.xml").write_text(report(case))
+    (result,) = read_report(tmp_path / "r.xml", [nodeid])
+    return result.file, result.line, result.message
+
+
+# pytest ends the test frame's location line with a space (its message is empty)
+TRACEBACK_THROUGH = """def test_x():
+&gt;       json.loads(text)
+
+tests/test_a.py:12:{space}
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+
+{frames}
+E   json.decoder.JSONDecodeError: Expecting value
+"""
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        pytest.param(
+            "/usr/lib/python3.11/json/decoder.py:353: JSONDecodeError", 12, id="standard library"
+        ),
+        pytest.param(
+            ".venv/lib/python3.11/site-packages/yaml/parser.py:369: ParserError",
+            12,
+            id="installed package",
+        ),
+        pytest.param("../outside/helper.py:3: Error", 12, id="outside the rootdir"),
+        pytest.param("src/app/core.py:6: ValueError", None, id="the project's own code"),
+    ],
+)
+def test_a_failure_is_placed_on_the_deepest_line_of_the_project(
+    tmp_path: Path, frames: str, expected: int | None
+) -> None:
+    details = TRACEBACK_THROUGH.format(frames=frames, space=" ")
+    file, line, _ = read_one(tmp_path, failing("test_x", details), "tests/test_a.py::test_x")
+    if expected is None:
+        assert (file, line) == ("src/app/core.py", 6)
+    else:
+        assert (file, line) == ("tests/test_a.py", expected)
+
+
+def test_a_windows_shard_s_location_uses_forward_slashes(tmp_path: Path) -> None:
+    details = "tests\\unit\\test_a.py:7: AssertionError"
+    file, line, _ = read_one(tmp_path, failing("test_x", details), "tests/test_a.py::test_x")
+    assert (file, line) == ("tests/unit/test_a.py", 7)
+
+
+def test_without_a_location_in_the_traceback_the_test_s_definition_is_used(tmp_path: Path) -> None:
+    file, line, _ = read_one(
+        tmp_path, failing("test_x", "no frames here"), "tests/test_a.py::test_x"
+    )
+    assert (file, line) == ("tests/test_a.py", 10)  # pytest writes the 0-based line
+
+
+def test_a_failed_call_with_a_teardown_error_shows_the_call_first(tmp_path: Path) -> None:
+    case = (
+        '<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" line="1">'
+        '<failure message="AssertionError: call fails">tests/test_a.py:4: AssertionError</failure>'
+        '<error message="failed on teardown">tests/conftest.py:25: RuntimeError</error>'
+        "</testcase>"
+    )
+    (tmp_path / "r.xml").write_text(report(case))
+    (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
+    assert result.outcome is Outcome.ERROR
+    assert result.message == "AssertionError: call fails; then failed on teardown"
+    assert (result.file, result.line) == ("tests/test_a.py", 4)
+
+
+def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
+    tmp_path: Path,
+) -> None:
+    cases = [
+        failing("test_flaky", "tests/test_a.py:3: E"),
+        failing("test_bad", "tests/test_a.py:5: E"),
+    ]
+    (tmp_path / "a.xml").write_text(report(*cases))
+    (tmp_path / "b.xml").write_text(report(*cases))
+    counts = write_merged(
+        tmp_path / "all.xml",
+        [
+            ShardReport(tmp_path / "a.xml", "shard-1of2-a", ["tests/test_a.py::test_flaky"]),
+            ShardReport(tmp_path / "b.xml", "shard-1of2-b", []),  # failed on every attempt here
+        ],
+    )
+    assert counts == [2, 2]
+    root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "3", "0")
+    first, second = root.findall("testsuite")
+    assert first.get("failures") == "1" and second.get("failures") == "2"
+    flaky = first.find("testcase[@name='test_flaky']")
+    assert flaky is not None
+    assert [child.tag for child in flaky] == ["flakyFailure"]
+    results = read_report(tmp_path / "all.xml", ["tests/test_a.py::test_flaky"])
+    assert [r.outcome for r in results if r.nodeid.endswith("test_flaky")] == [
+        Outcome.PASSED,
+        Outcome.FAILED,
+    ]
