@@ -73,6 +73,22 @@ def test_integers_and_their_bounds(tmp_path: Path) -> None:
         make(tmp_path, {"INPUT_COUNT": "2.5"}).integer("count")
 
 
+@pytest.mark.parametrize(("raw", "value"), [("-4", -4), ("007", 7), ("-0", 0)])
+def test_integers_are_ascii_digits_with_an_optional_minus(
+    tmp_path: Path, raw: str, value: int
+) -> None:
+    assert make(tmp_path, {"INPUT_COUNT": raw}).integer("count") == value
+
+
+@pytest.mark.parametrize("raw", ["+2", "1_0", "\u0662", "\uff11", "0x1", "-", "1 2", "9" * 5000])
+def test_integers_as_int_would_read_them_but_users_do_not_type_them(
+    tmp_path: Path, raw: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        make(tmp_path, {"INPUT_COUNT": raw}).integer("count", minimum=1)
+    assert str(caught.value) == f"input 'count' got '{raw}': expected a whole number of at least 1"
+
+
 def test_lists_split_on_commas_and_newlines(tmp_path: Path) -> None:
     inputs = make(tmp_path, {"INPUT_ITEMS": "a, b\nc\n\n , d,"})
     assert inputs.items("items") == ["a", "b", "c", "d"]

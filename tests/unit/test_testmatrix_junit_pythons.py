@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from shipline.testmatrix import pythons
-from shipline.testmatrix.junit import JUnitError, junit_key, read_report, write_merged
+from shipline.testmatrix.junit import (
+    JUnitError,
+    ShardReport,
+    junit_key,
+    read_report,
+    write_merged,
+)
 from shipline.testmatrix.results import Outcome
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?>
@@ -78,7 +85,8 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
     (tmp_path / "a.xml").write_text(REPORT)
     (tmp_path / "b.xml").write_text(REPORT)
     write_merged(
-        tmp_path / "all.xml", [tmp_path / "a.xml", tmp_path / "b.xml"], ["shard-1of2", "shard-2of2"]
+        tmp_path / "all.xml",
+        [ShardReport(tmp_path / f"{n}.xml", f"shard-{i}of2", []) for i, n in ((1, "a"), (2, "b"))],
     )
     ids = ["tests/test_a.py::test_fail"]
     assert [r.outcome for r in read_report(tmp_path / "all.xml", ids)].count(Outcome.FAILED) == 2
@@ -95,6 +103,20 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
         ({"requires-python": "~=3.12"}, ["3.12", "3.13", "3.14"]),
         ({"requires-python": ">=3.11,!=3.12.*"}, ["3.11", "3.13", "3.14"]),
         ({"requires-python": "!=3.14.1,>=3.12"}, ["3.12", "3.13", "3.14"]),
+        # a minor line counts when some patch release of it satisfies every clause (PEP 440)
+        ({"requires-python": ">3.11"}, ["3.11", "3.12", "3.13", "3.14"]),
+        ({"requires-python": ">3.13.40"}, ["3.13", "3.14"]),
+        ({"requires-python": "~=3.10.2"}, ["3.10"]),
+        ({"requires-python": "<3.12.5"}, ["3.10", "3.11", "3.12"]),
+        ({"requires-python": "<3.12"}, ["3.10", "3.11"]),
+        ({"requires-python": "<=3.12.0"}, ["3.10", "3.11", "3.12"]),
+        ({"requires-python": "!=3.12.*"}, ["3.10", "3.11", "3.13", "3.14"]),
+        ({"requires-python": "==3.11.*"}, ["3.11"]),
+        ({"requires-python": "==3.11"}, ["3.11"]),
+        ({"requires-python": "== 3.11.4"}, ["3.11"]),
+        ({"requires-python": "==3.11.0.*"}, ["3.11"]),
+        ({"requires-python": "==3.11.0.0.*"}, ["3.11"]),  # 3.11.0 is padded to 3.11.0.0
+        ({"requires-python": ">=3.11.1,<3.11.2"}, ["3.11"]),
         (
             {
                 "requires-python": ">=3.11",
@@ -112,6 +134,65 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
 )
 def test_python_versions_from_the_project(project: dict[str, object], expected: list[str]) -> None:
     assert pythons.project_versions({"project": project}) == expected
+
+
+# no patch release lies between 3.11.1 and 3.11.2, and 3.12.0.x is not a CPython release line
+@pytest.mark.parametrize("spec", [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1"])
+def test_a_requires_python_that_matches_no_supported_line_is_an_error(spec: str) -> None:
+    with pytest.raises(pythons.SpecifierError) as caught:
+        pythons.project_versions({"project": {"requires-python": spec}})
+    assert str(caught.value) == (
+        f"requires-python {spec!r} matches none of the supported CPython lines "
+        "(3.10, 3.11, 3.12, 3.13, 3.14); set the python-versions input"
+    )
+
+
+def test_a_requires_python_that_excludes_every_classifier_is_an_error() -> None:
+    project = {
+        "requires-python": ">=3.13",
+        "classifiers": ["Programming Language :: Python :: 3.11"],
+    }
+    with pytest.raises(pythons.SpecifierError, match=r"the classifiers \(3\.11\); set the"):
+        pythons.project_versions({"project": project})
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "reason"),
+    [
+        ({"project": "x"}, "[project] must be a table"),
+        ({"project": {"classifiers": 5}}, "project.classifiers must be a list of strings"),
+        (
+            {"project": {"classifiers": "Programming Language :: Python :: 3.12"}},
+            "project.classifiers must be a list of strings",
+        ),
+        ({"project": {"classifiers": [3.12]}}, "project.classifiers must be a list of strings"),
+        (
+            {"project": {"requires-python": 3}},
+            "project.requires-python must be a string, such as '>=3.11'",
+        ),
+    ],
+)
+def test_a_pyproject_of_the_wrong_shape_is_an_error(
+    pyproject: dict[str, object], reason: str
+) -> None:
+    with pytest.raises(pythons.SpecifierError) as caught:
+        pythons.project_versions(pyproject)
+    assert str(caught.value) == reason
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        (">= three", "cannot read the version clause"),
+        ("~=3", "~= needs at least two parts"),
+        (">=3.*", "'.*' goes only with == or !="),
+        ("~=3.11.*", "'.*' goes only with == or !="),
+        ("===3.11", "cannot read the version clause"),
+    ],
+)
+def test_specifiers_outside_pep_440_are_errors(spec: str, reason: str) -> None:
+    with pytest.raises(pythons.SpecifierError, match=re.escape(reason)):
+        pythons.satisfies("3.11", spec)
 
 
 def test_an_unreadable_requires_python_is_an_error() -> None:

@@ -126,13 +126,15 @@ class Inputs:
 
     def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self.raw(name)
-        bounds = _bounds_text(minimum, maximum)
-        try:
-            number = int(value, 10)
-        except ValueError:
-            raise self._fail(name, value, f"a whole number{bounds}") from None
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise self._fail(name, value, f"a whole number{bounds}")
+        # int() alone also takes '+2', '1_0' and non-ASCII digits such as '٢'; 640 digits is
+        # the lowest limit Python may be configured to convert, so int() cannot raise here
+        number = int(value) if re.fullmatch(r"-?[0-9]{1,640}", value) else None
+        if (
+            number is None
+            or (minimum is not None and number < minimum)
+            or (maximum is not None and number > maximum)
+        ):
+            raise self._fail(name, value, f"a whole number{_bounds_text(minimum, maximum)}")
         return number
 
     def items(self, name: str) -> list[str]:

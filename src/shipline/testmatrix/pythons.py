@@ -3,66 +3,156 @@
 Classifiers such as ``Programming Language :: Python :: 3.12`` are what a project claims to
 support, so they win; otherwise ``requires-python`` is applied to the CPython versions that
 are currently supported upstream (``SUPPORTED``).
+
+``requires-python`` is read as PEP 440 specifies, for the release-only versions that
+projects write there (``>=3.11``, ``~=3.10.2``, ``!=3.12.*``). A minor line such as 3.11 is
+admitted when *some* release 3.11.z satisfies every clause: ``>3.11`` admits 3.11 (3.11.1
+satisfies it) and ``~=3.10.2`` admits only 3.10. Shipline has no dependency on ``packaging``,
+hence this small subset.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14")
 VERSION = re.compile(r"^3\.\d{1,2}$")
 _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
-_CLAUSE = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$")
+_CLAUSE = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*$")
+
+Release = tuple[int, ...]
 
 
 class SpecifierError(ValueError):
     pass
 
 
-def _key(version: str) -> tuple[int, ...]:
+@dataclass(frozen=True)
+class Clause:
+    """One comparison of a specifier set, such as ``>=3.11`` or ``!=3.12.*``."""
+
+    operator: str
+    bound: Release
+    wildcard: bool  # the trailing ``.*`` of ``==`` and ``!=``
+
+    def admits(self, release: Release) -> bool:
+        """Whether the final release ``release`` satisfies this clause (PEP 440)."""
+        if self.operator == "~=":  # ~=3.10.2 is >=3.10.2 together with ==3.10.*
+            return release_compare(release, self.bound) >= 0 and _prefix_match(
+                release, self.bound[:-1]
+            )
+        if self.wildcard:
+            return _prefix_match(release, self.bound) == (self.operator == "==")
+        order = release_compare(release, self.bound)
+        return {
+            "==": order == 0,
+            "!=": order != 0,
+            "<=": order <= 0,
+            ">=": order >= 0,
+            "<": order < 0,
+            ">": order > 0,
+        }[self.operator]
+
+
+def release_compare(left: Release, right: Release) -> int:
+    """-1, 0 or 1; missing parts count as zero, so 3.12 equals 3.12.0."""
+    length = max(len(left), len(right))
+    a, b = _padded(left, length), _padded(right, length)
+    return (a > b) - (a < b)
+
+
+def _prefix_match(release: Release, prefix: Release) -> bool:
+    # PEP 440 pads the candidate with zeros before comparing, so 3.12 matches ==3.12.0.*
+    return _padded(release, len(prefix))[: len(prefix)] == prefix
+
+
+def _padded(release: Release, length: int) -> Release:
+    return release + (0,) * (length - len(release))
+
+
+def _key(version: str) -> Release:
     return tuple(int(part) for part in version.split("."))
 
 
-def _padded(version: tuple[int, ...], length: int) -> tuple[int, ...]:
-    return version + (0,) * (length - len(version))
+def parse_specifier(specifier: str) -> list[Clause]:
+    clauses = []
+    for text in filter(None, (part.strip() for part in specifier.split(","))):
+        match = _CLAUSE.match(text)
+        if not match:
+            raise SpecifierError(f"cannot read the version clause {text!r}")
+        operator, bound, star = match.groups()
+        if star and operator not in ("==", "!="):
+            raise SpecifierError(f"{text!r}: '.*' goes only with == or !=")
+        if operator == "~=" and "." not in bound:
+            raise SpecifierError(f"{text!r}: ~= needs at least two parts, such as ~=3.11")
+        clauses.append(Clause(operator, _key(bound), bool(star)))
+    return clauses
+
+
+def _patch_candidates(line: Release, clauses: Sequence[Clause]) -> set[int]:
+    """Patch numbers z that decide whether any release ``line.z`` satisfies all clauses.
+
+    Within one minor line each clause admits a union of ranges of z, and every range starts at
+    0, at the clause's own patch number p, or at p + 1 (``>3.11.4`` starts at 5). The smallest
+    z satisfying all clauses starts one of those ranges, so checking these points is exact.
+    Patch numbers above any real release count: ``>3.11.40`` admits 3.11.
+    """
+    candidates = {0}
+    for clause in clauses:
+        bound = _padded(clause.bound, 3)
+        if bound[:2] == line:
+            candidates.update((bound[2], bound[2] + 1))
+    return candidates
+
+
+def admits_line(version: str, clauses: Sequence[Clause]) -> bool:
+    """Whether some release of the minor line ``version`` (``3.12``) satisfies ``clauses``."""
+    line = _key(version)
+    return any(
+        all(clause.admits((*line, patch)) for clause in clauses)
+        for patch in _patch_candidates(line, clauses)
+    )
 
 
 def satisfies(version: str, specifier: str) -> bool:
-    """Whether a minor version (``3.12``) can satisfy ``specifier`` (``>=3.11,<3.14``)."""
-    for clause in filter(None, (c.strip() for c in specifier.split(","))):
-        match = _CLAUSE.match(clause)
-        if not match:
-            raise SpecifierError(f"cannot read the version clause {clause!r}")
-        operator, bound_text, star = match.groups()
-        bound = _key(bound_text)
-        minor = _key(version)
-        # compare on major.minor: the minor line 3.11 satisfies ">=3.11.4" with later patches
-        bound2, minor2 = _padded(bound, 2)[:2], _padded(minor, 2)[:2]
-        ok = {
-            ">=": minor2 >= bound2,
-            ">": minor2 > bound2 or (minor2 == bound2 and len(bound) > 2),
-            "<=": minor2 <= bound2,
-            "<": minor2 < bound2,
-            "==": minor2 == bound2,
-            "!=": not (minor2 == bound2 and (star or len(bound) <= 2)),
-            "~=": minor2 >= bound2 and minor2[0] == bound2[0],
-        }[operator]
-        if not ok:
-            return False
-    return True
+    """Whether some release of the minor line ``version`` satisfies ``specifier``."""
+    return admits_line(version, parse_specifier(specifier))
 
 
 def project_versions(pyproject: Mapping[str, Any]) -> list[str]:
-    project = pyproject.get("project") or {}
-    classifiers: Iterable[str] = project.get("classifiers") or []
-    claimed = sorted(
-        {m.group(1) for c in classifiers if (m := _CLASSIFIER.match(c.strip()))}, key=_key
-    )
-    requires = str(project.get("requires-python") or "").strip()
-    if claimed:
-        return [v for v in claimed if not requires or satisfies(v, requires)]
-    if requires:
-        return [v for v in SUPPORTED if satisfies(v, requires)]
-    return []
+    """The minor lines to test on, or [] when the project says nothing about them."""
+    project = pyproject.get("project", {})
+    if not isinstance(project, Mapping):
+        raise SpecifierError("[project] must be a table")
+    claimed = _claimed_versions(project)
+    requires = _requires_python(project)
+    if not requires:
+        return claimed
+    clauses = parse_specifier(requires)
+    tried = claimed or list(SUPPORTED)
+    admitted = [v for v in tried if admits_line(v, clauses)]
+    if not admitted:
+        source = "the versions in the classifiers" if claimed else "the supported CPython lines"
+        raise SpecifierError(
+            f"requires-python {requires!r} matches none of {source} ({', '.join(tried)}); "
+            "set the python-versions input"
+        )
+    return admitted
+
+
+def _claimed_versions(project: Mapping[str, Any]) -> list[str]:
+    classifiers = project.get("classifiers", [])
+    if not isinstance(classifiers, list) or not all(isinstance(c, str) for c in classifiers):
+        raise SpecifierError("project.classifiers must be a list of strings")
+    found = {m.group(1) for c in classifiers if (m := _CLASSIFIER.match(c.strip()))}
+    return sorted(found, key=_key)
+
+
+def _requires_python(project: Mapping[str, Any]) -> str:
+    requires = project.get("requires-python", "")
+    if not isinstance(requires, str):
+        raise SpecifierError("project.requires-python must be a string, such as '>=3.11'")
+    return requires.strip()
