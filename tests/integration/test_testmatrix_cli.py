@@ -498,6 +498,43 @@ def test_a_rerun_that_runs_more_than_its_ids_changes_only_the_rerun_tests(tmp_pa
     assert flaky == ["tests/test_flaky.py::test_flaky"]
 
 
+MANY_FAILING = """\
+import pytest
+
+
+@pytest.mark.parametrize("n", range(12))
+def test_long_message(n: int) -> None:
+    raise AssertionError("x" * 5000)
+"""
+
+
+def test_many_long_failures_stay_readable_where_github_shows_them(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_many.py").write_text(MANY_FAILING)
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="0")
+    assert run.code == 1 and run.outputs["failed"] == "12"
+    errors = [(p.get("file"), p.get("line"), m) for n, p, m in run.annotations if n == "error"]
+    assert len(errors) == 10 and "2 more failure annotation(s) left out" in run.log
+    assert all(len(message) < 2100 for _, _, message in errors)
+    assert errors[0][:2] == ("proj/tests/test_many.py", "6")
+    rows = [line for line in run.summary.splitlines() if "test_long_message[" in line]
+    assert len(rows) == 12 and all(len(row) < 500 for row in rows)
+    assert "| proj/tests/test_many.py:6 |" in rows[0]
+
+
+def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    assert shipline(workspace, "run", shards="1", shard="1", label="a", reruns="0").code == 1
+    (project / "tests" / "test_failing.py").unlink()
+    assert shipline(workspace, "run", shards="1", shard="1", label="b").code == 0
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert "| Test | Failed in | Outcome |" in merged.summary
+    assert "| tests/test_failing.py::test_broken | a | failed |" in merged.summary
+
+
 def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, flaky=True)
