@@ -733,6 +733,19 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
         ),
         ({"mode": "merge", "coverage_threshold": "120"}, "input 'coverage-threshold' got '120'"),
         (
+            {"mode": "run", "shards": "1", "shard": "1", "timeout": "0s"},
+            "input 'timeout' got '0s': expected a duration above zero",
+        ),
+        (
+            {"mode": "plan", "shards": "65", "python_versions": "3.12,3.13", "os": "a,b"},
+            "input 'shards' got '65': expected at most 64, so that Python x OS x shards",
+        ),
+        (
+            {"mode": "plan", "python_versions": "3.12,3.12"},
+            "input 'python-versions' got '3.12,3.12': expected distinct versions",
+        ),
+        ({"mode": "plan", "os": "a,a"}, "input 'os' got 'a,a': expected distinct runner labels"),
+        (
             {"mode": "merge", "matrix": '{"python": ["3.12"]}'},
             "input 'matrix' got '{\"python\": [\"3.12\"]}': expected the plan's matrix output",
         ),

@@ -187,6 +187,15 @@ def test_a_group_heavier_than_an_eighth_of_a_shard_is_split_into_its_tests() -> 
     assert set(spread(plan, parent).values()) == {1, 4}
 
 
+def test_a_parameter_id_with_double_colons_stays_in_its_class() -> None:
+    ids = ("localhost", "host::5432", "a::b::c")
+    seconds = {f"tests/test_db.py::TestDB::test_connect[{i}]": 0.01 for i in ids}
+    seconds |= {f"tests/test_other.py::TestOther{i}::test": 1.0 for i in range(6)}
+    plan = sharding.plan(seconds, seconds, 3, keep_together="class")
+    holding = [s.index for s in plan.shards if any("TestDB" in t for t in s.tests)]
+    assert len(holding) == 1
+
+
 def test_too_few_groups_for_the_shards_fall_back_to_single_tests() -> None:
     seconds = {f"tests/test_a.py::TestA::test_{i}": 0.0 for i in range(6)}  # one class, no times
     plan = sharding.plan(seconds, seconds, 3, keep_together="class")

@@ -43,6 +43,7 @@ from shipline.testmatrix.report import (
 from shipline.testmatrix.results import Outcome, TestResult
 
 SUMMARY_ROWS = 30
+MATRIX_JOBS = 256  # GitHub's limit on the jobs of one matrix
 SUMMARY_CHARS = 300  # of a message in a summary table
 ANNOTATION_CHARS = 2000
 ANNOTATIONS_PER_KIND = 10  # GitHub shows no more errors (or warnings, notices) of a step
@@ -147,7 +148,10 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
             or not (project / item).exists()
         ):
             raise InputError("paths", item, "existing paths inside the project")
-    return runner.Project(project, python, tuple(paths), tuple(options), inputs.duration("timeout"))
+    timeout = inputs.duration("timeout")
+    if timeout <= 0:
+        raise InputError("timeout", inputs.raw("timeout"), "a duration above zero")
+    return runner.Project(project, python, tuple(paths), tuple(options), timeout)
 
 
 def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
@@ -170,14 +174,23 @@ def _plan(context: ActionContext, common: Common) -> int:
         raise InputError("target", inputs.raw("target"), "a duration above zero")
     max_shards = inputs.integer("max-shards", minimum=1, maximum=256)
     oses = inputs.items("os")
-    if not oses:
-        raise InputError("os", inputs.raw("os"), "at least one runner label")
+    if not oses or len(set(oses)) < len(oses):
+        raise InputError("os", inputs.raw("os"), "distinct runner labels, at least one")
     versions = _python_versions(inputs, common.project)
     test_project = _test_project(inputs, common.project)
+    # GitHub refuses a matrix of more than 256 jobs when the workflow runs, not before
+    most = max(1, MATRIX_JOBS // (len(oses) * max(1, len(versions))))
+    if requested and requested > most:
+        raise InputError(
+            "shards",
+            inputs.raw("shards"),
+            f"at most {most}, so that Python x OS x shards stays within GitHub's "
+            f"{MATRIX_JOBS} jobs per matrix",
+        )
 
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
-    wanted = requested or sharding.choose_shard_count(estimates, target, max_shards)
+    wanted = requested or sharding.choose_shard_count(estimates, target, min(max_shards, most))
     plan, modules = _shard_plan(tests, common, wanted, test_project)
     if not versions:
         versions = [runner.interpreter_version(test_project)]
@@ -277,6 +290,8 @@ def _python_versions(inputs: Inputs, project: Path) -> list[str]:
     for version in given:
         if not pythons.VERSION.match(version):
             raise InputError("python-versions", version, "versions such as 3.12 or 3.13")
+    if len(set(given)) < len(given):
+        raise InputError("python-versions", inputs.raw("python-versions"), "distinct versions")
     if given:
         return given
     pyproject = project / "pyproject.toml"

@@ -135,8 +135,10 @@ def _units(
         return {test: (test,) for test in estimates}
     members: dict[str, list[str]] = {}
     for test in sorted(estimates):
-        # "path::Class::test[x]": the module is before the first "::", the class the last
-        key = module_of(test) if keep_together == "module" else test.rsplit("::", 1)[0]
+        # "path::Class::test[x]": the module is before the first "::", the class before the
+        # last one outside the parameters (an id such as "[host::5432]" may hold "::" too)
+        address = test.partition("[")[0]
+        key = module_of(test) if keep_together == "module" else address.rsplit("::", 1)[0]
         members.setdefault(key, []).append(test)
     too_heavy = sum(estimates.values()) / shards * SPLIT_SHARE
     units: dict[str, tuple[str, ...]] = {}
