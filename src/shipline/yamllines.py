@@ -32,3 +32,30 @@ def line_at(node: yaml.Node, path: Sequence[object]) -> int:
             break
         node = child
     return line
+
+
+def repeated_key(node: yaml.Node) -> tuple[yaml.Node, yaml.Node] | None:
+    """The first mapping key, in file order, that repeats an earlier key of its mapping.
+
+    Returned with the earlier key, as (first, repeated). PyYAML keeps the last of two equal
+    keys without a word, so a file with one is not what its author thinks it is.
+    """
+    repeats: list[tuple[yaml.Node, yaml.Node]] = []
+    seen: set[int] = set()  # an aliased collection is walked once, however often it is used
+    pending: list[yaml.Node] = [node]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, yaml.CollectionNode) or id(current.value) in seen:
+            continue
+        seen.add(id(current.value))
+        if isinstance(current, yaml.MappingNode):
+            keys: dict[tuple[str, str], yaml.Node] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    first = keys.setdefault((key.tag, key.value), key)
+                    if first is not key:
+                        repeats.append((first, key))
+                pending.append(value)
+        else:
+            pending.extend(current.value)
+    return min(repeats, key=lambda pair: pair[1].start_mark.index, default=None)

@@ -612,6 +612,26 @@ def test_a_quarantined_test_that_keeps_passing_is_ready_to_release(tmp_path: Pat
     assert "Ready to release from quarantine" in merged.summary
 
 
+def test_passes_from_before_a_test_was_quarantined_do_not_release_it(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    (workspace / "proj" / "tests" / "test_failing.py").write_text(
+        FAILING.replace("expected = 3", "expected = 2")
+    )
+    # main's history saw it pass 12 times; it failed on a branch, and was quarantined
+    entry = {"seconds": 0.01, "recent": [0.01], "samples": 12, "outcome": "passed", "streak": 12}
+    history = {"version": 1, "tests": {"tests/test_failing.py::test_broken": entry}}
+    (workspace / "test-durations.json").write_text(json.dumps(history))
+    register(workspace, "2999-12-31")
+    quarantined = {"quarantine": "quarantine.yml", "release_after": "2"}
+    assert shipline(workspace, "run", shards="1", shard="1", **quarantined).code == 0
+    merged = shipline(workspace, "merge", **quarantined)
+    assert merged.code == 0, merged.log
+    assert not [m for n, _, m in merged.annotations if "ready to release" in m]
+    saved = json.loads((workspace / "test-durations.json").read_text())
+    assert saved["tests"]["tests/test_failing.py::test_broken"]["held"] == 1
+
+
 def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path: Path) -> None:
     results = tmp_path / "merge" / "test-results"
     for shard in ("1", "2"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
         (
             '{\n "version": 1,\n "tests": {\n  "ok": {"seconds": 1},\n  "bad": {"seconds": -2}\n }\n}\n',
             5,
-            "entry 'bad' is malformed: seconds must be a number >= 0",
+            "entry 'bad' is malformed: seconds must be a finite number >= 0",
         ),
         (
             '{"version": 1, "tests": {"x": {"seconds": 1, "outcome": "exploded"}}}',
@@ -44,12 +45,75 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
         (
             '{"version": 1,\n "tests": {\n  "y": {"seconds": 1, "recent": [1, "2"]}}}',
             3,
-            "entry 'y' is malformed: recent must be a number >= 0, got '2'",
+            "entry 'y' is malformed: recent must be a finite number >= 0, got '2'",
         ),
         (
             '{"version": 1,\n "tests": {\n  "z": {"seconds": 1, "recent": 1}}}',
             3,
             "entry 'z' is malformed: recent must be a list of numbers >= 0",
+        ),
+        # NaN and Infinity: Python's json reads them, JSON (jq, JavaScript) does not
+        (
+            '{\n "version": 1,\n "tests": {\n  "a": {"seconds": 1},\n'
+            '  "b": {"seconds": 1, "recent": [NaN, 0.5]}\n }\n}\n',
+            5,
+            "not JSON: NaN is not a JSON value (numbers must be finite)",
+        ),
+        (
+            '{\n "version": 1,\n "tests": {\n  "a": {"seconds": Infinity}\n }\n}\n',
+            4,
+            "not JSON: Infinity is not a JSON value",
+        ),
+        (  # the constants inside a test id are text, not the bad value three lines down
+            '{\n "version": 1,\n "tests": {\n  "t::NaN[\\"Infinity\\"]": {"seconds": 1},\n'
+            '  "u": {"seconds": 1,\n\n   "recent": [-Infinity]}\n }\n}\n',
+            7,
+            "not JSON: -Infinity is not a JSON value",
+        ),
+        (  # a valid JSON number too large for a float reads as infinity
+            '{\n "version": 1,\n "tests": {\n  "a": {"seconds": 1},\n  "b": {"seconds": 1e999}\n }\n}\n',
+            5,
+            "entry 'b' is malformed: seconds must be a finite number >= 0, got inf",
+        ),
+        # the line comes from where the key is, however it is written
+        (
+            '{\n "version": 1,\n "tests": {\n  "tests/test_ü.py::t": {"seconds": 1},\n'
+            '  "tests/test_ü.py::u": {"seconds": -1}\n }\n}\n',
+            5,
+            "entry 'tests/test_ü.py::u' is malformed",
+        ),
+        (
+            '{\n "version": 1,\n "tests": {\n  "t::x" : {"seconds": 1},\n'
+            '  "t::y"\t:\n   {"seconds": -1}\n }\n}\n',
+            5,
+            "entry 't::y' is malformed",
+        ),
+        (
+            '{\n "version": 1,\n "tests": {\n  "t::x": {"seconds": 1},\n'
+            '  "t::x": {"seconds": -1}\n }\n}\n',
+            5,
+            "key 't::x' is given twice in 'tests' (first on line 4)",
+        ),
+        (  # the same id, once escaped and once not
+            '{\n "version": 1,\n "tests": {\n  "\\u00fc": {"seconds": 1},\n'
+            '  "ü": {"seconds": 1}\n }\n}\n',
+            5,
+            "key 'ü' is given twice in 'tests' (first on line 4)",
+        ),
+        (
+            '{\n "version": 1,\n "tests": {\n  "t::x": {\n   "seconds": 1,\n   "seconds": 2}\n }\n}\n',
+            6,
+            "key 'seconds' is given twice in entry 't::x' (first on line 5)",
+        ),
+        (
+            '{\n "version": 1,\n "tests": {},\n "tests": {"t::x": {"seconds": 1}}\n}\n',
+            4,
+            "key 'tests' is given twice (first on line 3)",
+        ),
+        (
+            '{"version": 1, "tests": {"t::x": {"seconds": 1, "held": -1}}}',
+            1,
+            "entry 't::x' is malformed: held must be a whole number >= 0, got -1",
         ),
     ],
 )
@@ -143,3 +207,57 @@ def test_matrix_cells_combine_to_the_worst_outcome_and_mean_time() -> None:
     assert combined["a"].outcome is Outcome.FLAKY
     assert combined["a"].seconds == 2.0
     assert combined["b"].outcome is Outcome.SKIPPED
+
+
+def test_a_time_that_is_not_finite_is_never_written() -> None:
+    broken = durations.History(
+        {"a": durations.TestHistory(math.nan, 1, Outcome.PASSED, 1, (math.nan,))}
+    )
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        broken.to_text()
+    # a broken report's infinite time is no measurement: the file stays valid JSON
+    history = durations.merge(durations.History(), {"a": result("a", Outcome.PASSED, 2.0)})
+    history = durations.merge(history, {"a": result("a", Outcome.PASSED, math.inf)})
+    history = durations.merge(history, {"b": result("b", Outcome.FAILED, math.inf)})
+    assert history.tests["b"].seconds == 0.0
+    assert "Infinity" not in history.to_text()
+
+
+def test_held_counts_only_passes_while_quarantined() -> None:
+    def step(history: durations.History, outcome: Outcome, *, quarantined: bool) -> int:
+        ids = frozenset({"a"}) if quarantined else frozenset()
+        history = durations.merge(history, {"a": result("a", outcome, 1.0)}, quarantined=ids)
+        steps.append(history)
+        return history.tests["a"].held
+
+    steps = [durations.History()]
+    # 12 passes before the entry is added: none of them counts
+    for _ in range(12):
+        assert step(steps[-1], Outcome.PASSED, quarantined=False) == 0
+    assert steps[-1].tests["a"].streak == 12
+    assert step(steps[-1], Outcome.PASSED, quarantined=True) == 1
+    assert step(steps[-1], Outcome.SKIPPED, quarantined=True) == 1  # neither breaks nor adds
+    assert step(steps[-1], Outcome.PASSED, quarantined=True) == 2
+    assert step(steps[-1], Outcome.FLAKY, quarantined=True) == 0
+    assert step(steps[-1], Outcome.PASSED, quarantined=True) == 1
+    assert step(steps[-1], Outcome.FAILED, quarantined=True) == 0
+    assert step(steps[-1], Outcome.PASSED, quarantined=True) == 1
+    # out of the register (released, or expired), it starts again from 0
+    assert step(steps[-1], Outcome.SKIPPED, quarantined=False) == 0
+    assert step(steps[-1], Outcome.PASSED, quarantined=True) == 1
+    assert step(steps[-1], Outcome.PASSED, quarantined=False) == 0
+    # callers that know no register keep working: nothing is held
+    plain = durations.merge(steps[-1], {"a": result("a", Outcome.PASSED, 1.0)})
+    assert plain.tests["a"].held == 0
+
+
+def test_held_is_written_only_when_set_and_old_files_load_without_it() -> None:
+    old = '{"version": 1, "tests": {"a": {"seconds": 1.0, "recent": [1.0], "streak": 3}}}'
+    history = durations.parse(old, "old.json")
+    assert history.tests["a"].held == 0
+    assert "held" not in history.to_text()  # files of projects without a register are unchanged
+    held = durations.merge(
+        history, {"a": result("a", Outcome.PASSED, 1.0)}, quarantined=frozenset({"a"})
+    )
+    assert json.loads(held.to_text())["tests"]["a"]["held"] == 1
+    assert durations.parse(held.to_text(), "new.json") == held

@@ -8,7 +8,8 @@ import textwrap
 import jsonschema
 import pytest
 
-from shipline.testmatrix import quarantine
+from shipline.testmatrix import durations, quarantine
+from shipline.testmatrix.results import Outcome, TestResult
 
 VALID = """\
 version: 1
@@ -65,6 +66,41 @@ def test_a_valid_register_loads_with_lines_and_dates() -> None:
             8,
             "listed twice (first on line 3)",
         ),
+        # PyYAML keeps the last of two equal keys: refused, on the line of the second
+        (
+            (
+                "    reason: flaky reconnect\n",
+                "    id: tests/test_db.py::other\n    reason: flaky\n",
+            ),
+            9,
+            "key 'id' is given twice (first on line 8)",
+        ),
+        (
+            ("    expires: 2026-01-15\n", "    expires: 2026-01-15\nversion: 2\n"),
+            13,
+            "key 'version' is given twice (first on line 1)",
+        ),
+        # ids with surrounding whitespace never match a test; a reason must say something
+        (
+            ("id: tests/test_db.py::TestPool::test_reconnect[pg]", 'id: "tests/test_db.py::x "'),
+            8,
+            "tests/1/id: 'tests/test_db.py::x ' does not match",
+        ),
+        (
+            ("id: tests/test_db.py::TestPool::test_reconnect[pg]", 'id: " tests/test_db.py::x"'),
+            8,
+            "does not match",
+        ),
+        (
+            (
+                "id: tests/test_db.py::TestPool::test_reconnect[pg]",
+                "id: |\n      tests/test_db.py::x",
+            ),
+            8,
+            "'tests/test_db.py::x\\n' does not match",
+        ),
+        (("reason: flaky reconnect", 'reason: "   "'), 9, "tests/1/reason: '   ' does not match"),
+        (("reason: flaky reconnect", 'reason: " a\t"'), 9, "does not match"),
     ],
 )
 def test_malformed_registers_name_file_and_line(
@@ -80,17 +116,74 @@ def test_malformed_registers_name_file_and_line(
     assert reason in str(raised.value)
 
 
+def test_a_repeated_key_is_reported_in_file_order() -> None:
+    text = VALID.replace("    reason: races", "    owner: x@example.com\n    reason: races")
+    text += "version: 1\n"
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse(text, "q.yml")
+    assert raised.value.line == 6, str(raised.value)  # before the repeated version on line 14
+    assert "key 'owner' is given twice (first on line 4)" in str(raised.value)
+
+
+def test_of_several_schema_errors_the_first_in_the_file_is_reported() -> None:
+    entry = VALID.splitlines(keepends=True)[2:7]
+    text = "version: 1\ntests:\n" + "".join(entry) * 11
+    text = text.replace("id: tests/test_api.py::test_timeout", "id: t.py::t{}").format(*range(11))
+    lines = text.splitlines(keepends=True)
+    for index in (2, 10):  # a string sort of the paths puts tests/10 before tests/2
+        expires = 2 + index * 5 + 4
+        assert lines[expires].startswith("    expires:")
+        lines[expires] = "    expires: 2099-13-01\n"
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse("".join(lines), "q.yml")
+    assert raised.value.line == 17
+    assert "tests/2/expires: '2099-13-01' is not a 'date' (and 1 more problem(s))" in str(
+        raised.value
+    )
+
+
+def test_of_several_schema_errors_on_one_line_the_first_entry_is_reported() -> None:
+    entry = '{id: "t.py::t%d", reason: abc, owner: "@a", issue: "https://x/1", expires: %s}'
+    entries = [entry % (i, "2099-13-01" if i in (2, 10) else "2099-12-01") for i in range(11)]
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse("version: 1\ntests: [" + ", ".join(entries) + "]\n", "q.yml")
+    assert raised.value.line == 2
+    assert "tests/2/expires" in str(raised.value)
+
+
+def test_an_alias_listed_twice_is_reported_on_the_alias_line() -> None:
+    text = VALID.replace("  - id: tests/test_api.py", "  - &first\n    id: tests/test_api.py")
+    text = text.replace("  - id: tests/test_db.py", "  - *first\n  - id: tests/test_db.py")
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse(text, "q.yml")
+    assert raised.value.line == 9, str(raised.value)
+    assert "listed twice (first on line 3)" in str(raised.value)
+
+
 def test_an_empty_register_is_malformed() -> None:
     with pytest.raises(quarantine.RegisterError, match="is empty"):
         quarantine.parse("# nothing yet\n", "q.yml")
 
 
-def test_ready_to_release_after_n_passing_runs_in_a_row() -> None:
+def test_ready_to_release_after_n_passing_runs_in_a_row_while_quarantined() -> None:
     register = quarantine.parse(textwrap.dedent(VALID).replace("2026-01-15", "2027-01-15"), "q.yml")
     today = dt.date(2026, 6, 1)
-    streaks = {
-        "tests/test_api.py::test_timeout": 5,
-        "tests/test_db.py::TestPool::test_reconnect[pg]": 4,
-    }
-    ready = quarantine.ready_to_release(register, streaks, 5, today)
-    assert [e.test for e in ready] == ["tests/test_api.py::test_timeout"]
+    timeout, reconnect = (entry.test for entry in register.entries)
+    # the history of a test that passed 12 merges before it was quarantined, and failed on a
+    # branch whose history main never saw: the first merge under quarantine is not enough
+    history = durations.History(
+        {timeout: durations.TestHistory(0.1, 40, Outcome.PASSED, 12, (0.1,))}
+    )
+    quarantined = frozenset(register.active(today))
+    for merges in range(1, 4):
+        history = durations.merge(
+            history,
+            {
+                timeout: TestResult(timeout, Outcome.PASSED, 0.1),
+                reconnect: TestResult(reconnect, Outcome.PASSED, 0.1),
+            },
+            quarantined=quarantined,
+        )
+        held = {test: entry.held for test, entry in history.tests.items()}
+        ready = quarantine.ready_to_release(register, held, 3, today)
+        assert [e.test for e in ready] == ([timeout, reconnect] if merges == 3 else [])

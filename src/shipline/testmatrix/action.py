@@ -484,7 +484,8 @@ def _merge(context: ActionContext, common: Common) -> int:
                 f"{m.junit[0]} holds {count} test(s) but its shard report {m.source} "
                 f"{len(m.results)}: the reports do not belong together"
             )
-    history = durations.merge(common.history, combined)
+    held = frozenset(common.register.active(today)) if common.register else frozenset()
+    history = durations.merge(common.history, combined, quarantined=held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -535,14 +536,14 @@ def _merge(context: ActionContext, common: Common) -> int:
             f"Coverage: **{coverage_total.shown}%**{limit}" + (" ❌" if below else "")
         )
     if common.register is not None:
-        streaks = {t: e.streak for t, e in history.tests.items()}
-        ready = quarantine.ready_to_release(common.register, streaks, common.release_after, today)
+        passes = {t: e.held for t, e in history.tests.items()}
+        ready = quarantine.ready_to_release(common.register, passes, common.release_after, today)
         for entry in ready:
             context.console.annotate(
                 Annotation(
                     AnnotationLevel.NOTICE,
-                    f"{entry.test} passed {streaks[entry.test]} runs in a row: ready to release "
-                    "from quarantine",
+                    f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
+                    "quarantined: ready to release from quarantine",
                     file=common.register.path,
                     line=entry.line,
                     title="test-matrix quarantine",
@@ -550,7 +551,8 @@ def _merge(context: ActionContext, common: Common) -> int:
             )
         if ready:
             summary.heading("Ready to release from quarantine", 3).bullets(
-                f"`{e.test}` ({streaks[e.test]} passing runs in a row; owner {e.owner})"
+                f"`{e.test}` ({passes[e.test]} passing runs in a row while quarantined; "
+                f"owner {e.owner})"
                 for e in ready
             )
     summary.paragraph(

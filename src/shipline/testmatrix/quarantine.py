@@ -3,14 +3,17 @@
 Each entry names the test, why, who owns the fix, the tracking issue and an expiry date. The
 file is validated against ``quarantine.schema.json`` (shipped beside this module); errors
 name the file and the line of the offending YAML node. Dates stay strings (the YAML timestamp
-type is not resolved), so the schema's ``date`` format checks them.
+type is not resolved), so the schema's ``date`` format checks them. A key given twice in one
+mapping is refused (PyYAML would keep the second silently), and of several schema errors the
+first in the file is reported.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,7 +23,7 @@ from typing import Any
 import yaml
 
 from shipline.errors import UsageError
-from shipline.yamllines import line_at
+from shipline.yamllines import line_at, repeated_key
 
 SCHEMA_FILE = "quarantine.schema.json"
 
@@ -69,6 +72,25 @@ class _StringDatesLoader(yaml.SafeLoader):
     }
 
 
+class _LocatingLoader(_StringDatesLoader):
+    """Composes each alias as a copy of its anchor's node, placed where the alias is written.
+
+    PyYAML hands back the anchor's own node, so an error about ``- *entry`` on line 9 would
+    point at the anchor's line. Used to compose only: loading data keeps aliases shared.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if not self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        alias: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped stub
+        anchored = super().compose_node(parent, index)
+        if anchored is None:  # an alias always names a node; kept for the type checker
+            return None
+        located = copy.copy(anchored)  # shallow: its children stay the anchor's own
+        located.start_mark, located.end_mark = alias.start_mark, alias.end_mark
+        return located
+
+
 @cache
 def schema() -> dict[str, Any]:
     text = resources.files("shipline.testmatrix").joinpath(SCHEMA_FILE).read_text("utf-8")
@@ -85,11 +107,8 @@ def load(path: Path, display: str) -> Register:
 
 
 def parse(text: str, display: str) -> Register:
-    # the test extra's dependency, imported only when a register is given; it ships no types
-    import jsonschema  # type: ignore[import-untyped]
-
     try:
-        node = yaml.compose(text, Loader=_StringDatesLoader)
+        node = yaml.compose(text, Loader=_LocatingLoader)
         data = yaml.load(text, Loader=_StringDatesLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -100,16 +119,8 @@ def parse(text: str, display: str) -> Register:
         raise RegisterError(display, None, f"not valid YAML: {error}") from None
     if node is None:
         raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
-    validator = jsonschema.Draft202012Validator(
-        schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        line = line_at(node, list(first.absolute_path))
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise RegisterError(display, line, f"{where}: {first.message}{more}")
+    _refuse_repeated_keys(node, display)
+    _validate(data, node, display)
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(data["tests"]):
@@ -132,8 +143,50 @@ def parse(text: str, display: str) -> Register:
     return Register(display, tuple(entries))
 
 
+def _refuse_repeated_keys(node: yaml.Node, display: str) -> None:
+    repeat = repeated_key(node)
+    if repeat is not None:
+        first, again = repeat
+        raise RegisterError(
+            display,
+            again.start_mark.line + 1,
+            f"key {again.value!r} is given twice (first on line {first.start_mark.line + 1})",
+        )
+
+
+def _validate(data: Any, node: yaml.Node, display: str) -> None:
+    """Check ``data`` against the schema; the error reported is the first in the file."""
+    # the test extra's dependency, imported only when a register is given; it ships no types
+    import jsonschema  # type: ignore[import-untyped]
+
+    validator = jsonschema.Draft202012Validator(
+        schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    located = sorted(
+        (
+            (line_at(node, list(e.absolute_path)), _path_order(e.absolute_path), e)
+            for e in validator.iter_errors(data)
+        ),
+        key=lambda found: found[:2],
+    )
+    if located:
+        line, _, first = located[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        more = f" (and {len(located) - 1} more problem(s))" if len(located) > 1 else ""
+        raise RegisterError(display, line, f"{where}: {first.message}{more}")
+
+
+def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, str], ...]:
+    """A sort key for error paths on one line: list indexes as numbers (2 before 10)."""
+    return tuple((step, "") if isinstance(step, int) else (-1, step) for step in path)
+
+
 def ready_to_release(
-    register: Register, streaks: Mapping[str, int], runs: int, today: dt.date
+    register: Register, held: Mapping[str, int], runs: int, today: dt.date
 ) -> list[Entry]:
-    """Quarantined tests that passed ``runs`` merged runs in a row: the fix has held."""
-    return [e for e in register.active(today).values() if streaks.get(e.test, 0) >= runs]
+    """Quarantined tests that passed ``runs`` merged runs in a row while quarantined.
+
+    ``held`` is each test's count of such runs (``durations.TestHistory.held``): passes from
+    before the entry was added do not show that the fix has held.
+    """
+    return [e for e in register.active(today).values() if held.get(e.test, 0) >= runs]
