@@ -128,3 +128,13 @@ def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
         Outcome.PASSED,
         Outcome.FAILED,
     ]
+
+
+@pytest.mark.parametrize("time", ["inf", "nan", "-1", "x"])
+def test_a_time_that_is_no_measurement_counts_as_zero(tmp_path: Path, time: str) -> None:
+    case = (
+        f'<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" time="{time}"/>'
+    )
+    (tmp_path / "r.xml").write_text(report(case))
+    (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
+    assert result.seconds == 0.0

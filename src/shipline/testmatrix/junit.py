@@ -7,6 +7,7 @@ references), and the standard library parser does the rest.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable, Sequence
@@ -63,8 +64,10 @@ def _result(case: ET.Element, by_key: dict[tuple[str, str], str]) -> TestResult:
     classname, name = case.get("classname", ""), case.get("name", "")
     nodeid = by_key.get((classname, name)) or _fallback_nodeid(case, classname, name)
     try:
-        seconds = max(0.0, float(case.get("time", "0") or 0))
+        seconds = float(case.get("time", "0") or 0)
     except ValueError:
+        seconds = 0.0
+    if not 0 <= seconds < math.inf:  # negative, infinite or NaN: no measurement
         seconds = 0.0
     outcome, messages, details = Outcome.PASSED, [], ""
     for child in case:
