@@ -612,6 +612,31 @@ def test_a_quarantined_test_that_keeps_passing_is_ready_to_release(tmp_path: Pat
     assert "Ready to release from quarantine" in merged.summary
 
 
+def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    register(workspace, "2999-12-31")
+    text = (workspace / "quarantine.yml").read_text()
+    (workspace / "quarantine.yml").write_text(
+        text.replace("tests/test_failing.py::test_broken", "tests/test_fast.py::test_add")
+    )
+    assert shipline(workspace, "run", shards="1", shard="1").code == 0
+    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert merged.code == 0, merged.log
+    warnings = [
+        (p.get("file"), p.get("line"), m) for n, p, m in merged.annotations if n == "warning"
+    ]
+    assert warnings == [
+        (
+            "quarantine.yml",
+            "3",
+            "tests/test_fast.py::test_add is no test id but the beginning of 6 (a class, module "
+            "or parametrized test): an entry holds one whole node id, so this one holds none; "
+            "list the tests it should hold",
+        )
+    ]
+
+
 def test_passes_from_before_a_test_was_quarantined_do_not_release_it(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)

@@ -187,3 +187,27 @@ def test_ready_to_release_after_n_passing_runs_in_a_row_while_quarantined() -> N
         held = {test: entry.held for test, entry in history.tests.items()}
         ready = quarantine.ready_to_release(register, held, 3, today)
         assert [e.test for e in ready] == ([timeout, reconnect] if merges == 3 else [])
+
+
+def test_an_entry_naming_only_the_beginning_of_test_ids_is_found() -> None:
+    def entry(test: str, line: int) -> quarantine.Entry:
+        return quarantine.Entry(test, "why", "@me", "https://x/1", dt.date(2999, 1, 1), line)
+
+    register = quarantine.Register(
+        "q.yml",
+        (
+            entry("tests/test_db.py::TestPool", 3),  # a class
+            entry("tests/test_db.py::test_param", 8),  # a parametrized test without its id
+            entry("tests/test_db.py::test_plain", 13),  # a whole id
+            entry("tests/test_gone.py::test_x", 18),  # another layer's, or gone
+            entry("tests/test_db.py::TestPoo", 23),  # not a whole part of any id
+        ),
+    )
+    tests = [
+        "tests/test_db.py::TestPool::test_a",
+        "tests/test_db.py::TestPool::test_b",
+        "tests/test_db.py::test_param[1]",
+        "tests/test_db.py::test_plain",
+    ]
+    found = quarantine.partial_ids(register, tests, dt.date(2026, 1, 1))
+    assert [(e.line, covered) for e, covered in found] == [(3, 2), (8, 1)]

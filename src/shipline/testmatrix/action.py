@@ -536,30 +536,54 @@ def _merge(context: ActionContext, common: Common) -> int:
             f"Coverage: **{coverage_total.shown}%**{limit}" + (" ❌" if below else "")
         )
     if common.register is not None:
-        passes = {t: e.held for t, e in history.tests.items()}
-        ready = quarantine.ready_to_release(common.register, passes, common.release_after, today)
-        for entry in ready:
-            context.console.annotate(
-                Annotation(
-                    AnnotationLevel.NOTICE,
-                    f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
-                    "quarantined: ready to release from quarantine",
-                    file=common.register.path,
-                    line=entry.line,
-                    title="test-matrix quarantine",
-                )
-            )
-        if ready:
-            summary.heading("Ready to release from quarantine", 3).bullets(
-                f"`{e.test}` ({passes[e.test]} passing runs in a row while quarantined; "
-                f"owner {e.owner})"
-                for e in ready
-            )
+        _report_register(context, common.register, common.release_after, history, summary, today)
     summary.paragraph(
         f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     )
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _report_register(
+    context: ActionContext,
+    register: quarantine.Register,
+    release_after: int,
+    history: durations.History,
+    summary: Summary,
+    today: dt.date,
+) -> None:
+    """Entries that only name the beginning of test ids, and tests ready to leave quarantine."""
+    for entry, covered in quarantine.partial_ids(register, history.tests, today):
+        context.console.annotate(
+            Annotation(
+                AnnotationLevel.WARNING,
+                f"{entry.test} is no test id but the beginning of {covered} (a class, module or "
+                "parametrized test): an entry holds one whole node id, so this one holds none; "
+                "list the tests it should hold",
+                file=register.path,
+                line=entry.line,
+                title="test-matrix quarantine",
+            )
+        )
+    passes = {t: e.held for t, e in history.tests.items()}
+    ready = quarantine.ready_to_release(register, passes, release_after, today)
+    for entry in ready:
+        context.console.annotate(
+            Annotation(
+                AnnotationLevel.NOTICE,
+                f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
+                "quarantined: ready to release from quarantine",
+                file=register.path,
+                line=entry.line,
+                title="test-matrix quarantine",
+            )
+        )
+    if ready:
+        summary.heading("Ready to release from quarantine", 3).bullets(
+            f"`{e.test}` ({passes[e.test]} passing runs in a row while quarantined; "
+            f"owner {e.owner})"
+            for e in ready
+        )
 
 
 @dataclass(frozen=True)

@@ -190,3 +190,20 @@ def ready_to_release(
     before the entry was added do not show that the fix has held.
     """
     return [e for e in register.active(today).values() if held.get(e.test, 0) >= runs]
+
+
+def partial_ids(
+    register: Register, tests: Iterable[str], today: dt.date
+) -> list[tuple[Entry, int]]:
+    """Active entries that name no test but a class, module or un-parametrized function of
+    some (``tests/test_a.py::TestX``): ids match whole node ids only, so these hold nothing.
+    Each comes with how many collected tests it is the beginning of."""
+    collected = set(tests)
+    found = []
+    for entry in register.active(today).values():
+        if entry.test in collected:
+            continue
+        covered = sum(1 for t in collected if t.startswith((entry.test + "::", entry.test + "[")))
+        if covered:
+            found.append((entry, covered))
+    return found
