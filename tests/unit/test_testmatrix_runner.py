@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from shipline.errors import ToolFailedError
+from shipline.errors import ToolFailedError, UsageError
 from shipline.testmatrix import pytest_runner
 from shipline.testmatrix.pytest_runner import CommandTooLongError, stream
+from shipline.tools import ToolResult
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.
 TOO_MANY = [f"tests/test_x.py::test[{n:04d}-" + "x" * 980 + "]" for n in range(3000)]
@@ -31,6 +34,131 @@ def test_stream_shows_lines_as_they_come_and_kills_on_timeout(tmp_path: Path) ->
             timeout=0.5,
             echo=seen.append,
         )
+
+
+# A tool that starts a child sharing its output, as a test running a CLI or a server under -s
+# does; the child writes a file if it lives ``seconds`` more.
+SPAWNS_A_CHILD = """\
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c",
+    "import time, pathlib; time.sleep({seconds}); pathlib.Path({marker!r}).write_text('alive')"])
+print("started", flush=True)
+{then}
+"""
+
+needs_process_groups = pytest.mark.skipif(
+    not pytest_runner.PROCESS_GROUPS, reason="no process groups (Windows)"
+)
+
+
+@needs_process_groups
+def test_a_timeout_kills_the_children_that_hold_the_output_too(tmp_path: Path) -> None:
+    marker = tmp_path / "child-alive"
+    script = SPAWNS_A_CHILD.format(
+        seconds=3, marker=str(marker), then="import time; time.sleep(60)"
+    )
+    seen: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ToolFailedError, match=r"did not finish within 1 s"):
+        stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=seen.append)
+    assert time.monotonic() - started < 1 + pytest_runner.DRAIN_SECONDS
+    assert seen == ["started"]
+    time.sleep(3.5)
+    assert not marker.exists()
+
+
+@needs_process_groups
+def test_output_is_read_until_the_tool_exits_and_its_leftovers_are_killed(tmp_path: Path) -> None:
+    # a test server nobody stopped: it would hold the pipe, and the job, for as long as it runs
+    marker = tmp_path / "server-alive"
+    script = SPAWNS_A_CHILD.format(seconds=2, marker=str(marker), then="print('done')")
+    seen: list[str] = []
+    started = time.monotonic()
+    done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
+    assert time.monotonic() - started < 1.5
+    assert seen == ["started", "done"] and done.returncode == 0
+    time.sleep(2.5)
+    assert not marker.exists()
+
+
+def test_the_output_written_just_before_the_exit_is_all_shown(tmp_path: Path) -> None:
+    script = "import sys\nfor n in range(20000): print(n)\nsys.stdout.write('no newline')"
+    seen: list[str] = []
+    stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
+    assert len(seen) == 20001 and seen[-1] == "no newline"
+
+
+FAULTHANDLER_OUTPUT = """\
+tests/test_c.py .Fatal Python error: Segmentation fault
+
+Thread 0x00007f1 (most recent call first):
+  File "{project}/tests/test_other.py", line 9 in worker
+
+Current thread 0x00007f2 (most recent call first):
+  File "{project}/.venv/lib/python3.12/site-packages/ctypes_lib.py", line 5 in string_at
+  File "{project}/tests/test_c.py", line 3 in helper
+  File "{project}/tests/test_c.py", line 6 in test_c
+  File "{project}/.venv/lib/python3.12/site-packages/_pytest/python.py", line 159 in pytest_pyfunc_call
+  File "{project}/.venv/lib/python3.12/site-packages/pluggy/_callers.py", line 102 in _multicall
+  File "<frozen runpy>", line 198 in _run_module_as_main
+"""
+
+
+def _crashed(tmp_path: Path, output: str, returncode: int) -> str:
+    project = pytest_runner.Project(tmp_path, sys.executable, (), (), 60)
+    result = ToolResult(("python",), returncode, output.format(project=tmp_path), "")
+    with pytest.raises(ToolFailedError) as raised:
+        pytest_runner._check_completed(result, project, pytest_runner._refused_options)
+    return str(raised.value)
+
+
+def test_a_crash_names_the_signal_and_the_test_from_faulthandler_s_stack(tmp_path: Path) -> None:
+    message = _crashed(tmp_path, FAULTHANDLER_OUTPUT, -signal.SIGSEGV)
+    assert message == "pytest was killed by SIGSEGV in test_c at tests/test_c.py:6"
+
+
+def test_a_crash_in_a_fixture_names_the_project_s_first_frame(tmp_path: Path) -> None:
+    in_fixture = FAULTHANDLER_OUTPUT.replace("test_c\n", "fixture_body\n").replace(
+        "pytest_pyfunc_call", "call_fixture_func"
+    )
+    message = _crashed(tmp_path, in_fixture, -signal.SIGSEGV)
+    assert message.endswith("in helper at tests/test_c.py:3")
+
+
+def test_a_crash_without_faulthandler_names_the_last_test_pytest_printed(tmp_path: Path) -> None:
+    output = "tests/test_c.py::test_ok PASSED    [ 50%]\ntests/test_c.py::test_c[a-1] \n"
+    message = _crashed(tmp_path, output, -signal.SIGABRT)
+    assert message == "pytest was killed by SIGABRT while running tests/test_c.py::test_c[a-1]"
+    assert "does not say in which test" in _crashed(tmp_path, "collected 2 items\n", -9)
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            "ERROR: usage: python -m pytest [options] [file_or_dir]\n"
+            "python -m pytest: error: unrecognized arguments: --bogus\n  inifile: None\n",
+            "python -m pytest: error: unrecognized arguments: --bogus",
+        ),
+        (
+            "collected 1 item\n\nno tests ran\nERROR: Wrong expression passed to '-m': unit and\n",
+            "ERROR: Wrong expression passed to '-m': unit and",
+        ),
+    ],
+)
+def test_a_usage_error_is_bad_input_with_pytest_s_own_line(
+    tmp_path: Path, output: str, expected: str
+) -> None:
+    project = pytest_runner.Project(tmp_path, sys.executable, (), (), 60)
+    result = ToolResult(("python",), 4, output, "")
+    with pytest.raises(UsageError) as raised:
+        pytest_runner._check_completed(result, project, pytest_runner._refused_options)
+    message = str(raised.value)
+    assert message.startswith(f"pytest refused its options (exit code 4): {expected}; check")
+    assert "'markers', 'args'" in message
+    with pytest.raises(ToolFailedError, match="could not rerun the failed tests") as rerun:
+        pytest_runner._check_completed(result, project, pytest_runner._refused_rerun)
+    assert not isinstance(rerun.value, UsageError)
 
 
 def test_a_command_line_the_system_refuses_is_reported_as_too_long(tmp_path: Path) -> None:

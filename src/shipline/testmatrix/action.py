@@ -14,7 +14,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -326,6 +326,7 @@ def _run(context: ActionContext, common: Common) -> int:
     today = today_utc()
 
     stem = report_stem(shard, shards, label)
+    created = not results_dir.exists()
     results_dir.mkdir(parents=True, exist_ok=True)
     coverage_data = results_dir / f"coverage-{stem}" if measure else None
     console = context.console
@@ -338,13 +339,20 @@ def _run(context: ActionContext, common: Common) -> int:
         common.keep_together.value,
     )
     with console.group(f"Shard {shard}/{shards}"), _verbatim(console) as echo:
-        ran = runner.run_shard(
-            test_project,
-            request,
-            results_dir / f"{stem}.xml",
-            echo=echo,
-            coverage_data=coverage_data,
-        )
+        try:
+            ran = runner.run_shard(
+                test_project,
+                request,
+                results_dir / f"{stem}.xml",
+                echo=echo,
+                coverage_data=coverage_data,
+            )
+        except UsageError:  # pytest refused the options: bad input leaves nothing behind
+            (results_dir / f"{stem}.xml").unlink(missing_ok=True)  # pytest writes it anyway
+            if created:
+                with suppress(OSError):
+                    results_dir.rmdir()
+            raise
     chosen = ran.selection
     if ran.attempt is None:
         raise NoTestsError(_empty_shard(chosen, shard, shards))
@@ -365,7 +373,8 @@ def _run(context: ActionContext, common: Common) -> int:
         # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass
         raise ToolFailedError(
             f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
-            f"(first: {unreported[0]}); remove -x/--maxfail from args"
+            f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
+            "pytest.exit() in a test, or a crash stopped the run"
         )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]

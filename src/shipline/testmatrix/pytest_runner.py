@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import json
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
-from shipline.errors import ToolFailedError, ToolMissingError, UsageError
+from shipline.errors import ShiplineError, ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix import coverage_merge, sharding
 from shipline.testmatrix.junit import read_report
 from shipline.testmatrix.results import TestResult
@@ -32,7 +37,14 @@ from shipline.tools import ToolResult, run_tool
 # itself broke (2 interrupted or collection errors, 3 internal error, 4 usage error).
 PYTEST_RAN = (0, 1)
 NO_TESTS = 5
+USAGE_ERROR = 4
 TAIL_LINES = 200
+# POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
+# processes its tests started too, and those left behind once it exits. Windows has none.
+PROCESS_GROUPS = hasattr(os, "killpg")
+# Once pytest has exited, how long its last output may take to come through the pipe; a
+# process that escaped its group may hold the pipe open for ever.
+DRAIN_SECONDS = 2.0
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
 ARGUMENT_FILES_SINCE = (8, 2)
@@ -45,6 +57,14 @@ PLUGIN_MODULE = "_shipline_shard_plugin"
 # project would import may live there.
 SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
+COLLECT_OPTION = "--shipline-collect"
+# faulthandler's frames, which pytest prints when a signal kills it (no comma before "in",
+# unlike a traceback's): most recent call first.
+_FAULT_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)\s*$'
+)
+# a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
+_STARTED_TEST = re.compile(r"^(?P<nodeid>[^\s:][^\s]*?\.py::\S+)")
 
 
 class CommandTooLongError(ToolFailedError):
@@ -148,28 +168,69 @@ def _base_args(project: Project) -> list[str]:
 
 
 def collect(project: Project) -> list[str]:
-    """Node ids of the selected layer, in pytest's order; a collection error blocks."""
-    result = run_tool(
-        [*_base_args(project), "--collect-only", "-q", *project.options, *project.paths],
-        cwd=project.directory,
-        timeout=project.timeout,
-        ok_codes=range(256),
-    )
+    """Node ids of the selected layer, in pytest's order; a collection error blocks.
+
+    The plugin writes them to a file: pytest's own listing changes with the project's
+    verbosity (``addopts = -q`` lists files), with ``-s`` (prints) and ``-v`` (a tree).
+    """
+    with _plugin_scratch("shipline-collect-") as (scratch, env):
+        answer = scratch / "collected.json"
+        result = stream(
+            [
+                *_base_args(project),
+                "-p",
+                PLUGIN_MODULE,
+                f"{COLLECT_OPTION}={answer}",
+                "--collect-only",
+                "-q",
+                *project.options,
+                *project.paths,
+            ],
+            cwd=project.directory,
+            timeout=project.timeout,
+            echo=lambda line: None,  # a listing of every test: not worth a log
+            env=env,
+        )
+        collected = _read_answer(answer)
+    if _pytest_missing(result.stdout):
+        raise _no_pytest(project.python)
     if result.returncode == NO_TESTS:
         return []
-    if _pytest_missing(result.stderr):
-        raise _no_pytest(project.python)
+    if result.returncode == USAGE_ERROR:
+        raise _refused_options(result)
+    if collected is not None and collected["errors"]:
+        raise _could_not_collect(result, collected["errors"])
     if result.returncode != 0:
+        reason = _killed(result, project) if result.returncode < 0 else None
         raise ToolFailedError(
-            f"pytest could not collect the tests (exit code {result.returncode}): "
+            reason
+            or f"pytest could not collect the tests (exit code {result.returncode}): "
             f"{_collection_problem(result.stdout) or result.tail()}"
         )
-    nodeids: list[str] = []
-    for line in result.stdout.splitlines():
-        if not line.strip():
-            break
-        nodeids.append(line.strip())
-    return nodeids
+    if collected is None:
+        raise ToolFailedError(f"pytest collected without shipline's plugin: {result.tail()}")
+    return [str(test) for test in collected["tests"]]
+
+
+@contextmanager
+def _plugin_scratch(prefix: str) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A scratch directory holding shard_plugin.py and sharding.py, and an environment in which
+    ``-p`` finds the plugin there."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, SHARDING_COPY)):
+            shutil.copyfile(source, Path(name) / copy)
+        inherited = os.environ.get("PYTHONPATH")
+        path = os.pathsep.join([name, inherited] if inherited else [name])
+        yield Path(name), {**os.environ, "PYTHONPATH": path}
+
+
+def _read_answer(path: Path) -> dict[str, Any] | None:
+    """What the plugin wrote; None when it never got to (pytest stopped before, or the
+    plugin was not loaded)."""
+    if not path.is_file():
+        return None
+    answer: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return answer
 
 
 def _pytest_missing(output: str) -> bool:
@@ -188,6 +249,43 @@ def _no_pytest(python: str) -> ToolMissingError:
 def _collection_problem(stdout: str) -> str:
     errors = [line for line in stdout.splitlines() if line.startswith(("ERROR ", "E "))]
     return " | ".join(errors[:5])
+
+
+def _could_not_collect(result: ToolResult, errors: Sequence[Mapping[str, str]]) -> ToolFailedError:
+    """The modules the plugin saw fail to collect, each with its error."""
+    shown = " | ".join(f"{e['nodeid']}: {e['message']}" for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return ToolFailedError(
+        f"pytest could not collect the tests (exit code {result.returncode}): {shown}{more}"
+    )
+
+
+def _refused_options(result: ToolResult) -> UsageError:
+    """pytest's usage error (exit code 4) at collection: the options it was given are wrong."""
+    return UsageError(
+        f"pytest refused its options (exit code {USAGE_ERROR}): {_usage_problem(result)}; "
+        "check the inputs 'markers', 'args' and 'paths' (and the project's pytest addopts)"
+    )
+
+
+def _refused_rerun(result: ToolResult) -> ToolFailedError:
+    """The options were accepted by the first run: a usage error now is about the test ids."""
+    return ToolFailedError(
+        f"pytest could not rerun the failed tests (exit code {USAGE_ERROR}): "
+        f"{_usage_problem(result)}"
+    )
+
+
+def _usage_problem(result: ToolResult) -> str:
+    """pytest's own error line: argparse's "error: ..." or pytest's "ERROR: ..."."""
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    for line in lines:
+        if ": error: " in line:
+            return line
+    for line in lines:
+        if line.startswith("ERROR:"):
+            return line
+    return result.tail()
 
 
 def run(
@@ -216,7 +314,7 @@ def run(
                 "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
                 "test environment), or use more shards"
             ) from None
-    _check_completed(result)
+    _check_completed(result, project, _refused_rerun)
     return _attempt(result, report, nodeids, seconds)
 
 
@@ -233,10 +331,7 @@ def run_shard(
     shard_plugin.py computes the share from pytest's own collection, so the tests are
     collected once; it answers with what it chose, which the report is then read against.
     """
-    with tempfile.TemporaryDirectory(prefix="shipline-shard-") as name:
-        scratch = Path(name)
-        for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, SHARDING_COPY)):
-            shutil.copyfile(source, scratch / copy)
+    with _plugin_scratch("shipline-shard-") as (scratch, env):
         answer = scratch / "answer.json"
         (scratch / "request.json").write_text(
             json.dumps(
@@ -259,8 +354,6 @@ def run_shard(
             f"{PLUGIN_OPTION}={scratch / 'request.json'}",
             *project.paths,
         ]
-        inherited = os.environ.get("PYTHONPATH")
-        path = os.pathsep.join([name, inherited] if inherited else [name])
         # Without a configured source coverage.py measures every file that runs: the plugin
         # would count in the project's total, then be missing when the merge reports. A
         # command-line --omit replaces the configured one, so the project's patterns go too
@@ -276,16 +369,20 @@ def run_shard(
             echo=echo,
             coverage_data=coverage_data,
             coverage_options=omit,
-            env={**os.environ, "PYTHONPATH": path},
+            env=env,
         )
+        chosen = _read_answer(answer)
+    if chosen is None:
         if result.returncode != NO_TESTS:
-            _check_completed(result)
-        if not answer.is_file():
-            raise ToolFailedError(
-                f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
-                f"{result.tail()}"
-            )
-        chosen = json.loads(answer.read_text(encoding="utf-8"))
+            _check_completed(result, project, _refused_options)
+        raise ToolFailedError(
+            f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
+            f"{result.tail()}"
+        )
+    if chosen["errors"]:
+        # also with --continue-on-collection-errors, which would run the rest: a module that
+        # cannot be imported is not a test that failed, and there is nothing to rerun
+        raise _could_not_collect(result, chosen["errors"])
     selected = Selection(
         int(chosen["collected"]),
         int(chosen["shards"]),
@@ -295,7 +392,14 @@ def run_shard(
         None if chosen["modules"] is None else _module_counts(chosen["modules"]),
     )
     if result.returncode == NO_TESTS:
-        return ShardRun(selected, None)
+        if not selected.tests:
+            return ShardRun(selected, None)
+        raise ToolFailedError(
+            f"pytest stopped with exit code {NO_TESTS} (no tests) after selecting "
+            f"{len(selected.tests)} test(s) for this shard: did a test or conftest call "
+            f"pytest.exit(returncode={NO_TESTS})? {result.tail(1)}"
+        )
+    _check_completed(result, project, _refused_options)
     return ShardRun(selected, _attempt(result, report, selected.tests, seconds))
 
 
@@ -347,12 +451,21 @@ def _pytest(
     return result, time.monotonic() - started
 
 
-def _check_completed(result: ToolResult) -> None:
-    """pytest ran the tests (some may have failed); else the reason it did not."""
+def _check_completed(
+    result: ToolResult, project: Project, refused: Callable[[ToolResult], ShiplineError]
+) -> None:
+    """pytest ran the tests (some may have failed); else the reason it did not.
+
+    ``refused`` says what a usage error (exit code 4) means for this run.
+    """
     if _pytest_missing(result.stdout):
         raise _no_pytest(result.args[0])
     if result.returncode in PYTEST_RAN:
         return
+    if result.returncode < 0:
+        raise ToolFailedError(_killed(result, project))
+    if result.returncode == USAGE_ERROR:
+        raise refused(result)
     problem = _collection_problem(result.stdout)
     if problem:
         raise ToolFailedError(
@@ -363,7 +476,66 @@ def _check_completed(result: ToolResult) -> None:
     )
 
 
+def _killed(result: ToolResult, project: Project) -> str:
+    """Which signal killed pytest, and in which test when its output says so."""
+    try:
+        name = signal.Signals(-result.returncode).name
+    except ValueError:
+        name = f"signal {-result.returncode}"
+    frame = _faulting_frame(result.stdout, project.directory)
+    started = _last_started(result.stdout)
+    if frame:
+        where = f" in {frame}"
+    elif started:
+        where = f" while running {started}"
+    else:
+        where = "; its output does not say in which test"
+    # SIGKILL is what the kernel's out-of-memory killer sends
+    hint = " (out of memory?)" if name == "SIGKILL" else ""
+    return f"pytest was killed by {name}{hint}{where}"
+
+
+def _faulting_frame(output: str, directory: Path) -> str | None:
+    """Where the test was when pytest died, in the stack faulthandler prints on a fatal signal:
+    the test function's frame, else the first frame in the project's own code (a fixture)."""
+    lines = output.splitlines()
+    # with several threads faulthandler prints each; the one that crashed is "Current thread"
+    current = [n for n, line in enumerate(lines) if "Current thread" in line]
+    frames = [
+        m for line in lines[current[-1] if current else 0 :] if (m := _FAULT_FRAME.match(line))
+    ]
+    for frame, caller in itertools.pairwise(frames):
+        if caller["function"] == "pytest_pyfunc_call":  # pytest calls the test function itself
+            return _frame_text(frame, directory)
+    for frame in frames:  # e.g. in a fixture: the first frame in the project's own code
+        path = Path(frame["path"])
+        if path.is_relative_to(directory) and not {"site-packages", "dist-packages"} & set(
+            path.parts
+        ):
+            return _frame_text(frame, directory)
+    return None
+
+
+def _frame_text(frame: re.Match[str], directory: Path) -> str:
+    path = Path(frame["path"])
+    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else path
+    return f"{frame['function']} at {shown}:{frame['line']}"
+
+
+def _last_started(output: str) -> str | None:
+    """The last test id pytest printed as it started the test (with -v)."""
+    started = [m["nodeid"] for line in output.splitlines() if (m := _STARTED_TEST.match(line))]
+    return started[-1] if started else None
+
+
 def _attempt(result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float) -> Attempt:
+    if not report.is_file():
+        running = _last_started(result.stdout)
+        raise ToolFailedError(
+            f"pytest exited with code {result.returncode} without writing its JUnit report "
+            "(did a test call os._exit?)"
+            + (f"; the last test it started: {running}" if running else "")
+        )
     results = read_report(report, nodeids)
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
@@ -420,13 +592,45 @@ def stream(
 ) -> ToolResult:
     """Run a long tool with its output shown line by line as it comes (progress in the log).
 
-    stdout and stderr arrive merged; the last lines are kept for error messages. The process
-    is killed when it outlives ``timeout``.
+    stdout and stderr arrive merged; the last lines are kept for error messages. The process,
+    with every process it started, is killed when it outlives ``timeout``. Its output is read
+    until it exits, not until the pipe closes: a server a test left running, or a child of a
+    test killed at the timeout, may hold the pipe open long after; those are killed then.
     """
     name = Path(args[0]).name
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def show(line: str) -> None:
+        echo(line)
+        tail.append(line)
+
+    process = _start(args, cwd=cwd, env=env)
+    lines: queue.Queue[str | None] = queue.Queue()
+    stop = threading.Event()
+    assert process.stdout is not None  # noqa: S101 - stdout=PIPE in _start
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines, stop), daemon=True)
+    reader.start()
     try:
-        process = subprocess.Popen(
+        timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
+        returncode = process.wait()
+        _kill_group(process)  # what its tests left running: they hold the pipe, and time
+        _drain(lines, time.monotonic() + DRAIN_SECONDS, show)
+    finally:
+        stop.set()  # a process that escaped the group may keep writing: stop queueing it
+        if process.poll() is None:  # an error while showing the output: leave nothing behind
+            _kill_group(process)
+            process.wait()
+    if timed_out and returncode < 0:
+        raise ToolFailedError(f"{name} did not finish within {timeout:g} s")
+    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
+
+
+def _start(
+    args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None
+) -> subprocess.Popen[str]:
+    name = Path(args[0]).name
+    try:
+        return subprocess.Popen(
             list(args),
             cwd=cwd,
             env=env,
@@ -435,6 +639,7 @@ def stream(
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            start_new_session=PROCESS_GROUPS,  # a group of its own, led by its pid
         )
     except OSError as error:
         if error.errno == errno.E2BIG:
@@ -444,18 +649,69 @@ def stream(
                 "the system allows on a command line"
             ) from None
         raise ToolFailedError(f"{name} could not start: {error}") from None
-    timer = threading.Timer(timeout, process.kill)
-    timer.start()
+
+
+def _read_lines(pipe: IO[str], lines: queue.Queue[str | None], stop: threading.Event) -> None:
+    """In a thread of its own: a blocking read cannot wait for a deadline. None ends the output."""
     try:
-        assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
-        for line in process.stdout:
-            text = line.rstrip("\n")
-            echo(text)
-            tail.append(text)
-        returncode = process.wait()
+        for line in pipe:
+            if stop.is_set():
+                break
+            lines.put(line.rstrip("\n"))
     finally:
-        timed_out = not timer.is_alive()
-        timer.cancel()
-    if timed_out and returncode < 0:
-        raise ToolFailedError(f"{name} did not finish within {timeout:g} s")
-    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
+        lines.put(None)
+
+
+def _show_until_exit(
+    process: subprocess.Popen[str],
+    lines: queue.Queue[str | None],
+    deadline: float,
+    show: Callable[[str], None],
+) -> bool:
+    """Shows the output until the process exits or the output ends; True: it was killed at
+    the deadline."""
+    while process.poll() is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            _kill_group(process)
+            return True
+        try:
+            line = lines.get(timeout=min(left, 0.2))
+        except queue.Empty:
+            continue
+        if line is None:  # the output ended first: wait for the exit, not longer than allowed
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                return True
+            lines.put(None)  # for _drain
+            return False
+        show(line)
+    return False
+
+
+def _drain(lines: queue.Queue[str | None], deadline: float, show: Callable[[str], None]) -> None:
+    """The output written before the exit, still in the pipe: until it ends or the deadline."""
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return
+        if line is None:
+            return
+        show(line)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill the process and everything it started that is still in its group.
+
+    Also called once the process has been reaped: its pid is its group's id, which the system
+    does not hand out again while a process of the group is left.
+    """
+    if not PROCESS_GROUPS:
+        process.kill()  # no process groups (Windows): the process itself, as before
+        return
+    # ESRCH: no process is left in the group; EPERM: macOS, when only zombies are
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

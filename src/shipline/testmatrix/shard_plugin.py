@@ -29,7 +29,8 @@ from typing import Any
 
 import pytest
 
-OPTION = "--shipline-shard"  # pytest_runner passes it by this name
+OPTION = "--shipline-shard"  # pytest_runner passes these by their names
+COLLECT_OPTION = "--shipline-collect"
 # Files pytest needs whoever owns the tests beside them.
 NEVER_SKIPPED = ("conftest.py", "__init__.py")
 
@@ -45,15 +46,45 @@ class _Shard:
         return int(self.request["shard"])
 
 
+class _CollectionErrors:
+    """The modules (or other collectors) pytest could not collect, with their error."""
+
+    def __init__(self) -> None:
+        self.found: list[dict[str, str]] = []
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.found.append({"nodeid": report.nodeid, "message": _error_line(report)})
+
+
+def _error_line(report: Any) -> str:
+    """The exception pytest shows last ("E   ModuleNotFoundError: ..."), else its last line."""
+    lines = [line.strip() for line in report.longreprtext.splitlines() if line.strip()]
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    return errors[-1] if errors else (lines[-1] if lines else "collection failed")
+
+
 _SHARD = pytest.StashKey[_Shard]()
+_COLLECT = pytest.StashKey[Path]()  # where plan wants the collected node ids
+_ERRORS = pytest.StashKey[_CollectionErrors]()
 
 
 def pytest_addoption(parser: Any) -> None:
     parser.addoption(OPTION, metavar="REQUEST", help="shipline: the shard request (JSON) to run")
+    parser.addoption(
+        COLLECT_OPTION, metavar="ANSWER", help="shipline: write the collected node ids (JSON)"
+    )
 
 
 def pytest_configure(config: Any) -> None:
     request_path = config.getoption(OPTION)
+    collect_path = config.getoption(COLLECT_OPTION)
+    if request_path or collect_path:
+        errors = _CollectionErrors()
+        config.pluginmanager.register(errors, "shipline-collection-errors")
+        config.stash[_ERRORS] = errors
+    if collect_path:
+        config.stash[_COLLECT] = Path(collect_path)
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
@@ -100,9 +131,17 @@ def _test_module(path: Path, config: Any) -> bool:
 
 @pytest.hookimpl(trylast=True)  # after -m, -k and other plugins have deselected theirs
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    collect_path = config.stash.get(_COLLECT, None)
+    if collect_path is not None:
+        tests = [item.nodeid for item in items]
+        _answer(collect_path, {"tests": tests, "errors": config.stash[_ERRORS].found})
     shard = config.stash.get(_SHARD, None)
-    if shard is None:
-        return
+    if shard is not None:
+        _choose(shard, config, items)
+
+
+def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
+    """Keep this shard's share of ``items`` and answer with what was chosen."""
     request, sharding = shard.request, shard.sharding
     collected = [item.nodeid for item in items]
     if shard.modules is not None:
@@ -128,9 +167,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
         "modules": None if shard.modules is None else _modules(shard, collected),
+        "errors": config.stash[_ERRORS].found,
     }
+    _answer(Path(request["answer"]), answer)
+
+
+def _answer(target: Path, answer: dict[str, Any]) -> None:
     # under pytest-xdist every worker collects and answers the same; replace, never interleave
-    target = Path(request["answer"])
     partial = target.with_name(f"{target.name}.{os.getpid()}")
     partial.write_text(json.dumps(answer), encoding="utf-8")
     partial.replace(target)
