@@ -191,9 +191,16 @@ def test_a_parameter_id_with_double_colons_stays_in_its_class() -> None:
     ids = ("localhost", "host::5432", "a::b::c")
     seconds = {f"tests/test_db.py::TestDB::test_connect[{i}]": 0.01 for i in ids}
     seconds |= {f"tests/test_other.py::TestOther{i}::test": 1.0 for i in range(6)}
+    # two light modules in a directory whose name holds a bracket stay two pieces
+    seconds |= {f"tests/[x]/test_{m}.py::test": 0.01 for m in ("p", "q")}
     plan = sharding.plan(seconds, seconds, 3, keep_together="class")
     holding = [s.index for s in plan.shards if any("TestDB" in t for t in s.tests)]
     assert len(holding) == 1
+    units = sharding._units(plan.estimates, 3, "class")
+    assert sorted(u for u in units if u.startswith("tests/[x]")) == [
+        "tests/[x]/test_p.py::",
+        "tests/[x]/test_q.py::",
+    ]
 
 
 def test_too_few_groups_for_the_shards_fall_back_to_single_tests() -> None:

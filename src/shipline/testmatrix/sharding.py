@@ -137,8 +137,9 @@ def _units(
     for test in sorted(estimates):
         # "path::Class::test[x]": the module is before the first "::", the class before the
         # last one outside the parameters (an id such as "[host::5432]" may hold "::" too)
-        address = test.partition("[")[0]
-        key = module_of(test) if keep_together == "module" else address.rsplit("::", 1)[0]
+        module, _, rest = test.partition("::")
+        address = f"{module}::{rest.partition('[')[0]}"  # a directory may hold "[" too
+        key = module if keep_together == "module" else address.rsplit("::", 1)[0]
         members.setdefault(key, []).append(test)
     too_heavy = sum(estimates.values()) / shards * SPLIT_SHARE
     units: dict[str, tuple[str, ...]] = {}
