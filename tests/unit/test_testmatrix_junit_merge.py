@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shipline.testmatrix.junit import ShardReport, read_report, write_merged
+from shipline.testmatrix.junit import ShardReport, junit_key, read_report, write_merged
 from shipline.testmatrix.results import Outcome
 
 
@@ -138,3 +138,9 @@ def test_a_time_that_is_no_measurement_counts_as_zero(tmp_path: Path, time: str)
     (tmp_path / "r.xml").write_text(report(case))
     (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
     assert result.seconds == 0.0
+
+
+def test_junit_key_of_a_module_in_a_directory_whose_name_holds_a_bracket() -> None:
+    # as pytest 9 writes them: classname "tests.[x].test_p", name "test_p[a::b]"
+    assert junit_key("tests/[x]/test_p.py::test_p[a::b]") == ("tests.[x].test_p", "test_p[a::b]")
+    assert junit_key("tests/[x]/test_p.py::TestC::test_m") == ("tests.[x].test_p.TestC", "test_m")

@@ -33,8 +33,9 @@ class JUnitError(ToolFailedError):
 
 def junit_key(nodeid: str) -> tuple[str, str]:
     """(classname, name) as pytest's junitxml plugin derives them from a node id."""
-    address, bracket, params = nodeid.partition("[")
-    names = address.split("::")
+    module, _, rest = nodeid.partition("::")  # parameters begin after the module's path
+    address, bracket, params = rest.partition("[")
+    names = [module, *address.split("::")] if rest else [module]
     names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
     names[-1] += bracket + params
     return ".".join(names[:-1]), names[-1]
