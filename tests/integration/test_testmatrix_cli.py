@@ -535,6 +535,37 @@ def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
     assert "| tests/test_failing.py::test_broken | a | failed |" in merged.summary
 
 
+TEARDOWN_ERROR = """\
+import pytest
+
+
+@pytest.fixture
+def connection():
+    yield 1
+    raise RuntimeError("connection not closed")
+
+
+def test_query(connection: int) -> None:
+    assert connection == 2, "wrong row count"
+"""
+
+
+def test_a_failed_call_and_a_teardown_error_are_one_failure_in_run_and_merge(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_teardown.py").write_text(TEARDOWN_ERROR)
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="0")
+    assert run.code == 1 and run.outputs["failed"] == "1", run.log
+    errors = [(p.get("line"), m) for n, p, m in run.annotations if n == "error"]
+    assert len(errors) == 1 and errors[0][0] == "11"  # the assertion, not the fixture
+    assert "wrong row count" in errors[0][1] and "failed on teardown" in errors[0][1]
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
+    assert "tests/test_teardown.py::test_query" in merged.summary
+
+
 def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, flaky=True)
@@ -630,9 +661,9 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
         (
             "quarantine.yml",
             "3",
-            "tests/test_fast.py::test_add is no test id but the beginning of 6 (a class, module "
-            "or parametrized test): an entry holds one whole node id, so this one holds none; "
-            "list the tests it should hold",
+            "tests/test_fast.py::test_add is no test id but the beginning of 6 test id(s) (a "
+            "class, module or parametrized test): an entry holds one whole node id, so this one "
+            "holds none; list the tests it should hold",
         )
     ]
 
@@ -688,6 +719,19 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     )
 
 
+def test_coverage_measured_in_one_matrix_cell_is_the_project_s(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    for label, measure in (("py3.12", "true"), ("py3.13", "false")):
+        for shard in ("1", "2"):
+            run = shipline(workspace, "run", shards="2", shard=shard, label=label, coverage=measure)
+            assert run.code == 0, run.log
+    merged = shipline(workspace, "merge", coverage_threshold="65")
+    assert merged.code == 0, merged.log
+    assert merged.outputs["coverage"] == "70.00"
+    assert "coverage measured in py3.12, not in py3.13" in merged.log
+
+
 def test_coverage_from_only_some_shards_blocks_before_anything_is_written(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
@@ -696,7 +740,8 @@ def test_coverage_from_only_some_shards_blocks_before_anything_is_written(tmp_pa
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert (
-        "coverage data from only some shards (shard-2of2 ran without coverage: true)" in merged.log
+        "coverage data from only some shards of a matrix cell (shard-2of2 ran without "
+        "coverage: true)" in merged.log
     )
     assert not (workspace / "test-durations.json").exists()
     assert not (workspace / "test-results" / "junit.xml").exists()
@@ -795,6 +840,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "input 'matrix' got '{\"python\": [\"3.12\"]}': expected the plan's matrix output",
         ),
         (
+            {"mode": "merge", "matrix": '{"python":["3.12"],"os":["x"],"shard":[1,3]}'},
+            "expected the plan's matrix output",
+        ),
+        (
             {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
             "input 'keep-together' got 'package': expected one of none, class, module",
         ),
@@ -829,6 +878,20 @@ def test_merge_refuses_missing_shards(tmp_path: Path) -> None:
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert "missing" in merged.log and "shard-2of2" in merged.log
+
+
+def test_merge_refuses_a_junit_report_that_does_not_match_its_shard_report(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    assert shipline(workspace, "run", shards="1", shard="1").code == 0
+    (workspace / "test-results" / "shard-1of1.xml").write_text(
+        '<testsuites><testsuite name="pytest" tests="0"/></testsuites>'
+    )
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert "shard-1of1.xml holds 0 test(s) but its shard report shard-1of1.json 8" in merged.log
+    assert not list((workspace / "test-results").glob("*junit*"))
+    assert not (workspace / "test-durations.json").exists()
 
 
 def test_merge_with_the_plans_matrix_refuses_a_cell_that_reported_nothing(tmp_path: Path) -> None:

@@ -85,18 +85,24 @@ def test_without_a_location_in_the_traceback_the_test_s_definition_is_used(tmp_p
     assert (file, line) == ("tests/test_a.py", 10)  # pytest writes the 0-based line
 
 
-def test_a_failed_call_with_a_teardown_error_shows_the_call_first(tmp_path: Path) -> None:
-    case = (
-        '<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" line="1">'
-        '<failure message="AssertionError: call fails">tests/test_a.py:4: AssertionError</failure>'
-        '<error message="failed on teardown">tests/conftest.py:25: RuntimeError</error>'
-        "</testcase>"
+def test_a_failed_call_with_a_teardown_error_is_one_test_showing_the_call_first(
+    tmp_path: Path,
+) -> None:
+    # pytest writes two test cases for it, the call's failure, then the teardown's error
+    cases = (
+        '<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" line="1" '
+        'time="0.5"><failure message="AssertionError: call fails">'
+        "tests/test_a.py:4: AssertionError</failure></testcase>"
+        '<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" line="1" '
+        'time="0.25"><error message="failed on teardown">'
+        "tests/conftest.py:25: RuntimeError</error></testcase>"
     )
-    (tmp_path / "r.xml").write_text(report(case))
+    (tmp_path / "r.xml").write_text(report(cases))
     (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
     assert result.outcome is Outcome.ERROR
     assert result.message == "AssertionError: call fails; then failed on teardown"
-    assert (result.file, result.line) == ("tests/test_a.py", 4)
+    assert (result.file, result.line, result.seconds) == ("tests/test_a.py", 4, 0.75)
+    assert write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [])]) == [1]
 
 
 def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(

@@ -476,8 +476,9 @@ def _merge(context: ActionContext, common: Common) -> int:
     # everything that can make the run unjudgeable is checked before anything is written
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = results_dir / "junit.xml"
+    unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
     cases = write_merged(
-        merged_junit,
+        unchecked,
         [
             ShardReport(
                 results_dir / m.junit[0],
@@ -489,10 +490,12 @@ def _merge(context: ActionContext, common: Common) -> int:
     )
     for m, count in zip(manifests, cases, strict=True):
         if count != len(m.results):
+            unchecked.unlink()
             raise ToolFailedError(
                 f"{m.junit[0]} holds {count} test(s) but its shard report {m.source} "
                 f"{len(m.results)}: the reports do not belong together"
             )
+    unchecked.replace(merged_junit)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
     history = durations.merge(common.history, combined, quarantined=held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
@@ -566,9 +569,9 @@ def _report_register(
         context.console.annotate(
             Annotation(
                 AnnotationLevel.WARNING,
-                f"{entry.test} is no test id but the beginning of {covered} (a class, module or "
-                "parametrized test): an entry holds one whole node id, so this one holds none; "
-                "list the tests it should hold",
+                f"{entry.test} is no test id but the beginning of {covered} test id(s) (a "
+                "class, module or parametrized test): an entry holds one whole node id, so this "
+                "one holds none; list the tests it should hold",
                 file=register.path,
                 line=entry.line,
                 title="test-matrix quarantine",
@@ -607,8 +610,12 @@ class CoverageTotal:
 
     @property
     def below(self) -> bool:
+        if self.threshold is None:
+            return False
+        if self.threshold >= 100:  # as coverage.py's fail_under: 100 means every line
+            return self.percent < 100
         # judged on the figure shown, as coverage.py's fail_under is on its precision
-        return self.threshold is not None and float(self.shown) < self.threshold
+        return float(self.shown) < self.threshold
 
     @property
     def gate(self) -> str:
@@ -624,22 +631,31 @@ def _combine_coverage(
 ) -> CoverageTotal | None:
     """The shards' coverage combined, judged on the threshold input, else on the project's
     fail_under; a total over only some shards would not be the project's coverage."""
-    unmeasured = [m.stem for m in manifests if not m.coverage]
-    if len(unmeasured) == len(manifests):
+    labels = {m.label for m in manifests}
+    measured = {m.label for m in manifests if m.coverage}
+    if not measured:
         if threshold is not None:
             raise ToolFailedError(
                 "coverage-threshold is set but no shard measured coverage (coverage: true on run)"
             )
         return None
-    if unmeasured:
+    # every test runs in every cell: one cell measured whole is the project's coverage, a
+    # cell measured in part is not
+    partly = sorted(m.stem for m in manifests if m.label in measured and not m.coverage)
+    if partly:
         raise ToolFailedError(
-            f"coverage data from only some shards ({', '.join(unmeasured)} ran without "
-            "coverage: true): a total over the others is not the project's coverage"
+            f"coverage data from only some shards of a matrix cell ({', '.join(partly)} ran "
+            "without coverage: true): a total over the others is not the project's coverage"
+        )
+    if measured != labels:
+        context.console.info(
+            f"coverage measured in {', '.join(sorted(measured))}, not in "
+            f"{', '.join(sorted(labels - measured))}"
         )
     with context.console.group("Combining coverage"):
         combined = coverage_merge.combine(
             common.project,
-            [m.project for m in manifests],
+            [m.project for m in manifests if m.coverage],
             [results_dir / c for m in manifests for c in m.coverage],
             results_dir / ".coverage",
         )
@@ -659,6 +675,7 @@ def _expected(inputs: Inputs) -> Expected | None:
         matrix = json.loads(text)
         axes = [matrix[axis] for axis in ("python", "os", "shard")]
         valid = all(isinstance(axis, list) and axis for axis in axes)
+        valid = valid and matrix["shard"] == list(range(1, len(matrix["shard"]) + 1))
     except (json.JSONDecodeError, TypeError, KeyError):
         valid = False
     if not valid:
@@ -853,6 +870,7 @@ def _results_summary(
                 if r.nodeid in entries
             ],
         )
+        _more(summary, len(verdict.quarantined), "quarantined tests")
     if verdict.expired:
         summary.heading("Expired quarantine entries (blocking)", 3).bullets(
             f"`{e.test}` expired {e.expires.isoformat()} — {e.owner}, {e.issue}"

@@ -58,37 +58,54 @@ def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
     """The results in a pytest JUnit report, each named by its collected node id."""
     root = _parse(path)
     by_key = {junit_key(nodeid): nodeid for nodeid in nodeids}
-    return [_result(case, by_key) for case in root.iter("testcase")]
+    return [
+        _result(cases, by_key)
+        for suite in root.iter("testsuite")
+        for cases in _cases_per_test(suite).values()
+    ]
 
 
-def _result(case: ET.Element, by_key: dict[tuple[str, str], str]) -> TestResult:
-    classname, name = case.get("classname", ""), case.get("name", "")
-    nodeid = by_key.get((classname, name)) or _fallback_nodeid(case, classname, name)
-    try:
-        seconds = float(case.get("time", "0") or 0)
-    except ValueError:
-        seconds = 0.0
-    if not 0 <= seconds < math.inf:  # negative, infinite or NaN: no measurement
-        seconds = 0.0
+def _cases_per_test(suite: ET.Element) -> dict[tuple[str, str], list[ET.Element]]:
+    """The ``<testcase>`` elements of each test of a suite, in report order: pytest writes a
+    second one for a test whose call failed and whose teardown then errored."""
+    cases: dict[tuple[str, str], list[ET.Element]] = {}
+    for case in suite.iter("testcase"):
+        cases.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
+    return cases
+
+
+def _result(cases: list[ET.Element], by_key: dict[tuple[str, str], str]) -> TestResult:
+    first = cases[0]
+    classname, name = first.get("classname", ""), first.get("name", "")
+    nodeid = by_key.get((classname, name)) or _fallback_nodeid(first, classname, name)
+    seconds = sum(_seconds(case) for case in cases)
     outcome, messages, details = Outcome.PASSED, [], ""
-    for child in case:
+    for child in (child for case in cases for child in case):
         tag = child.tag
         if tag in ("failure", "error"):
-            # a test whose call failed and whose teardown then errored has both: the first is
-            # the one to show and place, the rest follow in its message
+            # a call that failed, then a teardown that errored: the first is the one to show
+            # and place, the rest follow in its message
             found = Outcome.FAILED if tag == "failure" else Outcome.ERROR
             outcome = max(outcome, found, key=lambda o: o.rank)
             messages.append(child.get("message", "") or tag)
             details = details or child.text or ""
         elif tag == "skipped" and outcome is Outcome.PASSED:
             outcome, messages = Outcome.SKIPPED, [child.get("message", "")]
-    file, line = case.get("file") or None, _int(case.get("line"))
+    file, line = first.get("file") or None, _int(first.get("line"))
     if line is not None:
         line += 1  # pytest writes the 0-based line of the test's definition
     if outcome.failing:
         file, line = _crash_location(details) or (file, line)
     message = "; then ".join(messages)
     return TestResult(nodeid, outcome, seconds, message, details, file, line)
+
+
+def _seconds(case: ET.Element) -> float:
+    try:
+        seconds = float(case.get("time", "0") or 0)
+    except ValueError:
+        return 0.0
+    return seconds if 0 <= seconds < math.inf else 0.0  # negative, infinite, NaN: no time
 
 
 def _fallback_nodeid(case: ET.Element, classname: str, name: str) -> str:
@@ -128,7 +145,7 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
 
     A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
-    as passed, as the merge judged it. Returns how many test cases each report held.
+    as passed, as the merge judged it. Returns how many tests each report held.
     """
     merged = ET.Element("testsuites")
     cases_per_report = []
@@ -144,8 +161,8 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
                     for child in case:
                         child.tag = FLAKY_TAGS.get(child.tag, child.tag)
             _count(suite)
-            cases += int(suite.get("tests", "0"))
             merged.append(suite)
+            cases += len(_cases_per_test(suite))
         cases_per_report.append(cases)
     _count(merged)
     merged.set("time", f"{sum(float(s.get('time', '0') or 0) for s in merged):.3f}")
