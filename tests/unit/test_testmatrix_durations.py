@@ -115,6 +115,17 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             1,
             "entry 't::x' is malformed: held must be a whole number >= 0, got -1",
         ),
+        (  # a merge conflict resolved by keeping both sides: a key twice, then a stray comma
+            '{"version": 1, "tests": {\n "t::a": {"seconds": 1.0, "seconds": 2.0},\n'
+            ' "t::b": {"seconds": 1.0},\n}}\n',
+            4,
+            "not JSON: Expecting property name",
+        ),
+        (
+            '{"version": 1, "tests": {\n "t::a": {"seconds": 1},\n "t::a": {"seconds": 1}}\n',
+            4,
+            "not JSON: Expecting ',' delimiter",
+        ),
     ],
 )
 def test_malformed_files_name_file_and_line(text: str, line: int, reason: str) -> None:
@@ -261,3 +272,8 @@ def test_held_is_written_only_when_set_and_old_files_load_without_it() -> None:
     )
     assert json.loads(held.to_text())["tests"]["a"]["held"] == 1
     assert durations.parse(held.to_text(), "new.json") == held
+
+
+def test_a_file_nested_deeper_than_the_reader_goes_is_malformed_not_a_crash() -> None:
+    with pytest.raises(durations.DurationsFileError, match="nested too deeply"):
+        durations.parse("[" * 100_000 + "]" * 100_000, "d.json")

@@ -192,9 +192,21 @@ def _refuse_constant(constant: str) -> float:
 
 def _json(text: str, name: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique)
+        return _decode(text, name, object_pairs_hook=_unique)
     except _RepeatedKeyError:
+        # the hook fires as each object closes: a syntax error further on is the one to
+        # report, and the scan below that finds the repeat's line needs the whole text valid
+        _decode(text, name, object_pairs_hook=None)
         raise _repeated_key(text, name) from None  # _members raises on the first it meets
+
+
+def _decode(text: str, name: str, object_pairs_hook: Any) -> Any:
+    try:
+        return json.loads(
+            text, parse_constant=_refuse_constant, object_pairs_hook=object_pairs_hook
+        )
+    except _RepeatedKeyError:
+        raise
     except json.JSONDecodeError as error:
         raise DurationsFileError(name, error.lineno, f"not JSON: {error.msg}") from None
     except _NonFiniteNumberError as error:
@@ -205,6 +217,10 @@ def _json(text: str, name: str) -> Any:
         ) from None
     except ValueError as error:  # e.g. an integer beyond Python's digit limit
         raise DurationsFileError(name, None, f"not JSON: {error}") from None
+    except RecursionError:
+        raise DurationsFileError(
+            name, None, "not JSON this reader takes: nested too deeply"
+        ) from None
 
 
 # A JSON string, or one of the constants: strings are matched first so that a test id
