@@ -52,7 +52,7 @@ def test_a_valid_register_loads_with_lines_and_dates() -> None:
         (
             ("issue: https://github.com/acme/shop/issues/43", "issue: see slack"),
             11,
-            "does not match",
+            "tests/1/issue: got 'see slack'; expected: Link to the issue that tracks the fix.",
         ),
         (("version: 1", "version: 2"), 1, "1 was expected"),
         (
@@ -84,12 +84,12 @@ def test_a_valid_register_loads_with_lines_and_dates() -> None:
         (
             ("id: tests/test_db.py::TestPool::test_reconnect[pg]", 'id: "tests/test_db.py::x "'),
             8,
-            "tests/1/id: 'tests/test_db.py::x ' does not match",
+            "tests/1/id: got 'tests/test_db.py::x '; expected: The pytest node id",
         ),
         (
             ("id: tests/test_db.py::TestPool::test_reconnect[pg]", 'id: " tests/test_db.py::x"'),
             8,
-            "does not match",
+            "got ' tests/test_db.py::x'; expected: The pytest node id",
         ),
         (
             (
@@ -97,10 +97,14 @@ def test_a_valid_register_loads_with_lines_and_dates() -> None:
                 "id: |\n      tests/test_db.py::x",
             ),
             8,
-            "'tests/test_db.py::x\\n' does not match",
+            "got 'tests/test_db.py::x\\n'; expected",
         ),
-        (("reason: flaky reconnect", 'reason: "   "'), 9, "tests/1/reason: '   ' does not match"),
-        (("reason: flaky reconnect", 'reason: " a\t"'), 9, "does not match"),
+        (
+            ("reason: flaky reconnect", 'reason: "   "'),
+            9,
+            "tests/1/reason: got '   '; expected: Why the test",
+        ),
+        (("reason: flaky reconnect", 'reason: " a\t"'), 9, "got ' a\\t'; expected: Why"),
     ],
 )
 def test_malformed_registers_name_file_and_line(

@@ -173,7 +173,16 @@ def _validate(data: Any, node: yaml.Node, display: str) -> None:
         line, _, first = located[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         more = f" (and {len(located) - 1} more problem(s))" if len(located) > 1 else ""
-        raise RegisterError(display, line, f"{where}: {first.message}{more}")
+        raise RegisterError(display, line, f"{where}: {_message(first)}{more}")
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message, except for a pattern: its regex says less than the field's
+    description in the schema."""
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator == "pattern" and description:
+        return f"got {error.instance!r}; expected: {description}"
+    return str(error.message)
 
 
 def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, str], ...]:
