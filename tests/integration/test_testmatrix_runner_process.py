@@ -6,6 +6,9 @@ the project's tests with a real pytest (this environment's).
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -66,8 +69,9 @@ def error(run: ActionRun) -> str:
         ("", {"args": "-v"}, None),  # -v -q: the tree of collectors
         ("", {"args": "-s"}, NOISY_CONFTEST),  # prints, and a blank line, amid the listing
         ("addopts = -p no:terminal\n", {}, None),  # no listing at all
+        ("", {"args": "-p no:terminal"}, None),  # nor -q, the terminal plugin's option
     ],
-    ids=["addopts-q", "args-v", "args-s", "no-terminal"],
+    ids=["addopts-q", "args-v", "args-s", "no-terminal", "args-no-terminal"],
 )
 def test_plan_counts_the_collected_tests_whatever_pytest_prints(
     tmp_path: Path, ini: str, inputs: dict[str, str], conftest: str | None
@@ -91,18 +95,83 @@ def test_plan_still_applies_markers_and_reports_an_empty_selection(tmp_path: Pat
 
 
 @needs_process_groups
-def test_the_timeout_bounds_a_run_whose_test_s_child_holds_the_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "running"),
+    [("-s", ""), ("-s -v", "; it was running tests/test_cli.py::test_cli_hangs")],
+)
+def test_the_timeout_bounds_a_run_whose_test_s_child_holds_the_output(
+    tmp_path: Path, args: str, running: str
+) -> None:
+    torn_down = tmp_path / "torn-down"
     hangs = f"""\
-        import subprocess, sys
+        import pathlib, subprocess, sys
 
-        def test_cli_hangs():
+        import pytest
+
+
+        @pytest.fixture
+        def database():
+            yield
+            pathlib.Path({str(torn_down)!r}).touch()
+
+
+        def test_cli_hangs(database):
             subprocess.run([{sys.executable!r}, "-c", "import time; time.sleep(60)"])
         """
     make_project(tmp_path, {"test_cli.py": hangs})
     started = time.monotonic()
-    run = shipline(tmp_path, "run", timeout="3s", args="-s")
+    run = shipline(tmp_path, "run", timeout="3s", args=args)
     assert time.monotonic() - started < 20, run.log
-    assert run.code == 1 and "did not finish within 3 s" in error(run)
+    assert run.code == 1 and error(run) == f"pytest did not finish within 3 s{running}"
+    # interrupted first: pytest tore its fixtures down, and said where it was
+    assert torn_down.exists()
+    assert "KeyboardInterrupt" in run.log
+
+
+@needs_process_groups
+def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
+    started, torn_down = tmp_path / "started", tmp_path / "torn-down"
+    slow = f"""\
+        import pathlib, time
+
+        import pytest
+
+
+        @pytest.fixture
+        def database():
+            yield
+            pathlib.Path({str(torn_down)!r}).touch()
+
+
+        def test_slow(database):
+            pathlib.Path({str(started)!r}).touch()
+            time.sleep(60)
+        """
+    make_project(tmp_path, {"test_slow.py": slow})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    command = [sys.executable, "-m", "shipline", "test-matrix", "run", "--path", "proj"]
+    command += ["--python", sys.executable, "--shards", "1", "--shard", "1"]
+    # as a terminal's Ctrl-C reaches the command (which Python may have been told to ignore)
+    shipline_run = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started.exists()
+        shipline_run.send_signal(signal.SIGINT)
+        output, _ = shipline_run.communicate(timeout=20)
+    finally:
+        shipline_run.kill()
+    assert shipline_run.returncode == 130, output
+    assert torn_down.exists(), output
 
 
 @needs_process_groups
@@ -175,14 +244,52 @@ def test_options_pytest_refuses_are_bad_input_naming_the_inputs(tmp_path: Path, 
     assert "unrecognized arguments: --no-such-option" in error(bogus)
 
 
-def test_exit_code_5_from_a_shard_with_tests_is_a_failed_run(tmp_path: Path) -> None:
-    stops = "import pytest\n\ndef test_a():\n    pass\n\ndef test_b():\n    pytest.exit('bye', 5)\n"
+@pytest.mark.parametrize(("code", "meaning"), [(5, "no tests"), (4, "usage error")])
+def test_exit_code_5_or_4_from_a_shard_with_tests_is_a_failed_run_not_bad_input(
+    tmp_path: Path, code: int, meaning: str
+) -> None:
+    # the options were accepted: the plugin had chosen the tests when a test asked for the code
+    stops = f"import pytest\n\ndef test_a():\n    pass\n\ndef test_b():\n    pytest.exit('bye', {code})\n"
     make_project(tmp_path, {"test_stop.py": stops})
     run = shipline(tmp_path, "run")
     assert run.code == 1
     message = error(run)
-    assert "stopped with exit code 5 (no tests) after selecting 2 test(s)" in message
+    assert message.startswith(
+        f"pytest stopped with exit code {code} ({meaning}) after selecting 2 test(s) for this "
+        f"shard: did a test or conftest call pytest.exit(returncode={code})?"
+    )
     assert "re-plan" not in message
+
+
+# A plugin that deselects after every other plugin's hook, shipline's included, as pytest's
+# own --lf does.
+DESELECTS_LAST = """\
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(config, items):
+    yield
+    dropped = [item for item in items if "test_one" in item.nodeid]
+    items[:] = [item for item in items if item not in dropped]
+    config.hook.pytest_deselected(items=dropped)
+"""
+
+
+@pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
+def test_tests_a_plugin_deselects_after_shipline_are_neither_counted_nor_missed(
+    tmp_path: Path, args: str
+) -> None:
+    make_project(tmp_path, {"test_many.py": TWELVE_TESTS, "conftest.py": DESELECTS_LAST})
+    plan = shipline(tmp_path, "plan", shards="2", args=args)
+    assert plan.code == 0 and plan.outputs["tests"] == "6", plan.log
+    ran = 0
+    for shard in ("1", "2"):
+        run = shipline(tmp_path, "run", shards="2", shard=shard, args=args, results=shard)
+        assert run.code == 0, run.log
+        assert "test_one" not in run.log
+        ran += int(run.outputs["passed"])
+    assert ran == 6
 
 
 @pytest.mark.parametrize("mode", ["plan", "run"])

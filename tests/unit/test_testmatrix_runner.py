@@ -62,7 +62,8 @@ def test_a_timeout_kills_the_children_that_hold_the_output_too(tmp_path: Path) -
     with pytest.raises(ToolFailedError, match=r"did not finish within 1 s"):
         stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=seen.append)
     assert time.monotonic() - started < 1 + pytest_runner.DRAIN_SECONDS
-    assert seen == ["started"]
+    # SIGINT first: the tool (and its child, on the same output) was interrupted where it waited
+    assert seen[0] == "started" and any("KeyboardInterrupt" in line for line in seen)
     time.sleep(3.5)
     assert not marker.exists()
 
@@ -86,6 +87,149 @@ def test_the_output_written_just_before_the_exit_is_all_shown(tmp_path: Path) ->
     seen: list[str] = []
     stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
     assert len(seen) == 20001 and seen[-1] == "no newline"
+
+
+def test_a_burst_of_output_at_the_exit_is_shown_to_the_end_however_slowly_the_log_takes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest prints its failures and summary in one burst as it exits; a busy runner's log
+    # takes it slower than DRAIN_SECONDS
+    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.3)
+    seen: list[str] = []
+
+    def slow_log(line: str) -> None:
+        time.sleep(0.002)
+        seen.append(line)
+
+    script = "for n in range(1000): print(n)\nprint('1 failed in 0.1s')"
+    stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=slow_log)
+    assert len(seen) == 1001 and seen[-1] == "1 failed in 0.1s"
+
+
+# A test that starts a daemon in a session of its own (outside pytest's group, so it is not
+# killed) which inherits the output: it writes ``{writes}`` lines, one every 0.1 s, then holds
+# the output open for 3 s more.
+ESCAPES_THE_GROUP = """\
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c",
+    "import time\\nfor n in range({writes}): print('daemon', flush=True); time.sleep(0.1)\\n"
+    "time.sleep(3)"], start_new_session=True)
+print("done", flush=True)
+"""
+
+
+@needs_process_groups
+def test_output_held_open_outside_the_group_is_given_up_with_a_line_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
+    seen: list[str] = []
+    started = time.monotonic()
+    script = ESCAPES_THE_GROUP.format(writes=10)  # for longer than DRAIN_SECONDS
+    done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
+    assert time.monotonic() - started < 3.5
+    assert done.returncode == 0
+    # more output coming puts giving up off: the deadline counts from the last line
+    assert seen == ["done", *["daemon"] * 10, pytest_runner.OUTPUT_CUT]
+    assert pytest_runner.OUTPUT_CUT not in done.stdout  # not in error messages built from it
+
+
+@needs_process_groups
+def test_a_process_outside_the_group_that_keeps_writing_is_read_for_a_bounded_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
+    monkeypatch.setattr(pytest_runner, "DRAIN_LIMIT_SECONDS", 1.0)
+    seen: list[str] = []
+    started = time.monotonic()
+    script = ESCAPES_THE_GROUP.format(writes=100)
+    stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
+    assert time.monotonic() - started < 4
+    assert seen[0] == "done" and 0 < seen.count("daemon") < 100
+    assert seen[-1] == pytest_runner.OUTPUT_CUT
+
+
+# A tool that cleans up when interrupted, as pytest tears its fixtures down on Ctrl-C, and has a
+# child in its group that would write a file if it lived 3 s more.
+CLEANS_UP = """\
+import pathlib, signal, subprocess, sys, time
+{ignore}
+subprocess.Popen([sys.executable, "-c",
+    "import signal, time, pathlib; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "time.sleep(3); pathlib.Path({child!r}).write_text('alive')"])
+try:
+    print("started", flush=True)
+    time.sleep(60)
+finally:
+    pathlib.Path({cleaned!r}).write_text("torn down")
+"""
+
+
+def _interrupted_on_start(line: str) -> None:
+    raise KeyboardInterrupt
+
+
+@needs_process_groups
+@pytest.mark.parametrize("stopped_by", ["ctrl-c", "timeout"])
+def test_a_stopped_run_is_interrupted_first_so_that_it_tears_down(
+    tmp_path: Path, stopped_by: str
+) -> None:
+    child, cleaned = tmp_path / "child-alive", tmp_path / "cleaned"
+    script = CLEANS_UP.format(ignore="", child=str(child), cleaned=str(cleaned))
+    started = time.monotonic()
+    if stopped_by == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):
+            stream(
+                [sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=_interrupted_on_start
+            )
+    else:
+        with pytest.raises(pytest_runner.StreamTimeoutError):
+            stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=print)
+    assert cleaned.read_text() == "torn down"
+    # the child ignores SIGINT: killed once the tool had finished
+    assert time.monotonic() - started < 2.5
+    time.sleep(3.5)
+    assert not child.exists()
+
+
+@needs_process_groups
+@pytest.mark.parametrize("stopped_by", ["ctrl-c", "timeout"])
+def test_a_tool_that_ignores_the_interrupt_is_killed_after_the_grace_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_by: str
+) -> None:
+    monkeypatch.setattr(pytest_runner, "STOP_GRACE_SECONDS", 1.0)
+    cleaned = tmp_path / "cleaned"
+    ignores = "signal.signal(signal.SIGINT, signal.SIG_IGN)"
+    script = CLEANS_UP.format(ignore=ignores, child=str(tmp_path / "child"), cleaned=str(cleaned))
+    started = time.monotonic()
+    if stopped_by == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):
+            stream(
+                [sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=_interrupted_on_start
+            )
+    else:
+        with pytest.raises(pytest_runner.StreamTimeoutError):
+            stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=print)
+    waited = time.monotonic() - started
+    assert 1.0 <= waited < 1.0 + 1.0 + 1.5, waited
+    assert not cleaned.exists()  # SIGKILL: no chance to clean up
+
+
+def test_a_timeout_names_pytest_and_the_test_it_was_running(tmp_path: Path) -> None:
+    project = pytest_runner.Project(tmp_path, sys.executable, (), (), 1)
+    verbose = (
+        "print('tests/test_a.py::test_fine PASSED   [ 50%]'); "
+        "print('tests/test_a.py::test_hangs[x-1] ', flush=True); import time; time.sleep(30)"
+    )
+    with pytest.raises(ToolFailedError) as raised:
+        pytest_runner._stream_pytest([sys.executable, "-c", verbose], project, echo=print, env=None)
+    assert str(raised.value) == (
+        "pytest did not finish within 1 s; it was running tests/test_a.py::test_hangs[x-1]"
+    )
+    quiet = "print('tests/test_a.py .', flush=True); import time; time.sleep(30)"
+    with pytest.raises(ToolFailedError) as raised:
+        pytest_runner._stream_pytest([sys.executable, "-c", quiet], project, echo=print, env=None)
+    assert str(raised.value) == "pytest did not finish within 1 s"
 
 
 FAULTHANDLER_OUTPUT = """\

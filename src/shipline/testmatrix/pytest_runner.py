@@ -42,9 +42,20 @@ TAIL_LINES = 200
 # POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
 # processes its tests started too, and those left behind once it exits. Windows has none.
 PROCESS_GROUPS = hasattr(os, "killpg")
-# Once pytest has exited, how long its last output may take to come through the pipe; a
-# process that escaped its group may hold the pipe open for ever.
+# Once pytest has exited, how long to wait for more of its output after the last line came: a
+# process that escaped its group (a daemon a test started in a session of its own) may hold the
+# pipe open for ever. And how long such a process may keep writing before it is no longer read
+# (what pytest wrote is all read from the pipe within moments of its exit, and always shown).
 DRAIN_SECONDS = 2.0
+DRAIN_LIMIT_SECONDS = 10.0
+# Stopping pytest (Ctrl-C, an error, the timeout): SIGINT to its group first, as a terminal's
+# Ctrl-C, so that it tears its fixtures down (containers, databases) and reports; what is still
+# running this long after is killed.
+STOP_GRACE_SECONDS = 5.0
+OUTPUT_CUT = (
+    "shipline: pytest's output is cut here: a process outside pytest's process group (one a "
+    "test started in a session of its own, e.g. a daemon) holds it open"
+)
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
 ARGUMENT_FILES_SINCE = (8, 2)
@@ -175,19 +186,19 @@ def collect(project: Project) -> list[str]:
     """
     with _plugin_scratch("shipline-collect-") as (scratch, env):
         answer = scratch / "collected.json"
-        result = stream(
+        # no -q: the answer is the plugin's file, not pytest's listing, and "-p no:terminal"
+        # in the project's options takes -q away
+        result = _stream_pytest(
             [
                 *_base_args(project),
                 "-p",
                 PLUGIN_MODULE,
                 f"{COLLECT_OPTION}={answer}",
                 "--collect-only",
-                "-q",
                 *project.options,
                 *project.paths,
             ],
-            cwd=project.directory,
-            timeout=project.timeout,
+            project,
             echo=lambda line: None,  # a listing of every test: not worth a log
             env=env,
         )
@@ -394,13 +405,21 @@ def run_shard(
     if result.returncode == NO_TESTS:
         if not selected.tests:
             return ShardRun(selected, None)
-        raise ToolFailedError(
-            f"pytest stopped with exit code {NO_TESTS} (no tests) after selecting "
-            f"{len(selected.tests)} test(s) for this shard: did a test or conftest call "
-            f"pytest.exit(returncode={NO_TESTS})? {result.tail(1)}"
-        )
-    _check_completed(result, project, _refused_options)
+        raise _stopped_after_choosing(result, selected)
+    # pytest accepted the options: the plugin answered after collection
+    _check_completed(result, project, functools.partial(_stopped_after_choosing, chosen=selected))
     return ShardRun(selected, _attempt(result, report, selected.tests, seconds))
+
+
+def _stopped_after_choosing(result: ToolResult, chosen: Selection) -> ToolFailedError:
+    """Exit code 5 (no tests) or 4 (usage error) once the plugin had chosen the shard's tests:
+    not what pytest says these codes mean, so something in the run asked for them."""
+    meaning = {NO_TESTS: " (no tests)", USAGE_ERROR: " (usage error)"}.get(result.returncode, "")
+    return ToolFailedError(
+        f"pytest stopped with exit code {result.returncode}{meaning} after selecting "
+        f"{len(chosen.tests)} test(s) for this shard: did a test or conftest call "
+        f"pytest.exit(returncode={result.returncode})? {result.tail(1)}"
+    )
 
 
 def _module_counts(numbers: list[int]) -> tuple[int, int, int]:
@@ -447,8 +466,26 @@ def _pytest(
         *selection,
     ]
     started = time.monotonic()
-    result = stream(args, cwd=project.directory, timeout=project.timeout, echo=echo, env=env)
+    result = _stream_pytest(args, project, echo=echo, env=env)
     return result, time.monotonic() - started
+
+
+def _stream_pytest(
+    args: Sequence[str],
+    project: Project,
+    *,
+    echo: Callable[[str], None],
+    env: Mapping[str, str] | None,
+) -> ToolResult:
+    """``stream`` for pytest: a timeout names pytest, and the test it was running (with -v)."""
+    try:
+        return stream(args, cwd=project.directory, timeout=project.timeout, echo=echo, env=env)
+    except StreamTimeoutError as late:
+        running = _last_started(late.output)
+        raise ToolFailedError(
+            f"pytest did not finish within {project.timeout:g} s"
+            + (f"; it was running {running}" if running else "")
+        ) from None
 
 
 def _check_completed(
@@ -582,6 +619,14 @@ def interpreter_version(project: Project) -> str:
     return result.stdout.strip()
 
 
+class StreamTimeoutError(ToolFailedError):
+    """The tool outlived its timeout and was stopped; ``output`` holds its last lines."""
+
+    def __init__(self, message: str, output: str) -> None:
+        super().__init__(message)
+        self.output = output
+
+
 def stream(
     args: Sequence[str],
     *,
@@ -593,11 +638,13 @@ def stream(
     """Run a long tool with its output shown line by line as it comes (progress in the log).
 
     stdout and stderr arrive merged; the last lines are kept for error messages. The process,
-    with every process it started, is killed when it outlives ``timeout``. Its output is read
-    until it exits, not until the pipe closes: a server a test left running, or a child of a
-    test killed at the timeout, may hold the pipe open long after; those are killed then.
+    with every process it started, is stopped when it outlives ``timeout`` or when showing its
+    output is interrupted (Ctrl-C): SIGINT first, SIGKILL what is left ``STOP_GRACE_SECONDS``
+    later. Once it has exited, what its tests left running in its group is killed, and its
+    output is shown to the end: a process outside the group may hold the pipe open long after,
+    so the output is no longer waited for once nothing came for ``DRAIN_SECONDS`` (nor read
+    ``DRAIN_LIMIT_SECONDS`` after the exit), and a line says it was cut.
     """
-    name = Path(args[0]).name
     tail: deque[str] = deque(maxlen=TAIL_LINES)
 
     def show(line: str) -> None:
@@ -605,24 +652,49 @@ def stream(
         tail.append(line)
 
     process = _start(args, cwd=cwd, env=env)
+    with _reading(process) as (lines, stop), _stopped_when_interrupted(process):
+        timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
+        if timed_out:
+            _stop_group(process)
+        returncode = process.wait()
+        _kill_group(process)  # what its tests left running: they hold the pipe, and time
+        if not _drain(lines, stop, show):
+            echo(OUTPUT_CUT)
+    if timed_out:
+        raise StreamTimeoutError(
+            f"{Path(args[0]).name} did not finish within {timeout:g} s", "\n".join(tail)
+        )
+    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
+
+
+@contextmanager
+def _reading(
+    process: subprocess.Popen[str],
+) -> Iterator[tuple[queue.Queue[str | None], threading.Event]]:
+    """The process's output, line by line, read into a queue by a thread of its own (a blocking
+    read cannot wait for a deadline); the event stops the reading."""
     lines: queue.Queue[str | None] = queue.Queue()
     stop = threading.Event()
     assert process.stdout is not None  # noqa: S101 - stdout=PIPE in _start
-    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines, stop), daemon=True)
-    reader.start()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines, stop), daemon=True).start()
     try:
-        timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
-        returncode = process.wait()
-        _kill_group(process)  # what its tests left running: they hold the pipe, and time
-        _drain(lines, time.monotonic() + DRAIN_SECONDS, show)
+        yield lines, stop
     finally:
         stop.set()  # a process that escaped the group may keep writing: stop queueing it
-        if process.poll() is None:  # an error while showing the output: leave nothing behind
-            _kill_group(process)
+
+
+@contextmanager
+def _stopped_when_interrupted(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Ctrl-C, or an error while showing the output: stop the process, leave nothing behind.
+
+    The output is still read meanwhile: pytest blocks on a full pipe, and would not finish.
+    """
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            _stop_group(process)
             process.wait()
-    if timed_out and returncode < 0:
-        raise ToolFailedError(f"{name} did not finish within {timeout:g} s")
-    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
 
 
 def _start(
@@ -652,14 +724,15 @@ def _start(
 
 
 def _read_lines(pipe: IO[str], lines: queue.Queue[str | None], stop: threading.Event) -> None:
-    """In a thread of its own: a blocking read cannot wait for a deadline. None ends the output."""
+    """Queue the output's lines; None once it has ended (not when the reading was stopped)."""
     try:
         for line in pipe:
             if stop.is_set():
-                break
+                return
             lines.put(line.rstrip("\n"))
     finally:
-        lines.put(None)
+        if not stop.is_set():
+            lines.put(None)
 
 
 def _show_until_exit(
@@ -668,39 +741,64 @@ def _show_until_exit(
     deadline: float,
     show: Callable[[str], None],
 ) -> bool:
-    """Shows the output until the process exits or the output ends; True: it was killed at
-    the deadline."""
+    """Shows the output until the process exits; True: it was still running at the deadline."""
     while process.poll() is None:
         left = deadline - time.monotonic()
         if left <= 0:
-            _kill_group(process)
             return True
         try:
             line = lines.get(timeout=min(left, 0.2))
         except queue.Empty:
             continue
         if line is None:  # the output ended first: wait for the exit, not longer than allowed
+            lines.put(None)  # for _drain
             try:
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _kill_group(process)
                 return True
-            lines.put(None)  # for _drain
             return False
         show(line)
     return False
 
 
-def _drain(lines: queue.Queue[str | None], deadline: float, show: Callable[[str], None]) -> None:
-    """The output written before the exit, still in the pipe: until it ends or the deadline."""
-    while (left := deadline - time.monotonic()) > 0:
+def _drain(
+    lines: queue.Queue[str | None], stop: threading.Event, show: Callable[[str], None]
+) -> bool:
+    """The output left once the process has exited: every line already read is shown (pytest
+    prints its failures and summary in one burst at the end), then more is waited for until
+    the output ends, ``DRAIN_SECONDS`` after the last line at most. False: it was given up while
+    a process outside the group held the output open."""
+    give_up = time.monotonic() + DRAIN_LIMIT_SECONDS
+    while (left := give_up - time.monotonic()) > 0:
         try:
-            line = lines.get(timeout=left)
+            line = lines.get(timeout=min(DRAIN_SECONDS, left))
         except queue.Empty:
-            return
+            return False
         if line is None:
-            return
+            return True
         show(line)
+    stop.set()  # a process outside the group keeps writing: show what was read, no more
+    while True:
+        try:
+            line = lines.get_nowait()
+        except queue.Empty:
+            return False
+        if line is None:
+            return True
+        show(line)
+
+
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """SIGINT to the process's group, as a terminal's Ctrl-C: pytest tears its fixtures down
+    and writes its report; whatever still runs ``STOP_GRACE_SECONDS`` later is killed (also
+    when waiting is interrupted, by a second Ctrl-C)."""
+    try:
+        if PROCESS_GROUPS:  # Windows has no SIGINT to send to another process
+            _signal_group(process, signal.SIGINT)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=STOP_GRACE_SECONDS)
+    finally:
+        _kill_group(process)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
@@ -712,6 +810,10 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
     if not PROCESS_GROUPS:
         process.kill()  # no process groups (Windows): the process itself, as before
         return
+    _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:
     # ESRCH: no process is left in the group; EPERM: macOS, when only zombies are
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signum)

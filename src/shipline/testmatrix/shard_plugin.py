@@ -14,6 +14,12 @@ uses nothing but pytest and the standard library: ``pytest_runner`` copies it an
 ``sharding.py`` is, the durations, the shard count and index, where to answer) and the answer
 (what was collected and what this shard got) are JSON files; the request is named by the
 ``--shipline-shard`` option.
+
+The tests are chosen in ``pytest_collection_modifyitems``, after the other plugins' own hooks,
+but the answers are written only once collection is final (``pytest_collection_finish``): a
+hook wrapper may still deselect after the others have run (pytest's own ``--lf`` does), and
+the answer must name the tests pytest will run. Under pytest-xdist every worker collects and
+answers the same; the controller collects nothing.
 """
 
 from __future__ import annotations
@@ -64,9 +70,17 @@ def _error_line(report: Any) -> str:
     return errors[-1] if errors else (lines[-1] if lines else "collection failed")
 
 
+class _Unanswered:
+    """Answers chosen during collection, each with where it goes: written once it is final."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[Path, dict[str, Any]]] = []
+
+
 _SHARD = pytest.StashKey[_Shard]()
 _COLLECT = pytest.StashKey[Path]()  # where plan wants the collected node ids
 _ERRORS = pytest.StashKey[_CollectionErrors]()
+_UNANSWERED = pytest.StashKey[_Unanswered]()
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -83,6 +97,7 @@ def pytest_configure(config: Any) -> None:
         errors = _CollectionErrors()
         config.pluginmanager.register(errors, "shipline-collection-errors")
         config.stash[_ERRORS] = errors
+        config.stash[_UNANSWERED] = _Unanswered()
     if collect_path:
         config.stash[_COLLECT] = Path(collect_path)
     if not request_path:
@@ -133,15 +148,31 @@ def _test_module(path: Path, config: Any) -> bool:
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     collect_path = config.stash.get(_COLLECT, None)
     if collect_path is not None:
-        tests = [item.nodeid for item in items]
-        _answer(collect_path, {"tests": tests, "errors": config.stash[_ERRORS].found})
+        config.stash[_UNANSWERED].answers.append((collect_path, {}))
     shard = config.stash.get(_SHARD, None)
     if shard is not None:
         _choose(shard, config, items)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: Any) -> None:
+    """Answer with the tests pytest will run, once every plugin has deselected.
+
+    pytest calls this also when collection stopped early (a path not found): then nothing
+    was chosen, and the answer stays unwritten.
+    """
+    unanswered = session.config.stash.get(_UNANSWERED, None)
+    if unanswered is None:
+        return
+    tests = [item.nodeid for item in session.items]
+    errors = session.config.stash[_ERRORS].found
+    for target, answer in unanswered.answers:
+        _answer(target, {**answer, "tests": tests, "errors": errors})
+    unanswered.answers.clear()
+
+
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
-    """Keep this shard's share of ``items`` and answer with what was chosen."""
+    """Keep this shard's share of ``items``; the answer says what was chosen from what."""
     request, sharding = shard.request, shard.sharding
     collected = [item.nodeid for item in items]
     if shard.modules is not None:
@@ -163,13 +194,11 @@ def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
     answer = {
         "collected": len(collected),
         "shards": len(plan.shards),
-        "tests": [item.nodeid for item in items],
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
         "modules": None if shard.modules is None else _modules(shard, collected),
-        "errors": config.stash[_ERRORS].found,
     }
-    _answer(Path(request["answer"]), answer)
+    config.stash[_UNANSWERED].answers.append((Path(request["answer"]), answer))
 
 
 def _answer(target: Path, answer: dict[str, Any]) -> None:
