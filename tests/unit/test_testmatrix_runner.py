@@ -13,6 +13,7 @@ from shipline.errors import ToolFailedError, UsageError
 from shipline.testmatrix import pytest_runner
 from shipline.testmatrix.pytest_runner import CommandTooLongError, stream
 from shipline.tools import ToolResult
+from tests.support.processes import end, ended, long_lived_child
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.
 TOO_MANY = [f"tests/test_x.py::test[{n:04d}-" + "x" * 980 + "]" for n in range(3000)]
@@ -37,11 +38,10 @@ def test_stream_shows_lines_as_they_come_and_kills_on_timeout(tmp_path: Path) ->
 
 
 # A tool that starts a child sharing its output, as a test running a CLI or a server under -s
-# does; the child writes a file if it lives ``seconds`` more.
+# does; the child would live 60 s.
 SPAWNS_A_CHILD = """\
 import subprocess, sys
-subprocess.Popen([sys.executable, "-c",
-    "import time, pathlib; time.sleep({seconds}); pathlib.Path({marker!r}).write_text('alive')"])
+subprocess.Popen([sys.executable, "-c", {child!r}])
 print("started", flush=True)
 {then}
 """
@@ -53,33 +53,31 @@ needs_process_groups = pytest.mark.skipif(
 
 @needs_process_groups
 def test_a_timeout_kills_the_children_that_hold_the_output_too(tmp_path: Path) -> None:
-    marker = tmp_path / "child-alive"
+    pid_file = tmp_path / "child.pid"
     script = SPAWNS_A_CHILD.format(
-        seconds=3, marker=str(marker), then="import time; time.sleep(60)"
+        child=long_lived_child(pid_file), then="import time; time.sleep(60)"
     )
     seen: list[str] = []
     started = time.monotonic()
     with pytest.raises(ToolFailedError, match=r"did not finish within 1 s"):
         stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=seen.append)
-    assert time.monotonic() - started < 1 + pytest_runner.DRAIN_SECONDS
+    assert time.monotonic() - started < 30  # not the 60 s the tool and its child would take
     # SIGINT first: the tool (and its child, on the same output) was interrupted where it waited
     assert seen[0] == "started" and any("KeyboardInterrupt" in line for line in seen)
-    time.sleep(3.5)
-    assert not marker.exists()
+    assert ended(pid_file)
 
 
 @needs_process_groups
 def test_output_is_read_until_the_tool_exits_and_its_leftovers_are_killed(tmp_path: Path) -> None:
     # a test server nobody stopped: it would hold the pipe, and the job, for as long as it runs
-    marker = tmp_path / "server-alive"
-    script = SPAWNS_A_CHILD.format(seconds=2, marker=str(marker), then="print('done')")
+    pid_file = tmp_path / "server.pid"
+    script = SPAWNS_A_CHILD.format(child=long_lived_child(pid_file), then="print('done')")
     seen: list[str] = []
     started = time.monotonic()
-    done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
-    assert time.monotonic() - started < 1.5
+    done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=120, echo=seen.append)
+    assert time.monotonic() - started < 30  # not the server's 60 s
     assert seen == ["started", "done"] and done.returncode == 0
-    time.sleep(2.5)
-    assert not marker.exists()
+    assert ended(pid_file)
 
 
 def test_the_output_written_just_before_the_exit_is_all_shown(tmp_path: Path) -> None:
@@ -108,12 +106,13 @@ def test_a_burst_of_output_at_the_exit_is_shown_to_the_end_however_slowly_the_lo
 
 # A test that starts a daemon in a session of its own (outside pytest's group, so it is not
 # killed) which inherits the output: it writes ``{writes}`` lines, one every 0.1 s, then holds
-# the output open for 3 s more.
+# the output open for 60 s more.
 ESCAPES_THE_GROUP = """\
 import subprocess, sys
 subprocess.Popen([sys.executable, "-c",
-    "import time\\nfor n in range({writes}): print('daemon', flush=True); time.sleep(0.1)\\n"
-    "time.sleep(3)"], start_new_session=True)
+    "import os, pathlib, time\\npathlib.Path({pid_file!r}).write_text(str(os.getpid()))\\n"
+    "for n in range({writes}): print('daemon', flush=True); time.sleep(0.1)\\n"
+    "time.sleep(60)"], start_new_session=True)
 print("done", flush=True)
 """
 
@@ -123,11 +122,15 @@ def test_output_held_open_outside_the_group_is_given_up_with_a_line_saying_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
+    pid_file = tmp_path / "daemon.pid"
     seen: list[str] = []
     started = time.monotonic()
-    script = ESCAPES_THE_GROUP.format(writes=10)  # for longer than DRAIN_SECONDS
-    done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
-    assert time.monotonic() - started < 3.5
+    script = ESCAPES_THE_GROUP.format(writes=10, pid_file=str(pid_file))  # 1 s > DRAIN_SECONDS
+    try:
+        done = stream([sys.executable, "-c", script], cwd=tmp_path, timeout=120, echo=seen.append)
+        assert time.monotonic() - started < 30  # not the daemon's 60 s
+    finally:
+        end(pid_file)
     assert done.returncode == 0
     # more output coming puts giving up off: the deadline counts from the last line
     assert seen == ["done", *["daemon"] * 10, pytest_runner.OUTPUT_CUT]
@@ -140,23 +143,25 @@ def test_a_process_outside_the_group_that_keeps_writing_is_read_for_a_bounded_ti
 ) -> None:
     monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
     monkeypatch.setattr(pytest_runner, "DRAIN_LIMIT_SECONDS", 1.0)
+    pid_file = tmp_path / "daemon.pid"
     seen: list[str] = []
     started = time.monotonic()
-    script = ESCAPES_THE_GROUP.format(writes=100)
-    stream([sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=seen.append)
-    assert time.monotonic() - started < 4
-    assert seen[0] == "done" and 0 < seen.count("daemon") < 100
+    script = ESCAPES_THE_GROUP.format(writes=600, pid_file=str(pid_file))  # for 60 s
+    try:
+        stream([sys.executable, "-c", script], cwd=tmp_path, timeout=120, echo=seen.append)
+        assert time.monotonic() - started < 30
+    finally:
+        end(pid_file)
+    assert seen[0] == "done" and 0 < seen.count("daemon") < 300
     assert seen[-1] == pytest_runner.OUTPUT_CUT
 
 
 # A tool that cleans up when interrupted, as pytest tears its fixtures down on Ctrl-C, and has a
-# child in its group that would write a file if it lived 3 s more.
+# child in its group that ignores SIGINT and would live 60 s.
 CLEANS_UP = """\
 import pathlib, signal, subprocess, sys, time
 {ignore}
-subprocess.Popen([sys.executable, "-c",
-    "import signal, time, pathlib; signal.signal(signal.SIGINT, signal.SIG_IGN); "
-    "time.sleep(3); pathlib.Path({child!r}).write_text('alive')"])
+subprocess.Popen([sys.executable, "-c", {child!r}])
 try:
     print("started", flush=True)
     time.sleep(60)
@@ -169,27 +174,33 @@ def _interrupted_on_start(line: str) -> None:
     raise KeyboardInterrupt
 
 
+def _stop(script: str, tmp_path: Path, stopped_by: str) -> None:
+    """Run ``script`` and stop it with Ctrl-C as it starts, or with a 1 s timeout."""
+    command = [sys.executable, "-c", script]
+    if stopped_by == "ctrl-c":
+        with pytest.raises(KeyboardInterrupt):
+            stream(command, cwd=tmp_path, timeout=120, echo=_interrupted_on_start)
+    else:
+        with pytest.raises(pytest_runner.StreamTimeoutError):
+            stream(command, cwd=tmp_path, timeout=1, echo=print)
+
+
 @needs_process_groups
 @pytest.mark.parametrize("stopped_by", ["ctrl-c", "timeout"])
 def test_a_stopped_run_is_interrupted_first_so_that_it_tears_down(
-    tmp_path: Path, stopped_by: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_by: str
 ) -> None:
-    child, cleaned = tmp_path / "child-alive", tmp_path / "cleaned"
-    script = CLEANS_UP.format(ignore="", child=str(child), cleaned=str(cleaned))
+    monkeypatch.setattr(pytest_runner, "STOP_GRACE_SECONDS", 60.0)
+    pid_file, cleaned = tmp_path / "child.pid", tmp_path / "cleaned"
+    child = long_lived_child(pid_file, ignores_interrupt=True)
+    script = CLEANS_UP.format(ignore="", child=child, cleaned=str(cleaned))
     started = time.monotonic()
-    if stopped_by == "ctrl-c":
-        with pytest.raises(KeyboardInterrupt):
-            stream(
-                [sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=_interrupted_on_start
-            )
-    else:
-        with pytest.raises(pytest_runner.StreamTimeoutError):
-            stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=print)
+    _stop(script, tmp_path, stopped_by)
     assert cleaned.read_text() == "torn down"
-    # the child ignores SIGINT: killed once the tool had finished
-    assert time.monotonic() - started < 2.5
-    time.sleep(3.5)
-    assert not child.exists()
+    # the tool ended on SIGINT, well within the grace time; the child, which ignores SIGINT,
+    # was killed once the tool had finished
+    assert time.monotonic() - started < 30
+    assert ended(pid_file)
 
 
 @needs_process_groups
@@ -198,21 +209,16 @@ def test_a_tool_that_ignores_the_interrupt_is_killed_after_the_grace_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_by: str
 ) -> None:
     monkeypatch.setattr(pytest_runner, "STOP_GRACE_SECONDS", 1.0)
-    cleaned = tmp_path / "cleaned"
+    pid_file, cleaned = tmp_path / "child.pid", tmp_path / "cleaned"
     ignores = "signal.signal(signal.SIGINT, signal.SIG_IGN)"
-    script = CLEANS_UP.format(ignore=ignores, child=str(tmp_path / "child"), cleaned=str(cleaned))
+    child = long_lived_child(pid_file, ignores_interrupt=True)
+    script = CLEANS_UP.format(ignore=ignores, child=child, cleaned=str(cleaned))
     started = time.monotonic()
-    if stopped_by == "ctrl-c":
-        with pytest.raises(KeyboardInterrupt):
-            stream(
-                [sys.executable, "-c", script], cwd=tmp_path, timeout=30, echo=_interrupted_on_start
-            )
-    else:
-        with pytest.raises(pytest_runner.StreamTimeoutError):
-            stream([sys.executable, "-c", script], cwd=tmp_path, timeout=1, echo=print)
+    _stop(script, tmp_path, stopped_by)
     waited = time.monotonic() - started
-    assert 1.0 <= waited < 1.0 + 1.0 + 1.5, waited
+    assert 1.0 <= waited < 30, waited  # the grace time, not the tool's 60 s
     assert not cleaned.exists()  # SIGKILL: no chance to clean up
+    assert ended(pid_file)
 
 
 def test_a_timeout_names_pytest_and_the_test_it_was_running(tmp_path: Path) -> None:
