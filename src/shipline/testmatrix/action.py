@@ -475,27 +475,7 @@ def _merge(context: ActionContext, common: Common) -> int:
 
     # everything that can make the run unjudgeable is checked before anything is written
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
-    merged_junit = results_dir / "junit.xml"
-    unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
-    cases = write_merged(
-        unchecked,
-        [
-            ShardReport(
-                results_dir / m.junit[0],
-                m.stem,
-                [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
-            )
-            for m in manifests
-        ],
-    )
-    for m, count in zip(manifests, cases, strict=True):
-        if count != len(m.results):
-            unchecked.unlink()
-            raise ToolFailedError(
-                f"{m.junit[0]} holds {count} test(s) but its shard report {m.source} "
-                f"{len(m.results)}: the reports do not belong together"
-            )
-    unchecked.replace(merged_junit)
+    merged_junit = _merged_junit(results_dir, manifests)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
     history = durations.merge(common.history, combined, quarantined=held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
@@ -554,6 +534,33 @@ def _merge(context: ActionContext, common: Common) -> int:
     )
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
+    """``junit.xml`` from every shard's first attempt, flaky tests shown as passed; each shard's
+    report must hold the tests its shard report says it ran."""
+    merged = results_dir / "junit.xml"
+    unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
+    cases = write_merged(
+        unchecked,
+        [
+            ShardReport(
+                results_dir / m.junit[0],
+                m.stem,
+                [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
+            )
+            for m in manifests
+        ],
+    )
+    for m, count in zip(manifests, cases, strict=True):
+        if count != len(m.results):
+            unchecked.unlink()
+            raise ToolFailedError(
+                f"{m.junit[0]} holds {count} test(s) but its shard report {m.source} "
+                f"{len(m.results)}: the reports do not belong together"
+            )
+    unchecked.replace(merged)
+    return merged
 
 
 def _report_register(
