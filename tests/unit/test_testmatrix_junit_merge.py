@@ -150,3 +150,14 @@ def test_junit_key_of_a_module_in_a_directory_whose_name_holds_a_bracket() -> No
     # as pytest 9 writes them: classname "tests.[x].test_p", name "test_p[a::b]"
     assert junit_key("tests/[x]/test_p.py::test_p[a::b]") == ("tests.[x].test_p", "test_p[a::b]")
     assert junit_key("tests/[x]/test_p.py::TestC::test_m") == ("tests.[x].test_p.TestC", "test_m")
+
+
+def test_a_report_of_pytest_before_9_maps_a_bracketed_directory_back_too(tmp_path: Path) -> None:
+    # pytest 8 looked for parameters at the first "[" of the whole id
+    case = (
+        '<testcase classname="" name="tests.api[v2]/test_x.py::test_get" '
+        'file="tests/api[v2]/test_x.py" line="0" time="0.001"/>'
+    )
+    (tmp_path / "r.xml").write_text(report(case))
+    (result,) = read_report(tmp_path / "r.xml", ["tests/api[v2]/test_x.py::test_get"])
+    assert result.nodeid == "tests/api[v2]/test_x.py::test_get"

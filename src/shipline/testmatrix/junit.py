@@ -32,10 +32,25 @@ class JUnitError(ToolFailedError):
 
 
 def junit_key(nodeid: str) -> tuple[str, str]:
-    """(classname, name) as pytest's junitxml plugin derives them from a node id."""
-    module, _, rest = nodeid.partition("::")  # parameters begin after the module's path
+    """(classname, name) as pytest 9's junitxml plugin derives them from a node id."""
+    return _mangled(*_split_parameters(nodeid))
+
+
+def junit_keys(nodeid: str) -> set[tuple[str, str]]:
+    """The keys any supported pytest writes: before 9 it looked for the parameters at the
+    first "[" of the whole id, which differs for a directory whose name holds one."""
+    return {junit_key(nodeid), _mangled(*nodeid.partition("["))}
+
+
+def _split_parameters(nodeid: str) -> tuple[str, str, str]:
+    """(address, "[", parameters), the parameters looked for after the module's path."""
+    module, colons, rest = nodeid.partition("::")
     address, bracket, params = rest.partition("[")
-    names = [module, *address.split("::")] if rest else [module]
+    return module + colons + address, bracket, params
+
+
+def _mangled(address: str, bracket: str, params: str) -> tuple[str, str]:
+    names = address.split("::")
     names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
     names[-1] += bracket + params
     return ".".join(names[:-1]), names[-1]
@@ -57,7 +72,7 @@ def _parse(path: Path) -> ET.Element:
 def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
     """The results in a pytest JUnit report, each named by its collected node id."""
     root = _parse(path)
-    by_key = {junit_key(nodeid): nodeid for nodeid in nodeids}
+    by_key = {key: nodeid for nodeid in nodeids for key in junit_keys(nodeid)}
     return [
         _result(cases, by_key)
         for suite in root.iter("testsuite")
@@ -151,7 +166,7 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     cases_per_report = []
     for shard in shards:
         root = _parse(shard.path)
-        flaky_keys = {junit_key(nodeid) for nodeid in shard.flaky}
+        flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         cases = 0
         for suite in suites:
