@@ -126,6 +126,11 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             4,
             "not JSON: Expecting ',' delimiter",
         ),
+        (
+            '[{"t::a": 1.0, "t::a": 2.0}]\n',  # another tool's format, with a repeated key
+            1,
+            "expected a JSON object with 'version' and 'tests'",
+        ),
     ],
 )
 def test_malformed_files_name_file_and_line(text: str, line: int, reason: str) -> None:

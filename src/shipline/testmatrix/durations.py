@@ -173,7 +173,10 @@ def _line_of(text: str, name: str, *keys: str) -> int:
 def _repeated_key(text: str, name: str) -> DurationsFileError:
     """The error for the first key given twice, on the line of the second."""
     lines = _Lines(text)
-    top = _members(text, _skip_space(text, 0), name, lines, "")
+    start = _skip_space(text, 0)
+    if text[start] != "{":  # the repeat is inside something that is no durations file at all
+        return DurationsFileError(name, 1, "expected a JSON object with 'version' and 'tests'")
+    top = _members(text, start, name, lines, "")
     if "tests" in top and text[top["tests"].value_at] == "{":
         tests = _members(text, top["tests"].value_at, name, lines, " in 'tests'")
         for test, member in tests.items():
