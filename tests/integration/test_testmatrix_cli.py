@@ -523,6 +523,17 @@ def test_many_long_failures_stay_readable_where_github_shows_them(tmp_path: Path
     assert "| proj/tests/test_many.py:6 |" in rows[0]
 
 
+def test_blocking_flaky_tests_share_githubs_ten_errors_with_the_failures(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, flaky=True)
+    (project / "tests" / "test_many.py").write_text(MANY_FAILING)
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="1", flaky="fail")
+    assert run.code == 1 and run.outputs["flaky"] == "1", run.log
+    assert len([n for n, _, _ in run.annotations if n == "error"]) == 10
+    assert "2 more failure annotation(s) left out" in run.log
+    assert "1 more flaky annotation(s) left out" in run.log
+
+
 def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     project = make_project(workspace, failing=True)

@@ -21,3 +21,8 @@ def test_coverage_is_judged_on_the_figure_shown_except_at_100(
     percent: float, threshold: float | None, below: bool
 ) -> None:
     assert CoverageTotal(percent, threshold, "coverage-threshold").below is below
+
+
+def test_a_message_shows_enough_digits_not_to_read_as_the_threshold_it_misses() -> None:
+    assert CoverageTotal(99.996, 100, "x").exact == "99.996"
+    assert CoverageTotal(81.814, 81.82, "x").exact == "81.81"

@@ -13,6 +13,7 @@ import shlex
 import time
 import tomllib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ SUMMARY_ROWS = 30
 MATRIX_JOBS = 256  # GitHub's limit on the jobs of one matrix
 SUMMARY_CHARS = 300  # of a message in a summary table
 ANNOTATION_CHARS = 2000
-ANNOTATIONS_PER_KIND = 10  # GitHub shows no more errors (or warnings, notices) of a step
+ANNOTATIONS_PER_LEVEL = 10  # GitHub shows no more errors (or warnings, notices) of a step
 SLOWEST = 10
 NOTHING_COLLECTED = (
     "pytest collected no tests for this selection (paths/markers): "
@@ -489,7 +490,7 @@ def _merge(context: ActionContext, common: Common) -> int:
         context.files.set_output("coverage", coverage_total.shown)
         if coverage_total.below:
             context.console.error(
-                f"total coverage {coverage_total.shown}% is below {coverage_total.gate}",
+                f"total coverage {coverage_total.exact}% is below {coverage_total.gate}",
                 title="test-matrix coverage",
             )
     context.files.set_output("junit", merged_junit)
@@ -625,6 +626,14 @@ class CoverageTotal:
         return float(self.shown) < self.threshold
 
     @property
+    def exact(self) -> str:
+        """The figure for a message: two decimals, more when those would read as the threshold
+        it misses (99.996 shown as 100.00 against a threshold of 100)."""
+        if self.below and float(self.shown) >= (self.threshold or 0):
+            return f"{self.percent:.6f}".rstrip("0")
+        return self.shown
+
+    @property
     def gate(self) -> str:
         return f"the threshold {self.threshold:g}% ({self.source})" if self.threshold else ""
 
@@ -756,14 +765,32 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             "{outcome} but is quarantined: {message}",
         ),
     ]
-    for results, level, kind, text in kinds:
-        if len(results) > ANNOTATIONS_PER_KIND:
-            console.info(
-                f"{len(results) - ANNOTATIONS_PER_KIND} more {kind} annotation(s) left out "
-                f"(GitHub shows {ANNOTATIONS_PER_KIND} of a kind per step): see the job summary "
-                "and the JUnit report"
+    # GitHub shows 10 annotations of a level (error, warning, notice) per step and drops the
+    # rest: the blocking expired entries first, then the tests, each kind as far as it fits
+    shown: Counter[AnnotationLevel] = Counter()
+    if common.register is not None:
+        for entry in verdict.expired:
+            shown[AnnotationLevel.ERROR] += 1
+            console.annotate(
+                Annotation(
+                    AnnotationLevel.ERROR,
+                    f"quarantine of {entry.test} expired on {entry.expires.isoformat()} "
+                    f"(owner {entry.owner}, {entry.issue}): fix the test or extend the entry",
+                    file=common.register.path,
+                    line=entry.line,
+                    title="test-matrix quarantine",
+                )
             )
-        for result in results[:ANNOTATIONS_PER_KIND]:
+    for results, level, kind, text in kinds:
+        room = max(0, ANNOTATIONS_PER_LEVEL - shown[level])
+        if len(results) > room:
+            console.info(
+                f"{len(results) - room} more {kind} annotation(s) left out (GitHub shows "
+                f"{ANNOTATIONS_PER_LEVEL} of a level per step): see the job summary and the "
+                "JUnit report"
+            )
+        for result in results[:room]:
+            shown[level] += 1
             message = text.format(
                 outcome=result.outcome.value,
                 message=_brief(result.message, ANNOTATION_CHARS),
@@ -778,18 +805,6 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
                     else None,
                     line=result.line if result.file else None,
                     title=f"test-matrix {kind}",
-                )
-            )
-    if common.register is not None:
-        for entry in verdict.expired:
-            console.annotate(
-                Annotation(
-                    AnnotationLevel.ERROR,
-                    f"quarantine of {entry.test} expired on {entry.expires.isoformat()} "
-                    f"(owner {entry.owner}, {entry.issue}): fix the test or extend the entry",
-                    file=common.register.path,
-                    line=entry.line,
-                    title="test-matrix quarantine",
                 )
             )
 
