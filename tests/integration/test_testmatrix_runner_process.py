@@ -291,6 +291,18 @@ def test_tests_a_plugin_deselects_after_shipline_are_neither_counted_nor_missed(
     assert ran == 6
 
 
+def test_a_shard_whose_whole_share_a_plugin_deselects_late_says_so(tmp_path: Path) -> None:
+    # 12 tests in 12 shards: the shard that got a test_one has nothing left to run
+    make_project(tmp_path, {"test_many.py": TWELVE_TESTS, "conftest.py": DESELECTS_LAST})
+    runs = [shipline(tmp_path, "run", shards="12", shard=str(n)) for n in range(1, 13)]
+    late = [error(run) for run in runs if run.code != 0]
+    assert len(late) == 6 and all(run.code in (0, 1) for run in runs)
+    assert late[0].startswith("shard ") and late[0].endswith(
+        "has no tests: a plugin deselected the 1 test(s) shipline chose for it after choosing "
+        "them (pytest's --lf does, or a hook wrapper in a conftest): run the shards without it"
+    )
+
+
 @pytest.mark.parametrize("mode", ["plan", "run"])
 @pytest.mark.parametrize("args", ["", "--continue-on-collection-errors"])
 def test_a_collection_error_is_named_even_when_pytest_runs_past_it(

@@ -241,6 +241,12 @@ def _plan(context: ActionContext, common: Common) -> int:
 
 def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
     """Why a shard had no test to run: never a green job that ran nothing."""
+    if chosen.chosen:
+        return (
+            f"shard {shard} of {shards} has no tests: a plugin deselected the {chosen.chosen} "
+            "test(s) shipline chose for it after choosing them (pytest's --lf does, or a hook "
+            "wrapper in a conftest): run the shards without it"
+        )
     if chosen.modules is not None:
         # only this shard's modules were collected: the layer may be empty, or the history
         # (which placed them) may not match what the layer collects now

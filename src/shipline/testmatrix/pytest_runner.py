@@ -120,6 +120,7 @@ class Selection:
     # shard owns (it collected only those, the others were left unimported) and how many there
     # are, and how many modules new to the history it collected; None: it collected everything
     modules: tuple[int, int, int] | None = None
+    chosen: int = 0  # tests chosen for the shard before any later deselection
 
     @property
     def estimated(self) -> str:
@@ -401,6 +402,7 @@ def run_shard(
         float(chosen["seconds"]),
         int(chosen["unknown"]),
         None if chosen["modules"] is None else _module_counts(chosen["modules"]),
+        int(chosen.get("chosen", len(chosen["tests"]))),
     )
     if result.returncode == NO_TESTS:
         if not selected.tests:

@@ -193,6 +193,7 @@ def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
         config.hook.pytest_deselected(items=dropped)
     answer = {
         "collected": len(collected),
+        "chosen": len(items),  # a plugin deselecting after this hook may still drop some
         "shards": len(plan.shards),
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
