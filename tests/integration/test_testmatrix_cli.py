@@ -672,9 +672,9 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
         (
             "quarantine.yml",
             "3",
-            "tests/test_fast.py::test_add is no test id but the beginning of 6 test id(s) (a "
-            "class, module or parametrized test): an entry holds one whole node id, so this one "
-            "holds none; list the tests it should hold",
+            "tests/test_fast.py::test_add is the beginning of 6 test id(s), no test id itself: "
+            "an entry holds one whole node id, so this one holds none; list the tests it should "
+            "hold",
         )
     ]
 

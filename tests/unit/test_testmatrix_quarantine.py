@@ -193,7 +193,7 @@ def test_ready_to_release_after_n_passing_runs_in_a_row_while_quarantined() -> N
         assert [e.test for e in ready] == ([timeout, reconnect] if merges == 3 else [])
 
 
-def test_an_entry_naming_only_the_beginning_of_test_ids_is_found() -> None:
+def test_entries_that_can_hold_no_test_are_found_with_why() -> None:
     def entry(test: str, line: int) -> quarantine.Entry:
         return quarantine.Entry(test, "why", "@me", "https://x/1", dt.date(2999, 1, 1), line)
 
@@ -205,6 +205,8 @@ def test_an_entry_naming_only_the_beginning_of_test_ids_is_found() -> None:
             entry("tests/test_db.py::test_plain", 13),  # a whole id
             entry("tests/test_gone.py::test_x", 18),  # another layer's, or gone
             entry("tests/test_db.py::TestPoo", 23),  # not a whole part of any id
+            entry("tests/test_db.py::test_param[*]", 28),
+            entry("./tests/test_db.py::test_plain", 33),
         ),
     )
     tests = [
@@ -213,5 +215,10 @@ def test_an_entry_naming_only_the_beginning_of_test_ids_is_found() -> None:
         "tests/test_db.py::test_param[1]",
         "tests/test_db.py::test_plain",
     ]
-    found = quarantine.partial_ids(register, tests, dt.date(2026, 1, 1))
-    assert [(e.line, covered) for e, covered in found] == [(3, 2), (8, 1)]
+    found = quarantine.holding_nothing(register, tests, dt.date(2026, 1, 1))
+    assert [(e.line, why) for e, why in found] == [
+        (3, "is the beginning of 2 test id(s), no test id itself"),
+        (8, "is the beginning of 1 test id(s), no test id itself"),
+        (28, "matches no test: ids are matched whole, without wildcards"),
+        (33, "matches no test: write ids as pytest prints them, without ./"),
+    ]

@@ -579,13 +579,12 @@ def _report_register(
     today: dt.date,
 ) -> None:
     """Entries that only name the beginning of test ids, and tests ready to leave quarantine."""
-    for entry, covered in quarantine.partial_ids(register, history.tests, today):
+    for entry, why in quarantine.holding_nothing(register, history.tests, today):
         context.console.annotate(
             Annotation(
                 AnnotationLevel.WARNING,
-                f"{entry.test} is no test id but the beginning of {covered} test id(s) (a "
-                "class, module or parametrized test): an entry holds one whole node id, so this "
-                "one holds none; list the tests it should hold",
+                f"{entry.test} {why}: an entry holds one whole node id, so this one holds "
+                "none; list the tests it should hold",
                 file=register.path,
                 line=entry.line,
                 title="test-matrix quarantine",

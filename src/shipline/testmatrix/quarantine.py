@@ -201,12 +201,13 @@ def ready_to_release(
     return [e for e in register.active(today).values() if held.get(e.test, 0) >= runs]
 
 
-def partial_ids(
+def holding_nothing(
     register: Register, tests: Iterable[str], today: dt.date
-) -> list[tuple[Entry, int]]:
-    """Active entries that name no test but a class, module or un-parametrized function of
-    some (``tests/test_a.py::TestX``): ids match whole node ids only, so these hold nothing.
-    Each comes with how many collected tests it is the beginning of."""
+) -> list[tuple[Entry, str]]:
+    """Active entries that can hold no test, each with why: ids match whole node ids, as pytest
+    prints them. An entry that is only the beginning of some (a class, a module, a parametrized
+    test without its parameters), or that is written with a wildcard or a leading ``./``, is a
+    mistake; one that merely names no test of this layer may be another layer's."""
     collected = set(tests)
     found = []
     for entry in register.active(today).values():
@@ -214,5 +215,9 @@ def partial_ids(
             continue
         covered = sum(1 for t in collected if t.startswith((entry.test + "::", entry.test + "[")))
         if covered:
-            found.append((entry, covered))
+            found.append((entry, f"is the beginning of {covered} test id(s), no test id itself"))
+        elif "*" in entry.test or "?" in entry.test:
+            found.append((entry, "matches no test: ids are matched whole, without wildcards"))
+        elif entry.test.startswith("./"):
+            found.append((entry, "matches no test: write ids as pytest prints them, without ./"))
     return found
