@@ -581,26 +581,24 @@ def _report_register(
     """Entries that only name the beginning of test ids, and tests ready to leave quarantine."""
     for entry, why in quarantine.holding_nothing(register, history.tests, today):
         context.console.annotate(
-            Annotation(
+            _on_entry(
+                register,
+                entry,
                 AnnotationLevel.WARNING,
                 f"{entry.test} {why}: an entry holds one whole node id, so this one holds "
                 "none; list the tests it should hold",
-                file=register.path,
-                line=entry.line,
-                title="test-matrix quarantine",
             )
         )
     passes = {t: e.held for t, e in history.tests.items()}
     ready = quarantine.ready_to_release(register, passes, release_after, today)
     for entry in ready:
         context.console.annotate(
-            Annotation(
+            _on_entry(
+                register,
+                entry,
                 AnnotationLevel.NOTICE,
                 f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
                 "quarantined: ready to release from quarantine",
-                file=register.path,
-                line=entry.line,
-                title="test-matrix quarantine",
             )
         )
     if ready:
@@ -609,6 +607,15 @@ def _report_register(
             f"owner {e.owner})"
             for e in ready
         )
+
+
+def _on_entry(
+    register: quarantine.Register, entry: quarantine.Entry, level: AnnotationLevel, text: str
+) -> Annotation:
+    """An annotation on a register entry's line."""
+    return Annotation(
+        level, text, file=register.path, line=entry.line, title="test-matrix quarantine"
+    )
 
 
 @dataclass(frozen=True)
@@ -777,13 +784,12 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
         for entry in verdict.expired:
             shown[AnnotationLevel.ERROR] += 1
             console.annotate(
-                Annotation(
+                _on_entry(
+                    common.register,
+                    entry,
                     AnnotationLevel.ERROR,
                     f"quarantine of {entry.test} expired on {entry.expires.isoformat()} "
                     f"(owner {entry.owner}, {entry.issue}): fix the test or extend the entry",
-                    file=common.register.path,
-                    line=entry.line,
-                    title="test-matrix quarantine",
                 )
             )
     for results, level, kind, text in kinds:
