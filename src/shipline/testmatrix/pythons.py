@@ -41,12 +41,12 @@ class Clause:
     def admits(self, release: Release) -> bool:
         """Whether the final release ``release`` satisfies this clause (PEP 440)."""
         if self.operator == "~=":  # ~=3.10.2 is >=3.10.2 together with ==3.10.*
-            return release_compare(release, self.bound) >= 0 and _prefix_match(
+            return _compare(release, self.bound) >= 0 and _prefix_match(
                 release, self.bound[:-1]
             )
         if self.wildcard:
             return _prefix_match(release, self.bound) == (self.operator == "==")
-        order = release_compare(release, self.bound)
+        order = _compare(release, self.bound)
         return {
             "==": order == 0,
             "!=": order != 0,
@@ -57,7 +57,7 @@ class Clause:
         }[self.operator]
 
 
-def release_compare(left: Release, right: Release) -> int:
+def _compare(left: Release, right: Release) -> int:
     """-1, 0 or 1; missing parts count as zero, so 3.12 equals 3.12.0."""
     length = max(len(left), len(right))
     a, b = _padded(left, length), _padded(right, length)
@@ -115,11 +115,6 @@ def admits_line(version: str, clauses: Sequence[Clause]) -> bool:
         all(clause.admits((*line, patch)) for clause in clauses)
         for patch in _patch_candidates(line, clauses)
     )
-
-
-def satisfies(version: str, specifier: str) -> bool:
-    """Whether some release of the minor line ``version`` satisfies ``specifier``."""
-    return admits_line(version, parse_specifier(specifier))
 
 
 def project_versions(pyproject: Mapping[str, Any]) -> list[str]:
