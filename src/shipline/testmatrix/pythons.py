@@ -41,9 +41,7 @@ class Clause:
     def admits(self, release: Release) -> bool:
         """Whether the final release ``release`` satisfies this clause (PEP 440)."""
         if self.operator == "~=":  # ~=3.10.2 is >=3.10.2 together with ==3.10.*
-            return _compare(release, self.bound) >= 0 and _prefix_match(
-                release, self.bound[:-1]
-            )
+            return _compare(release, self.bound) >= 0 and _prefix_match(release, self.bound[:-1])
         if self.wildcard:
             return _prefix_match(release, self.bound) == (self.operator == "==")
         order = _compare(release, self.bound)
