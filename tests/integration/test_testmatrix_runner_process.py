@@ -114,6 +114,7 @@ def test_the_timeout_bounds_a_run_whose_test_s_child_holds_the_output(
         def database():
             yield
             pathlib.Path({str(torn_down)!r}).touch()
+            print("the database is torn down")
 
 
         def test_cli_hangs(database):
@@ -142,6 +143,7 @@ def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
         def database():
             yield
             pathlib.Path({str(torn_down)!r}).touch()
+            print("the database is torn down")
 
 
         def test_slow(database):
@@ -151,7 +153,7 @@ def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
     make_project(tmp_path, {"test_slow.py": slow})
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
     command = [sys.executable, "-m", "shipline", "test-matrix", "run", "--path", "proj"]
-    command += ["--python", sys.executable, "--shards", "1", "--shard", "1"]
+    command += ["--python", sys.executable, "--shards", "1", "--shard", "1", "--args=-s"]
     # as a terminal's Ctrl-C reaches the command (which Python may have been told to ignore)
     shipline_run = subprocess.Popen(
         command,
@@ -173,6 +175,9 @@ def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
         shipline_run.kill()
     assert shipline_run.returncode == 130, output
     assert torn_down.exists(), output
+    # what pytest printed while it stopped is in the log: the teardown, and where it stopped
+    assert "the database is torn down" in output
+    assert "KeyboardInterrupt" in output and "test_slow.py:" in output
 
 
 @needs_process_groups

@@ -654,7 +654,7 @@ def stream(
         tail.append(line)
 
     process = _start(args, cwd=cwd, env=env)
-    with _reading(process) as (lines, stop), _stopped_when_interrupted(process):
+    with _reading(process) as (lines, stop), _stopped_when_interrupted(process, lines, stop, show):
         timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
         if timed_out:
             _stop_group(process)
@@ -686,13 +686,26 @@ def _reading(
 
 
 @contextmanager
-def _stopped_when_interrupted(process: subprocess.Popen[str]) -> Iterator[None]:
+def _stopped_when_interrupted(
+    process: subprocess.Popen[str],
+    lines: queue.Queue[str | None],
+    stop: threading.Event,
+    show: Callable[[str], None],
+) -> Iterator[None]:
     """Ctrl-C, or an error while showing the output: stop the process, leave nothing behind.
 
     The output is still read meanwhile: pytest blocks on a full pipe, and would not finish.
+    On Ctrl-C it is shown too: the teardown's output and pytest's report of where it stopped.
     """
     try:
         yield
+    except KeyboardInterrupt:
+        if process.poll() is None:
+            _stop_group(process)
+            process.wait()
+        if not _drain(lines, stop, show):
+            show(OUTPUT_CUT)
+        raise
     finally:
         if process.poll() is None:
             _stop_group(process)
