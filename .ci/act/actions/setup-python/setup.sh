@@ -17,7 +17,11 @@ for candidate in "${candidates[@]}"; do
     continue
   fi
   # sys.executable resolves version-manager shims to the real interpreter
-  mapfile -t probe < <("$candidate" -c 'import platform, sys; print(sys.executable); print(platform.python_version()); print(sys.prefix)')
+  # a shim that names no installed version (pyenv's python3.12) prints nothing: not a candidate
+  mapfile -t probe < <("$candidate" -c 'import platform, sys; print(sys.executable); print(platform.python_version()); print(sys.prefix)' 2> /dev/null || true)
+  if [ "${#probe[@]}" -ne 3 ]; then
+    continue
+  fi
   if [ "${#fallback[@]}" -eq 0 ]; then
     fallback=("${probe[@]}")
   fi
