@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,29 @@ def test_an_old_python_is_refused_clearly(home: Path, tmp_path: Path) -> None:
     done = bootstrap(tmp_path / "fresh-home", "--exec", "lint", SHIPLINE_PYTHON=str(fake))
     assert done.returncode == 2
     assert "is Python 3.9.18: shipline needs >= 3.11" in done.stderr
+
+
+def test_without_sha256sum_shasum_names_the_same_environment(home: Path, tmp_path: Path) -> None:
+    """macOS runners have shasum, not coreutils' sha256sum: the cache key must not change."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in ("bash", "cat", "cut", "dirname", "readlink", "uname", "ls", "sed", "paste", "env"):
+        found = shutil.which(tool)
+        assert found, tool
+        (tools / tool).symlink_to(found)
+    (tools / "python3").symlink_to(sys.executable)
+    shasum = tools / "shasum"  # as macOS's: `shasum -a 256` prints what sha256sum prints
+    shasum.write_text(
+        f'#!/bin/sh\n[ "$1 $2" = "-a 256" ] || exit 9\nexec {shutil.which("sha256sum")}\n'
+    )
+    shasum.chmod(0o755)
+    keys = []
+    for path in (str(tools), f"{tools}:{os.environ['PATH']}"):
+        output = tmp_path / "out"
+        output.write_text("")
+        done = bootstrap(home, "--plan", path=path, GITHUB_OUTPUT=str(output))
+        assert done.returncode == 0, done.stderr
+        keys.append(
+            dict(line.split("=", 1) for line in output.read_text().splitlines())["cache-key"]
+        )
+    assert keys[0] == keys[1]
