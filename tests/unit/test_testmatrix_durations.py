@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shipline.testmatrix import durations
+from shipline.testmatrix.junit import read_report
 from shipline.testmatrix.results import Outcome, TestResult
 
 
@@ -174,6 +175,20 @@ def test_failing_runs_are_not_timed_unless_nothing_else_is_known() -> None:
     assert history.tests["a"].recent == (4.0,)
 
 
+def test_a_test_that_never_passed_is_planned_on_its_latest_failing_time() -> None:
+    # a new test that first failed fast (an import error), and now hangs until a timeout
+    history = durations.merge(durations.History(), {"a": result("a", Outcome.FAILED, 0.1)})
+    history = durations.merge(history, {"a": result("a", Outcome.ERROR, 30.0)})
+    assert history.tests["a"].seconds == 30.0
+    assert history.tests["a"].samples == 2
+    history = durations.merge(history, {"a": result("a", Outcome.FLAKY, 12.0)})
+    assert history.tests["a"].seconds == 12.0
+    # a broken report's time is no measurement: the latest real one stays
+    history = durations.merge(history, {"a": result("a", Outcome.FAILED, math.nan)})
+    assert history.tests["a"].seconds == 12.0
+    assert history.tests["a"].recent == ()
+
+
 def test_files_written_before_recent_existed_count_their_seconds_as_one_run() -> None:
     text = '{"version": 1, "tests": {"a": {"seconds": 2.5, "samples": 7}}}'
     entry = durations.parse(text, "old.json").tests["a"]
@@ -282,3 +297,83 @@ def test_held_is_written_only_when_set_and_old_files_load_without_it() -> None:
 def test_a_file_nested_deeper_than_the_reader_goes_is_malformed_not_a_crash() -> None:
     with pytest.raises(durations.DurationsFileError, match="nested too deeply"):
         durations.parse("[" * 100_000 + "]" * 100_000, "d.json")
+
+
+def test_a_skipped_run_that_took_time_is_planned_on_that_time(tmp_path: Path) -> None:
+    # pytest's own report: an xfail test runs its body; a skip mark stops it before it runs
+    (tmp_path / "r.xml").write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_a" name="test_xf" time="2.001">'
+        '<skipped type="pytest.xfail" message="broken upstream" /></testcase>'
+        '<testcase classname="tests.test_a" name="test_mid" time="0.401">'
+        '<skipped type="pytest.skip" message="no server">tests/test_a.py:9: no server</skipped>'
+        "</testcase>"
+        '<testcase classname="tests.test_a" name="test_mark" time="0.000">'
+        '<skipped type="pytest.skip" message="m">tests/test_a.py:12: m</skipped></testcase>'
+        "</testsuite></testsuites>"
+    )
+    ids = [f"tests/test_a.py::{name}" for name in ("test_xf", "test_mid", "test_mark")]
+    xf, mid, mark = ids
+    ran = durations.combine_runs(read_report(tmp_path / "r.xml", ids))
+    assert {test: r.outcome for test, r in ran.items()} == dict.fromkeys(ids, Outcome.SKIPPED)
+    assert ran[xf].seconds == 2.001  # what the summary's slowest tests show
+    before = durations.History({xf: durations.TestHistory(0.5, 3, Outcome.PASSED, 3, (0.5,))})
+    history = durations.merge(before, ran)
+    assert history.seconds == {xf: 2.001, mid: 0.401, mark: 0.0}
+    assert history.skipped == {mark}  # out of the median that unknown tests get
+    # the passing window and the counts are a skip's as before
+    entry = history.tests[xf]
+    assert (entry.seconds, entry.recent, entry.samples, entry.streak) == (0.5, (0.5,), 3, 3)
+    # optional in the file, so that files without it (and readers without it) keep working
+    written = json.loads(history.to_text())["tests"]
+    assert written[xf]["skipped_seconds"] == 2.001
+    assert "skipped_seconds" not in written[mark]
+    assert durations.parse(history.to_text(), "d.json") == history
+    # once it runs again, its passing times plan it
+    history = durations.merge(history, {xf: result(xf, Outcome.PASSED, 0.7)})
+    assert history.seconds[xf] == 0.6
+    assert "skipped_seconds" not in json.loads(history.to_text())["tests"][xf]
+
+
+def test_a_skip_in_a_file_without_its_skipped_time_is_planned_as_taking_no_time() -> None:
+    text = (
+        '{"version": 1, "tests": {"a": {"seconds": 4.0, "recent": [4.0], "samples": 1,'
+        ' "outcome": "skipped", "streak": 1}, "b": {"seconds": 1.0, "recent": [1.0],'
+        ' "samples": 1, "outcome": "passed", "streak": 1, "skipped_seconds": 3.0}}}'
+    )
+    history = durations.parse(text, "old.json")
+    assert history.skipped == {"a"}
+    assert history.seconds == {"a": 0.0, "b": 1.0}  # only a skip's own time counts
+    with pytest.raises(durations.DurationsFileError, match="skipped_seconds must be a finite"):
+        durations.parse(text.replace("3.0}", '"3"}'), "bad.json")
+
+
+def test_cells_where_a_test_passed_time_it_when_another_cell_failed() -> None:
+    test = "tests/test_a.py::test_a1"
+    held = frozenset({test})
+    history = durations.merge(durations.History(), {test: result(test, Outcome.PASSED, 0.2)})
+    history = durations.merge(history, {test: result(test, Outcome.PASSED, 0.2)}, quarantined=held)
+    # it got slower where it passes, while it fails fast on one OS (or is flaky there)
+    for worst in (Outcome.FAILED, Outcome.FLAKY):
+        combined = durations.combine_runs(
+            [
+                result(test, Outcome.PASSED, 2.0),  # linux, 3.12
+                result(test, Outcome.PASSED, 3.0),  # linux, 3.13
+                result(test, Outcome.SKIPPED, 0.0),  # macos: not for it
+                result(test, worst, 0.1),  # windows
+            ]
+        )
+        assert combined[test].seconds == 1.7  # the summary's time: every cell that ran it
+        history = durations.merge(history, combined, quarantined=held)
+        entry = history.tests[test]
+        # the worst cell decides the outcome, the streak and what held under quarantine ...
+        assert (entry.outcome, entry.streak, entry.held) == (worst, 0, 0)
+    # ... while each run adds one sample: the mean of the cells where it passed
+    assert entry.recent == (0.2, 0.2, 2.5, 2.5)
+    assert entry.seconds == 1.35
+    assert entry.samples == 4
+    # a cell that only passed on a rerun, or failed, times nothing
+    failing_everywhere = durations.combine_runs(
+        [result(test, Outcome.FLAKY, 9.0), result(test, Outcome.FAILED, 9.0)]
+    )
+    assert durations.merge(history, failing_everywhere).tests[test].recent == entry.recent

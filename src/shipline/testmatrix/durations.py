@@ -14,9 +14,16 @@ Format (``version`` 1)::
   median, the mean or the fastest of the runs scored within noise of one another in
   benchmarks/sharding; the median is kept for that robustness, not for a measured edge.)
   Failing runs are not added (a test can fail fast); a test that never passed is planned on its
-  last failing time.
-- ``outcome`` is the last outcome; a test last skipped is planned as taking no time and its
-  ``seconds`` are left as they were.
+  last failing time. A run in which the test passed in some matrix cells and failed (or was
+  flaky) in others adds the time of the cells where it passed: its outcome is the worst one, but
+  a test quarantined for failing on one OS keeps measuring on the others. One merged run is one
+  sample: the mean time of the cells where the test passed.
+- ``outcome`` is the last outcome (the worst over the matrix cells); a test last skipped keeps
+  its ``seconds`` and ``recent`` as they were, and is planned on what its skipped run took:
+  ``skipped_seconds`` (optional, absent when 0). pytest times a test skipped before it ran (a
+  mark, a ``skipif``, an ``xfail`` with ``run=False``) at 0, so it is planned as taking no time;
+  an ``xfail`` test runs its whole body, and one that calls ``pytest.skip()`` ran up to there,
+  so it is planned on that time.
 - ``streak`` counts consecutive merged runs in which the test passed (a rerun pass, i.e.
   flaky, resets it).
 - ``held`` (optional, absent when 0) counts the consecutive merged runs the test passed while
@@ -68,6 +75,12 @@ class TestHistory:
     streak: int
     recent: tuple[float, ...] = ()
     held: int = 0  # consecutive passing merges while quarantined
+    skipped_seconds: float = 0.0  # what its last run took, when that run was skipped
+
+    @property
+    def planned_seconds(self) -> float:
+        """What the planner counts for it: a test last skipped costs what that skip took."""
+        return self.skipped_seconds if self.outcome is Outcome.SKIPPED else self.seconds
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -79,6 +92,8 @@ class TestHistory:
         }
         if self.held:  # optional: files of projects without a register stay as they were
             body["held"] = self.held
+        if self.outcome is Outcome.SKIPPED and self.skipped_seconds:  # optional, like held
+            body["skipped_seconds"] = round(self.skipped_seconds, 6)
         return body
 
 
@@ -88,11 +103,18 @@ class History:
 
     @property
     def seconds(self) -> dict[str, float]:
-        return {test: entry.seconds for test, entry in self.tests.items()}
+        """What the planner counts for each test."""
+        return {test: entry.planned_seconds for test, entry in self.tests.items()}
 
     @property
     def skipped(self) -> set[str]:
-        return {t for t, e in self.tests.items() if e.outcome is Outcome.SKIPPED}
+        """Tests last skipped before they ran anything: the planner counts them as taking no
+        time and leaves them out of the median that unknown tests get."""
+        return {
+            t
+            for t, e in self.tests.items()
+            if e.outcome is Outcome.SKIPPED and not e.skipped_seconds
+        }
 
     def to_text(self) -> str:
         body = {
@@ -308,7 +330,9 @@ def _entry(entry: Any) -> TestHistory:
     else:
         raise ValueError(f"recent must be a list of numbers >= 0, got {recent!r}")
     outcome = Outcome(entry.get("outcome", "passed"))
-    return TestHistory(seconds, samples, outcome, streak, times, held)
+    # absent in files written before it existed: such a skip is planned as taking no time
+    skipped_seconds = _seconds("skipped_seconds", entry.get("skipped_seconds", 0))
+    return TestHistory(seconds, samples, outcome, streak, times, held, skipped_seconds)
 
 
 def _seconds(label: str, value: Any) -> float:
@@ -323,17 +347,27 @@ def _seconds(label: str, value: Any) -> float:
 
 
 def combine_runs(results: Iterable[TestResult]) -> dict[str, TestResult]:
-    """One result per test when a test ran in several matrix cells: worst outcome, mean time."""
+    """One result per test when a test ran in several matrix cells: the worst outcome, the mean
+    time of the cells where it was not skipped (of every cell when it was skipped in all), and
+    the mean time of the cells where it passed (``passed_seconds``)."""
     grouped: dict[str, list[TestResult]] = {}
     for result in results:
         grouped.setdefault(result.nodeid, []).append(result)
     combined: dict[str, TestResult] = {}
     for test, runs in grouped.items():
         worst = max(runs, key=lambda r: r.outcome.rank)
-        timed = [r.seconds for r in runs if r.outcome is not Outcome.SKIPPED]
-        seconds = sum(timed) / len(timed) if timed else 0.0
-        combined[test] = replace(worst, seconds=seconds)
+        ran = [r.seconds for r in runs if r.outcome is not Outcome.SKIPPED]
+        passed = [r.seconds for r in runs if r.outcome is Outcome.PASSED]
+        combined[test] = replace(
+            worst,
+            seconds=_mean(ran or [r.seconds for r in runs]),
+            passed_seconds=_mean(passed) if passed else None,
+        )
     return combined
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def merge(
@@ -358,24 +392,37 @@ def _next(before: TestHistory | None, result: TestResult, *, quarantined: bool) 
     outcome = result.outcome
     held = _held(before, outcome, quarantined=quarantined)
     if outcome is Outcome.SKIPPED:
+        skipped_seconds = _measured(result.seconds) or 0.0
         if before is None:
-            return TestHistory(0.0, 0, outcome, 0)
-        return replace(before, outcome=outcome, held=held)
+            return TestHistory(0.0, 0, outcome, 0, skipped_seconds=skipped_seconds)
+        return replace(before, outcome=outcome, held=held, skipped_seconds=skipped_seconds)
     streak = ((before.streak if before else 0) + 1) if outcome is Outcome.PASSED else 0
     samples = (before.samples if before else 0) + 1
     recent = before.recent if before else ()
-    # an infinite or NaN time (from a broken report) is no measurement, and is not JSON
-    timed = math.isfinite(result.seconds)
-    if outcome is Outcome.PASSED and timed:
-        recent = (*recent, result.seconds)[-WINDOW:]
+    sample = _measured(_passing_time(result))
+    if sample is not None:
+        recent = (*recent, sample)[-WINDOW:]
     if recent:
         seconds = statistics.median(recent)
-    elif before is not None and before.samples:
-        seconds = before.seconds
     else:
-        # never passed yet: its failing time is all there is
-        seconds = result.seconds if timed else 0.0
+        # never passed yet: its latest failing time is all there is
+        latest = _measured(result.seconds)
+        seconds = latest if latest is not None else (before.seconds if before else 0.0)
     return TestHistory(seconds, samples, outcome, streak, recent, held)
+
+
+def _passing_time(result: TestResult) -> float | None:
+    """This run's time where the test passed: a failure elsewhere in the matrix (its outcome is
+    the worst over the cells) does not make the passing cells' time less true."""
+    if result.passed_seconds is not None:
+        return result.passed_seconds
+    return result.seconds if result.outcome is Outcome.PASSED else None
+
+
+def _measured(seconds: float | None) -> float | None:
+    """A time fit to keep: a negative, infinite or NaN one (from a broken report) is no
+    measurement, and the last two are not JSON."""
+    return seconds if seconds is not None and 0 <= seconds < math.inf else None
 
 
 def _held(before: TestHistory | None, outcome: Outcome, *, quarantined: bool) -> int:
