@@ -3,6 +3,8 @@ the merged JUnit report."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -161,3 +163,23 @@ def test_a_report_of_pytest_before_9_maps_a_bracketed_directory_back_too(tmp_pat
     (tmp_path / "r.xml").write_text(report(case))
     (result,) = read_report(tmp_path / "r.xml", ["tests/api[v2]/test_x.py::test_get"])
     assert result.nodeid == "tests/api[v2]/test_x.py::test_get"
+
+
+def test_a_failing_doctest_is_placed_on_its_failing_example(tmp_path: Path) -> None:
+    # pytest prints a doctest's location as an absolute path; a real run shows what it writes
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "calc.py").write_text(
+        'def add(a, b):\n    """Add.\n\n    >>> add(1, 1)\n    2\n    >>> add(2, 2)\n    5\n    """\n'
+        "    return a + b\n"
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--doctest-modules"]
+    done = subprocess.run(
+        [*command, "src", "--junitxml=r.xml", "-o", "junit_family=xunit1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    (result,) = read_report(tmp_path / "r.xml", ["src/calc.py::calc.add"], tmp_path)
+    assert (result.outcome, result.file, result.line) == (Outcome.FAILED, "src/calc.py", 6)

@@ -11,7 +11,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from shipline.errors import ToolFailedError
@@ -69,12 +69,15 @@ def _parse(path: Path) -> ET.Element:
         raise JUnitError(f"JUnit report {path} is not well-formed XML: {error}") from None
 
 
-def read_report(path: Path, nodeids: Iterable[str]) -> list[TestResult]:
-    """The results in a pytest JUnit report, each named by its collected node id."""
+def read_report(
+    path: Path, nodeids: Iterable[str], directory: Path | None = None
+) -> list[TestResult]:
+    """The results in a pytest JUnit report, each named by its collected node id; ``directory``
+    is where pytest ran (it prints some frames, a doctest's, as absolute paths)."""
     root = _parse(path)
     by_key = {key: nodeid for nodeid in nodeids for key in junit_keys(nodeid)}
     return [
-        _result(cases, by_key)
+        _result(cases, by_key, directory)
         for suite in root.iter("testsuite")
         for cases in _cases_per_test(suite).values()
     ]
@@ -89,7 +92,9 @@ def _cases_per_test(suite: ET.Element) -> dict[tuple[str, str], list[ET.Element]
     return cases
 
 
-def _result(cases: list[ET.Element], by_key: dict[tuple[str, str], str]) -> TestResult:
+def _result(
+    cases: list[ET.Element], by_key: dict[tuple[str, str], str], directory: Path | None
+) -> TestResult:
     first = cases[0]
     classname, name = first.get("classname", ""), first.get("name", "")
     nodeid = by_key.get((classname, name)) or _fallback_nodeid(first, classname, name)
@@ -110,7 +115,7 @@ def _result(cases: list[ET.Element], by_key: dict[tuple[str, str], str]) -> Test
     if line is not None:
         line += 1  # pytest writes the 0-based line of the test's definition
     if outcome.failing:
-        file, line = _crash_location(details) or (file, line)
+        file, line = _crash_location(details, directory) or (file, line)
     message = "; then ".join(messages)
     return TestResult(nodeid, outcome, seconds, message, details, file, line)
 
@@ -132,15 +137,25 @@ def _fallback_nodeid(case: ET.Element, classname: str, name: str) -> str:
     return f"{classname}::{name}" if classname else name
 
 
-def _crash_location(details: str) -> tuple[str, int] | None:
+def _crash_location(details: str, directory: Path | None = None) -> tuple[str, int] | None:
     """The deepest frame in the project's own files (pytest prints those paths relative to its
     rootdir; a frame in the standard library or an installed package is absolute or lies in
-    site-packages), so the annotation lands on a line of the pull request."""
+    site-packages), so the annotation lands on a line of the pull request. A doctest's frame
+    is absolute: under ``directory`` it is the project's too."""
     for match in reversed(list(_CRASH_LINE.finditer(details))):
-        path = match["path"].replace("\\", "/")  # a Windows shard's traceback
+        # backslashes: a Windows shard's traceback
+        path = _within(match["path"].replace("\\", "/"), directory)
         if not (path.startswith(("/", "../")) or _INSTALLED.search(path)):
             return path, int(match["line"])
     return None
+
+
+def _within(path: str, directory: Path | None) -> str:
+    """``path`` relative to ``directory`` when it is an absolute path inside it."""
+    if directory is None or not path.startswith("/"):
+        return path
+    frame, root = PurePosixPath(path), PurePosixPath(directory.as_posix())
+    return frame.relative_to(root).as_posix() if frame.is_relative_to(root) else path
 
 
 def _int(text: str | None) -> int | None:
