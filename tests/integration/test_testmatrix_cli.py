@@ -918,6 +918,27 @@ def test_merge_with_the_plans_matrix_refuses_a_cell_that_reported_nothing(tmp_pa
     assert merged.code == 1 and "the plan's matrix has 2 cell(s)" in merged.log, merged.log
 
 
+def test_merge_refuses_shards_that_split_different_collections(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    # a module whose tests depend on the shard job's environment: the jobs collect 8 and 9
+    (project / "tests" / "test_env.py").write_text(
+        "import os\n\nif os.environ.get('EXTRA_TEST'):\n\n    def test_extra() -> None:\n"
+        "        pass\n"
+    )
+    for shard, env in (("1", {"EXTRA_TEST": "1"}), ("2", {})):
+        inputs = {"mode": "run", "path": "proj", "python": sys.executable, "shards": "2"}
+        run = run_action("test-matrix", workspace, {**inputs, "shard": shard}, env=env)
+        assert run.code == 0, run.log
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    assert merged.log.count("::error") == 1
+    assert "the shards of the run split different collections: shard-1of2 9 tests collected" in (
+        merged.log
+    )
+    assert not (workspace / "test-durations.json").exists()
+
+
 def test_tests_that_never_ran_block(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)

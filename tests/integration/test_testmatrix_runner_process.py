@@ -6,6 +6,7 @@ the project's tests with a real pytest (this environment's).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -248,6 +249,31 @@ def test_options_pytest_refuses_are_bad_input_naming_the_inputs(tmp_path: Path, 
     assert "unrecognized arguments: --no-such-option" in error(bogus)
 
 
+BROKEN_CONFTESTS = {
+    "missing dependency": (
+        "import os\nimport some_missing_dependency\n",
+        "tests/conftest.py:2: ModuleNotFoundError: No module named 'some_missing_dependency'",
+    ),
+    "syntax error": ("def broken(:\n    pass\n", "tests/conftest.py:1: SyntaxError: "),
+    "any exception": (
+        "raise RuntimeError('no database configured')\n",
+        "tests/conftest.py:1: RuntimeError: no database configured",
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", ["plan", "run"])
+@pytest.mark.parametrize("broken", BROKEN_CONFTESTS, ids=list(BROKEN_CONFTESTS))
+def test_a_conftest_that_fails_to_load_is_a_failed_run_naming_it_not_bad_input(
+    tmp_path: Path, mode: str, broken: str
+) -> None:
+    source, expected = BROKEN_CONFTESTS[broken]
+    make_project(tmp_path, {"test_many.py": TWELVE_TESTS, "conftest.py": source})
+    run = shipline(tmp_path, mode)
+    assert run.code == 1, run.log
+    assert error(run).startswith(f"pytest could not load {expected}")
+
+
 @pytest.mark.parametrize(("code", "meaning"), [(5, "no tests"), (4, "usage error")])
 def test_exit_code_5_or_4_from_a_shard_with_tests_is_a_failed_run_not_bad_input(
     tmp_path: Path, code: int, meaning: str
@@ -334,3 +360,73 @@ def test_a_rerun_pytest_refuses_is_a_failed_run_not_bad_input(tmp_path: Path) ->
     assert error(run).startswith(
         "pytest could not rerun the failed tests (exit code 4): ERROR: not found: "
     )
+
+
+# What pytest-rerunfailures does with --reruns 2 (its source, pytest_runtest_protocol): each
+# failed attempt but the last is reported with the outcome "rerun", numbered in "rerun".
+RERUNS_LIKE_RERUNFAILURES = """\
+import pytest
+from _pytest.runner import runtestprotocol
+
+RERUNS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    for attempt in range(RERUNS + 1):
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        again = attempt < RERUNS and any(report.failed for report in reports)
+        for report in reports:
+            report.rerun = attempt
+            if again and report.failed:
+                report.outcome = "rerun"
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        if not again:
+            return True
+
+
+def pytest_report_teststatus(report):
+    if report.outcome == "rerun":
+        return "rerun", "R", ("RERUN", {"yellow": True})
+"""
+FLAKY_AND_BROKEN = """\
+from pathlib import Path
+
+
+def test_fine():
+    pass
+
+
+def test_passes_on_the_third_attempt():
+    tries = Path(__file__).with_name("tries")
+    count = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(count + 1))
+    assert count >= 2, "not yet"
+
+
+def test_always_fails():
+    assert False, "broken"
+"""
+
+
+@pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
+def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
+    tmp_path: Path, args: str
+) -> None:
+    make_project(
+        tmp_path, {"test_r.py": FLAKY_AND_BROKEN, "conftest.py": RERUNS_LIKE_RERUNFAILURES}
+    )
+    run = shipline(tmp_path, "run", args=args, flaky="fail", reruns="0")
+    assert run.code == 1, run.log
+    assert (run.outputs["passed"], run.outputs["flaky"], run.outputs["failed"]) == ("1", "1", "1")
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    outcomes = {r["nodeid"].split("::")[1]: (r["outcome"], r["attempts"]) for r in results}
+    assert outcomes == {
+        "test_always_fails": ("failed", 1),
+        "test_fine": ("passed", 1),
+        "test_passes_on_the_third_attempt": ("flaky", 3),
+    }
+    flaky = [message for message in run.errors() if "test_passes_on_the_third_attempt" in message]
+    assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()

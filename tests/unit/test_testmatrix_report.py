@@ -8,18 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from shipline.testmatrix import report
+from shipline.testmatrix import report, sharding
 from shipline.testmatrix.quarantine import Entry
 from shipline.testmatrix.results import Outcome, TestResult
 
 
 def manifest(shard: int, shards: int, label: str = "", python: str = "3.12.4") -> report.Manifest:
+    """Shard ``shard`` of a plan that gave test ``t<i>`` to shard i."""
     result = TestResult(f"t{shard}", Outcome.FLAKY, 1.5, "boom", "details", "tests/t.py", 3, 2)
     made = report.Manifest(
         shard, shards, label, python, "/ws/proj", [f"t{shard}"], [result], 2.0, [f"s{shard}.xml"]
     )
+    made.split = split_of([f"t{i}" for i in range(1, shards + 1)])
     made.source = f"{label or 'x'}/{made.stem}.json"
     return made
+
+
+def split_of(collected: list[str], deselected: tuple[str, ...] = ()) -> report.Split:
+    return report.Split("collected", len(collected), sharding.fingerprint(collected), deselected)
 
 
 def test_manifests_round_trip_through_json(tmp_path: Path) -> None:
@@ -105,6 +111,102 @@ def test_reports_that_are_not_one_whole_run_block(
 ) -> None:
     with pytest.raises(report.ManifestError, match=message):
         report.check_complete(manifests, expected)
+
+
+def test_what_a_shard_split_travels_in_its_report(tmp_path: Path) -> None:
+    made = manifest(1, 2)
+    made.split = split_of(["t1", "t2", "t3"], deselected=("t3",))
+    (tmp_path / "shard-1of2.json").write_text(json.dumps(made.to_json()))
+    (loaded,) = report.read_manifests(tmp_path)
+    assert loaded.split == made.split
+
+
+def test_a_report_that_does_not_say_what_its_shard_split_blocks(tmp_path: Path) -> None:
+    older = manifest(1, 1).to_json()
+    del older["split"]  # as a shipline from before the field wrote it
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(older))
+    manifests = report.read_manifests(tmp_path)
+    with pytest.raises(
+        report.ManifestError,
+        match=r"^shard report shard-1of1.json does not say what its shard split .*older shipline",
+    ):
+        report.check_complete(manifests, None)
+
+
+def shares(label: str, *tests: list[str], collected: list[str]) -> list[report.Manifest]:
+    """The shards of one cell, shard i holding ``tests[i - 1]``, each having split ``collected``."""
+    made = [manifest(i, len(tests), label) for i in range(1, len(tests) + 1)]
+    for m, held in zip(made, tests, strict=True):
+        m.tests = held
+        m.split = split_of(collected)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("manifests", "message"),
+    [
+        pytest.param(
+            shares("py3.12", ["a", "b"], ["b", "c"], collected=["a", "b", "c"]),
+            "^the shards of the matrix cell 'py3.12' overlap: b is in shard-1of2-py3.12 and "
+            "shard-2of2-py3.12; their jobs split the tests differently$",
+            id="overlap",
+        ),
+        pytest.param(
+            shares("", ["a"], ["c"], collected=["a", "b", "c"]),
+            r"^the shards of the run \(shard-1of2, shard-2of2\) hold 2 test\(s\) between them, "
+            r"not the 3 they split \(sha256 [0-9a-f]{12}, not [0-9a-f]{12}\): a shard left tests ",
+            id="gap",
+        ),
+        pytest.param(
+            shares("", ["a"], ["x"], collected=["a", "b"]),
+            r"hold 2 test\(s\) between them, not the 2 they split",
+            id="a test outside the collection",
+        ),
+        pytest.param(
+            [
+                *shares("ok", ["a"], ["b"], collected=["a", "b"]),
+                *shares("py3.13", ["a"], ["b", "c"], collected=["a", "b"])[:1],
+                *shares("py3.13", ["a"], ["b", "c"], collected=["a", "b", "c"])[1:],
+            ],
+            r"^the shards of the matrix cell 'py3.13' split different collections: "
+            r"shard-1of2-py3.13 2 tests collected \(sha256 [0-9a-f]{12}\), shard-2of2-py3.13 "
+            r"3 tests collected \(sha256 [0-9a-f]{12}\); a plugin or conftest changed",
+            id="different collections",
+        ),
+    ],
+)
+def test_shards_that_did_not_split_one_collection_block(
+    manifests: list[report.Manifest], message: str
+) -> None:
+    with pytest.raises(report.ManifestError, match=message):
+        report.check_complete(manifests, None)
+
+
+def test_tests_a_plugin_deselected_after_the_split_still_count_as_the_shard_s() -> None:
+    cell = shares("", ["a"], ["c"], collected=["a", "b", "c"])
+    cell[0].split = split_of(["a", "b", "c"], deselected=("b",))  # --lf dropped b in shard 1
+    report.check_complete(cell, None)
+    cell[1].split = split_of(["a", "b", "c"], deselected=("b",))  # ... but not in shard 2 too
+    with pytest.raises(report.ManifestError, match="overlap: b is in shard-1of2 and shard-2of2"):
+        report.check_complete(cell, None)
+
+
+def test_shards_that_collected_only_their_modules_are_checked_for_overlaps_only() -> None:
+    # keep-together module with a history: no shard collected the whole suite, so what they
+    # share is the placement, and the union cannot be compared with a collection
+    cell = shares("", ["a"], ["c"], collected=[])
+    for m in cell:
+        m.split = report.Split("modules", 7, "f" * 64)
+    report.check_complete(cell, None)
+    cell[1].tests = ["a"]
+    with pytest.raises(report.ManifestError, match="overlap: a is in shard-1of2 and shard-2of2"):
+        report.check_complete(cell, None)
+    cell[1].split = report.Split("modules", 7, "e" * 64)
+    with pytest.raises(
+        report.ManifestError,
+        match=r"shard-1of2 7 tests placed by module \(sha256 f{12}\), shard-2of2 7 tests placed",
+    ):
+        report.check_complete(cell, None)
 
 
 def test_verdict_separates_failures_flaky_and_quarantined() -> None:

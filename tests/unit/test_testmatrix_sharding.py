@@ -25,6 +25,38 @@ def test_same_input_gives_the_same_assignment_whatever_the_collection_order() ->
     assert first == again
 
 
+# A class whose time is, in exact arithmetic, an eighth of a shard's (21.632 / 2 / 8 = 1.352):
+# a plain sum over the collection gives 1.352 in some orders and a few ulps above or below in
+# others, so a shard job whose pytest-randomly seed ordered the tests differently would keep
+# the class whole where another split it (tests then ran twice, or never).
+AT_THE_SPLIT_LIMIT = {
+    "tests/test_g.py::TestG::test_a": 0.422,
+    "tests/test_g.py::TestG::test_b": 0.93,
+    **{
+        f"tests/test_o.py::test_o{i}": seconds
+        for i, seconds in enumerate((2.574, 2.918, 0.783, 0.372, 0.505, 1.591, 2.062, 9.475))
+    },
+}
+
+
+@pytest.mark.parametrize("keep_together", sharding.KEEP_TOGETHER)
+def test_a_group_at_the_split_limit_is_placed_the_same_in_every_collection_order(
+    keep_together: str,
+) -> None:
+    tests = list(AT_THE_SPLIT_LIMIT)
+    orders = [tests, list(reversed(tests))]
+    shuffler = random.Random(7)
+    for _ in range(200):
+        orders.append(shuffler.sample(tests, len(tests)))
+    plans = {
+        sharding.plan(order, AT_THE_SPLIT_LIMIT, 2, keep_together=keep_together).shards
+        for order in orders
+    }
+    assert len(plans) == 1, plans
+    durations_order = dict(reversed(AT_THE_SPLIT_LIMIT.items()))
+    assert sharding.plan(tests, durations_order, 2, keep_together=keep_together).shards in plans
+
+
 def test_local_search_reaches_the_optimum_greedy_misses() -> None:
     # Greedy longest-first gives {3,2,2}=7 / {3,2}=5; the optimum is {3,3}=6 / {2,2,2}=6.
     seconds = {"a": 3.0, "b": 3.0, "c": 2.0, "d": 2.0, "e": 2.0}

@@ -429,6 +429,7 @@ def _run(context: ActionContext, common: Common) -> int:
         junit_files,
         coverage_files,
         common.flaky is FlakyPolicy.FAIL,
+        chosen.split,
     )
     manifest_path = results_dir / f"{stem}.json"
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")

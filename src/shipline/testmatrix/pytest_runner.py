@@ -23,14 +23,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from shipline.errors import ShiplineError, ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix import coverage_merge, sharding
 from shipline.testmatrix.junit import read_report
-from shipline.testmatrix.results import TestResult
+from shipline.testmatrix.report import Split
+from shipline.testmatrix.results import Outcome, TestResult
 from shipline.tools import ToolResult, run_tool
 
 # pytest's exit codes: 0 passed, 1 tests failed, 5 nothing collected; the rest mean the run
@@ -74,6 +75,8 @@ COLLECT_OPTION = "--shipline-collect"
 _FAULT_FRAME = re.compile(
     r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)\s*$'
 )
+# pytest's first line when a conftest.py raised while it was loaded (whatever the exception)
+_CONFTEST_FAILED = re.compile(r"^ImportError while loading conftest '(?P<path>.+)'\.$")
 # a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
 _STARTED_TEST = re.compile(r"^(?P<nodeid>[^\s:][^\s]*?\.py::\S+)")
 
@@ -121,6 +124,7 @@ class Selection:
     # are, and how many modules new to the history it collected; None: it collected everything
     modules: tuple[int, int, int] | None = None
     chosen: int = 0  # tests chosen for the shard before any later deselection
+    split: Split | None = None  # what the share was split from, for merge to compare
 
     @property
     def estimated(self) -> str:
@@ -209,7 +213,7 @@ def collect(project: Project) -> list[str]:
     if result.returncode == NO_TESTS:
         return []
     if result.returncode == USAGE_ERROR:
-        raise _refused_options(result)
+        raise _broken_conftest(result, project.directory) or _refused_options(result)
     if collected is not None and collected["errors"]:
         raise _could_not_collect(result, collected["errors"])
     if result.returncode != 0:
@@ -288,6 +292,37 @@ def _refused_rerun(result: ToolResult) -> ToolFailedError:
     )
 
 
+def _broken_conftest(result: ToolResult, directory: Path) -> ToolFailedError | None:
+    """A conftest.py that raised while pytest loaded it (a missing dependency, a syntax
+    error): pytest exits 4 then too, but the environment is broken, not the inputs. One line
+    naming the file, the line when pytest shows it, and the error; None for anything else.
+    """
+    lines = result.stdout.splitlines()
+    found = next((m for line in lines if (m := _CONFTEST_FAILED.match(line))), None)
+    if found is None:
+        return None
+    path = Path(found["path"])
+    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
+    traceback = lines[lines.index(found.string) + 1 :]
+    errors = [line[1:].strip() for line in traceback if line.startswith("E ")]
+    return ToolFailedError(
+        f"pytest could not load {shown}{_conftest_line(traceback, path, shown)}: "
+        f"{errors[-1] if errors else result.tail(1)}"
+    )
+
+
+def _conftest_line(traceback: Sequence[str], path: Path, shown: str) -> str:
+    """``:12`` for where the conftest failed: its frame in the traceback ("tests/conftest.py:12:
+    in <module>"), or a syntax error's "File ..., line 12"; empty when neither is there."""
+    for line in traceback:
+        found = re.match(rf"^{re.escape(shown)}:(\d+): ", line) or re.match(
+            rf'^E\s+File "{re.escape(str(path))}", line (\d+)', line
+        )
+        if found:
+            return f":{found[1]}"
+    return ""
+
+
 def _usage_problem(result: ToolResult) -> str:
     """pytest's own error line: argparse's "error: ..." or pytest's "ERROR: ..."."""
     lines = [line.strip() for line in result.stdout.splitlines()]
@@ -327,7 +362,7 @@ def run(
                 "test environment), or use more shards"
             ) from None
     _check_completed(result, project, _refused_rerun)
-    return _attempt(result, report, nodeids, seconds)
+    return _attempt(result, report, nodeids, seconds, project.directory)
 
 
 def run_shard(
@@ -344,7 +379,7 @@ def run_shard(
     collected once; it answers with what it chose, which the report is then read against.
     """
     with _plugin_scratch("shipline-shard-") as (scratch, env):
-        answer = scratch / "answer.json"
+        answer, reruns = scratch / "answer.json", scratch / "reruns.json"
         (scratch / "request.json").write_text(
             json.dumps(
                 {
@@ -356,6 +391,7 @@ def run_shard(
                     "keep_together": request.keep_together,
                     "paths": list(project.paths),
                     "answer": str(answer),
+                    "reruns": str(reruns),
                 }
             ),
             encoding="utf-8",
@@ -384,6 +420,7 @@ def run_shard(
             env=env,
         )
         chosen = _read_answer(answer)
+        reran = _read_answer(reruns)
     if chosen is None:
         if result.returncode != NO_TESTS:
             _check_completed(result, project, _refused_options)
@@ -395,14 +432,16 @@ def run_shard(
         # also with --continue-on-collection-errors, which would run the rest: a module that
         # cannot be imported is not a test that failed, and there is nothing to rerun
         raise _could_not_collect(result, chosen["errors"])
+    tests = tuple(str(t) for t in chosen["tests"])
     selected = Selection(
         int(chosen["collected"]),
         int(chosen["shards"]),
-        tuple(str(t) for t in chosen["tests"]),
+        tests,
         float(chosen["seconds"]),
         int(chosen["unknown"]),
         None if chosen["modules"] is None else _module_counts(chosen["modules"]),
-        int(chosen.get("chosen", len(chosen["tests"]))),
+        int(chosen.get("chosen", len(tests))),
+        _split(chosen["split"], chosen["share"], tests),
     )
     if result.returncode == NO_TESTS:
         if not selected.tests:
@@ -410,7 +449,38 @@ def run_shard(
         raise _stopped_after_choosing(result, selected)
     # pytest accepted the options: the plugin answered after collection
     _check_completed(result, project, functools.partial(_stopped_after_choosing, chosen=selected))
-    return ShardRun(selected, _attempt(result, report, selected.tests, seconds))
+    attempt = _attempt(result, report, selected.tests, seconds, project.directory)
+    if reran is None:
+        raise ToolFailedError(
+            "pytest finished without shipline's plugin saying which tests a plugin reran "
+            f"(exit code {result.returncode}): {result.tail(1)}"
+        )
+    return ShardRun(selected, _flaky_on_plugin_reruns(attempt, reran["tests"]))
+
+
+def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str]) -> Split:
+    """The plugin's record of what it split, with the tests of the share that a plugin
+    deselected after the choice (they are the shard's, and did not run)."""
+    ran = set(tests)
+    deselected = tuple(t for t in share if t not in ran)
+    return Split(str(split["basis"]), int(split["count"]), str(split["sha256"]), deselected)
+
+
+def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]]) -> Attempt:
+    """A test that passed only after a plugin (pytest-rerunfailures) ran it again is flaky:
+    its report shows only the last attempt. One that failed every time stays failed."""
+    results = []
+    for result in attempt.results:
+        rerun = reruns.get(result.nodeid)
+        if rerun is not None and result.outcome is Outcome.PASSED:
+            result = replace(
+                result,
+                outcome=Outcome.FLAKY,
+                attempts=1 + int(rerun["reruns"]),
+                message=result.message or str(rerun["message"]),
+            )
+        results.append(result)
+    return replace(attempt, results=results)
 
 
 def _stopped_after_choosing(result: ToolResult, chosen: Selection) -> ToolFailedError:
@@ -504,7 +574,7 @@ def _check_completed(
     if result.returncode < 0:
         raise ToolFailedError(_killed(result, project))
     if result.returncode == USAGE_ERROR:
-        raise refused(result)
+        raise _broken_conftest(result, project.directory) or refused(result)
     problem = _collection_problem(result.stdout)
     if problem:
         raise ToolFailedError(
@@ -567,7 +637,9 @@ def _last_started(output: str) -> str | None:
     return started[-1] if started else None
 
 
-def _attempt(result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float) -> Attempt:
+def _attempt(
+    result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float, directory: Path
+) -> Attempt:
     if not report.is_file():
         running = _last_started(result.stdout)
         raise ToolFailedError(
@@ -575,7 +647,7 @@ def _attempt(result: ToolResult, report: Path, nodeids: Sequence[str], seconds: 
             "(did a test call os._exit?)"
             + (f"; the last test it started: {running}" if running else "")
         )
-    results = read_report(report, nodeids)
+    results = read_report(report, nodeids, directory.resolve())  # where pytest ran
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
     return Attempt(results, seconds, result.returncode)

@@ -2,7 +2,8 @@
 
 Each shard writes ``shard-<i>of<n>[-<label>].json`` beside its JUnit report: what it was
 assigned, what each test did (with reruns folded in), its wall time and where its coverage
-data lies. ``merge`` reads every manifest, checks that no shard is missing and judges.
+data lies, and what its share was split from. ``merge`` reads every manifest, checks that no
+shard is missing and that the shards of each matrix cell split one collection, and judges.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from shipline.errors import ToolFailedError
+from shipline.testmatrix import sharding
 from shipline.testmatrix.quarantine import Entry
 from shipline.testmatrix.results import Outcome, TestResult
 
 MANIFEST_VERSION = 1
+SPLIT_BASES = ("collected", "modules")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]*$")
 
 
@@ -35,6 +38,38 @@ def valid_label(label: str) -> bool:
     return bool(_LABEL.match(label))
 
 
+@dataclass(frozen=True)
+class Split:
+    """What a shard's share was split from: every shard job of a matrix cell recomputes the
+    plan from its own collection, so merge checks that they all split the same one.
+
+    basis "collected": ``count`` and ``sha256`` (``sharding.fingerprint``) are those of the
+    collection the plan split. basis "modules" (keep-together module with a history): each
+    shard collected only its own modules, so they are those of the module placement instead.
+    ``deselected``: tests of the share that a plugin deselected after the choice (``--lf``).
+    """
+
+    basis: str
+    count: int
+    sha256: str
+    deselected: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "count": self.count,
+            "sha256": self.sha256,
+            "deselected": list(self.deselected),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Split:
+        if data["basis"] not in SPLIT_BASES:
+            raise ValueError(f"unknown split basis {data['basis']!r}")
+        deselected = tuple(str(t) for t in data.get("deselected", []))
+        return cls(str(data["basis"]), int(data["count"]), str(data["sha256"]), deselected)
+
+
 @dataclass
 class Manifest:
     shard: int
@@ -48,6 +83,7 @@ class Manifest:
     junit: list[str] = field(default_factory=list)  # report files, relative to the results dir
     coverage: list[str] = field(default_factory=list)  # coverage data files, relative too
     flaky_fails: bool = False  # the shard ran with flaky: fail, which merge must honour too
+    split: Split | None = None  # None only in reports of a shipline from before it was kept
     source: str = field(default="", compare=False)  # where merge read it (not written)
 
     @property
@@ -67,6 +103,7 @@ class Manifest:
             "junit": self.junit,
             "coverage": self.coverage,
             "flaky": "fail" if self.flaky_fails else "warn",
+            "split": self.split.to_json() if self.split else None,
             "results": [
                 {
                     "nodeid": r.nodeid,
@@ -112,6 +149,7 @@ class Manifest:
                 [str(j) for j in data.get("junit", [])],
                 [str(c) for c in data.get("coverage", [])],
                 data.get("flaky") == "fail",
+                Split.from_json(data["split"]) if data.get("split") is not None else None,
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
@@ -189,6 +227,86 @@ def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> 
             f"{len(pythons)} label(s) ({', '.join(sorted(pythons)) or 'none'}): a cell whose "
             "jobs uploaded nothing cannot be vouched for, and each cell needs its own label"
         )
+    check_split(manifests)
+
+
+def check_split(manifests: Sequence[Manifest]) -> None:
+    """Refuses a matrix cell whose shards did not split one and the same collection.
+
+    Each shard job computes its share from its own collection; a plugin that changes the
+    collection or its order from job to job (pytest-randomly with random parameters, a conftest
+    reading the environment) would leave tests that no shard ran, or that two shards ran,
+    unseen. The shares must be disjoint and, but for keep-together module with a history
+    (where no shard collects the whole suite), add up to exactly the collection.
+    """
+    cells: dict[str, list[Manifest]] = {}
+    for m in manifests:
+        cells.setdefault(m.label, []).append(m)
+    for label, shards in sorted(cells.items()):
+        cell = f"matrix cell {label!r}" if label else "run"
+        splits = [_split_of(m) for m in shards]
+        _check_same_split(cell, shards, splits)
+        shares = [
+            frozenset(m.tests).union(split.deselected)
+            for m, split in zip(shards, splits, strict=True)
+        ]
+        _check_disjoint(cell, shards, shares)
+        if splits[0].basis == "collected":
+            _check_covered(cell, shards, shares, splits[0])
+
+
+def _check_same_split(cell: str, shards: Sequence[Manifest], splits: Sequence[Split]) -> None:
+    first = replace(splits[0], deselected=())
+    for m, split in zip(shards, splits, strict=True):
+        if replace(split, deselected=()) != first:
+            raise ManifestError(
+                f"the shards of the {cell} split different collections: {shards[0].stem} "
+                f"{_described(splits[0])}, {m.stem} {_described(split)}; a plugin or "
+                "conftest changed what each shard job collected (run each shard of a cell "
+                "on the same checkout and options)"
+            )
+
+
+def _split_of(m: Manifest) -> Split:
+    if m.split is None:
+        raise ManifestError(
+            f"shard report {m.source or m.stem} does not say what its shard split (written by "
+            "an older shipline?): run and merge every shard with the same shipline version"
+        )
+    return m.split
+
+
+def _described(split: Split) -> str:
+    what = "tests collected" if split.basis == "collected" else "tests placed by module"
+    return f"{split.count} {what} (sha256 {split.sha256[:12]})"
+
+
+def _check_disjoint(
+    cell: str, shards: Sequence[Manifest], shares: Sequence[frozenset[str]]
+) -> None:
+    owner: dict[str, Manifest] = {}
+    for m, share in zip(shards, shares, strict=True):
+        for test in sorted(share):
+            if test in owner:
+                raise ManifestError(
+                    f"the shards of the {cell} overlap: {test} is in {owner[test].stem} and "
+                    f"{m.stem}; their jobs split the tests differently"
+                )
+            owner[test] = m
+
+
+def _check_covered(
+    cell: str, shards: Sequence[Manifest], shares: Sequence[frozenset[str]], split: Split
+) -> None:
+    union = frozenset().union(*shares)
+    if len(union) == split.count and sharding.fingerprint(union) == split.sha256:
+        return
+    raise ManifestError(
+        f"the shards of the {cell} ({', '.join(m.stem for m in shards)}) hold {len(union)} "
+        f"test(s) between them, not the {split.count} they split (sha256 "
+        f"{sharding.fingerprint(union)[:12]}, not {split.sha256[:12]}): a shard left tests "
+        "out or ran tests that were not in the collection"
+    )
 
 
 def missing_shards(manifests: Sequence[Manifest]) -> list[str]:

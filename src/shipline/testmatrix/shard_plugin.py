@@ -20,6 +20,13 @@ but the answers are written only once collection is final (``pytest_collection_f
 hook wrapper may still deselect after the others have run (pytest's own ``--lf`` does), and
 the answer must name the tests pytest will run. Under pytest-xdist every worker collects and
 answers the same; the controller collects nothing.
+
+The answer also carries a checksum of what the share was split from, and the share itself
+before any later deselection, so that merge can check that the shard jobs of a matrix cell
+split one and the same collection (a plugin that changes it per job would otherwise leave
+tests unrun, or run twice, unseen). Once the tests have run, a second file names the tests a
+plugin such as pytest-rerunfailures ran again after a failure (its "rerun" reports): a test
+that passed only then is flaky, not passed.
 """
 
 from __future__ import annotations
@@ -70,6 +77,43 @@ def _error_line(report: Any) -> str:
     return errors[-1] if errors else (lines[-1] if lines else "collection failed")
 
 
+class _Reruns:
+    """The tests a plugin ran again after a failure in this run (pytest-rerunfailures reports
+    each failed attempt with the outcome "rerun"), with how often and the first error.
+
+    Under pytest-xdist the controller gets every worker's reports, so only it keeps and
+    writes these (``workerinput`` marks a worker).
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.attempts: dict[str, set[Any]] = {}  # node id -> the failed attempts reported
+        self.messages: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.outcome != "rerun":
+            return
+        failed = self.attempts.setdefault(report.nodeid, set())
+        # one attempt may report a failed call and a failed teardown: count attempts, which
+        # rerunfailures numbers in "rerun" (0 for the first run)
+        failed.add(getattr(report, "rerun", len(failed)))
+        self.messages.setdefault(report.nodeid, _failure_message(report))
+
+    @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
+    def pytest_sessionfinish(self) -> None:
+        reruns = {
+            nodeid: {"reruns": len(failed), "message": self.messages[nodeid]}
+            for nodeid, failed in self.attempts.items()
+        }
+        _answer(self.target, {"tests": reruns})
+
+
+def _failure_message(report: Any) -> str:
+    """What a failed test's JUnit message says (pytest's crash line), else its error line."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return str(crash.message) if crash is not None else _error_line(report)
+
+
 class _Unanswered:
     """Answers chosen during collection, each with where it goes: written once it is final."""
 
@@ -103,6 +147,8 @@ def pytest_configure(config: Any) -> None:
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        config.pluginmanager.register(_Reruns(Path(request["reruns"])), "shipline-reruns")
     sharding = _load(request["sharding"])
     modules = None
     if request["keep_together"] == "module":
@@ -194,12 +240,31 @@ def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
     answer = {
         "collected": len(collected),
         "chosen": len(items),  # a plugin deselecting after this hook may still drop some
+        "share": list(chosen.tests) if chosen else [],  # ... so the share is kept whole here
+        "split": _split(shard, collected),
         "shards": len(plan.shards),
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
         "modules": None if shard.modules is None else _modules(shard, collected),
     }
     config.stash[_UNANSWERED].answers.append((Path(request["answer"]), answer))
+
+
+def _split(shard: _Shard, collected: list[str]) -> dict[str, Any]:
+    """What the shares were split from, the same in every shard job of one matrix cell.
+
+    With modules placed from the history a shard collects only its own modules: what every
+    job shares is then the placement, which gives each test its owner, not a collection.
+    """
+    if shard.modules is not None:
+        placed = shard.modules
+        return {"basis": "modules", "count": len(placed.placed), "sha256": placed.fingerprint()}
+    sharding = shard.sharding
+    return {
+        "basis": "collected",
+        "count": len(set(collected)),
+        "sha256": sharding.fingerprint(collected),
+    }
 
 
 def _answer(target: Path, answer: dict[str, Any]) -> None:

@@ -23,7 +23,9 @@ interpreter: standard library only, and nothing newer than Python 3.8.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
+import json
 import math
 import os
 import posixpath
@@ -73,7 +75,7 @@ class Plan:
 
     @property
     def total(self) -> float:
-        return sum(s.seconds for s in self.shards)
+        return math.fsum(s.seconds for s in self.shards)
 
     def shard(self, index: int) -> Shard:
         return self.shards[index - 1]
@@ -87,7 +89,9 @@ def estimate(
     Only durations of collected tests count, so deleted or renamed tests do not skew the
     median; a renamed test is simply unknown until it is measured under its new name.
     """
-    collected = list(dict.fromkeys(tests))
+    # sorted: every sum and walk over the estimates is then the same whatever order the
+    # collection came in (pytest-randomly gives each shard job its own)
+    collected = sorted(set(tests))
     skipped_ids = set(skipped)
     known = [durations[t] for t in collected if t in durations and t not in skipped_ids]
     fallback = statistics.median(known) if known else DEFAULT_ESTIMATE
@@ -109,7 +113,7 @@ def lower_bound(seconds: Iterable[float], shards: int) -> float:
     values = list(seconds)
     if not values:
         return 0.0
-    return max(sum(values) / shards, max(values))
+    return max(math.fsum(values) / shards, max(values))
 
 
 def assign(
@@ -121,7 +125,7 @@ def assign(
     units = _units(estimates, shards, keep_together)
     if len(units) < shards:  # too few groups to give every shard one: place single tests
         units = {test: (test,) for test in estimates}
-    weights = {unit: sum(estimates[t] for t in tests) for unit, tests in units.items()}
+    weights = {unit: math.fsum(estimates[t] for t in tests) for unit, tests in units.items()}
     return [sorted(t for unit in group for t in units[unit]) for group in _place(weights, shards)]
 
 
@@ -141,10 +145,12 @@ def _units(
         address = f"{module}::{rest.partition('[')[0]}"  # a directory may hold "[" too
         key = module if keep_together == "module" else address.rsplit("::", 1)[0]
         members.setdefault(key, []).append(test)
-    too_heavy = sum(estimates.values()) / shards * SPLIT_SHARE
+    # fsum is exact, so the same in any order: a plain sum's last bits follow the collection
+    # order, and a group right at the limit would be split in one shard job and not another
+    too_heavy = math.fsum(estimates.values()) / shards * SPLIT_SHARE
     units: dict[str, tuple[str, ...]] = {}
     for key, tests in members.items():
-        if len(tests) == 1 or sum(estimates[t] for t in tests) <= too_heavy:
+        if len(tests) == 1 or math.fsum(estimates[t] for t in tests) <= too_heavy:
             units[key + "::"] = tuple(tests)  # no node id ends in "::": keys never collide
         elif keep_together == "module":
             # every shard that gets part of a module imports it (a shard collects only its
@@ -290,15 +296,25 @@ def _plan_of(groups: Iterable[Iterable[str]], estimates: dict[str, float], unkno
     shards = []
     for index, group in enumerate(groups):
         tests = tuple(sorted(group))
-        shards.append(Shard(index + 1, tests, sum(estimates[t] for t in tests)))
+        shards.append(Shard(index + 1, tests, math.fsum(estimates[t] for t in tests)))
     return Plan(tuple(shards), estimates, unknown)
+
+
+def fingerprint(tests: Iterable[str]) -> str:
+    """A checksum of a set of node ids, whatever their order: merge compares the one each shard
+    job split with the union of the shards' shares (see ``report.check_split``)."""
+    return _sha256(sorted(set(tests)))
+
+
+def _sha256(value: object) -> str:
+    return hashlib.sha256(json.dumps(value).encode("utf-8")).hexdigest()
 
 
 def choose_shard_count(
     estimates: Mapping[str, float], target_seconds: float, max_shards: int
 ) -> int:
     """Enough shards that each takes about ``target_seconds``, within 1..max and the test count."""
-    total = sum(estimates.values())
+    total = math.fsum(estimates.values())
     wanted = math.ceil(total / target_seconds) if target_seconds > 0 else max_shards
     return max(1, min(wanted, max_shards, len(estimates) or 1))
 
@@ -337,6 +353,12 @@ class ModulePlan:
             return self.placed[nodeid]
         owners = self.owners(module_of(nodeid))
         return owners[_bucket(nodeid, len(owners))]
+
+    def fingerprint(self) -> str:
+        """A checksum of the placement: shard jobs with the same one give every test the same
+        owner (no shard collects the whole suite, so there is no common collection to sum)."""
+        modules = sorted((m, list(owners)) for m, owners in self.modules.items())
+        return _sha256([self.count, modules, sorted(self.placed.items())])
 
 
 def plan_modules(
