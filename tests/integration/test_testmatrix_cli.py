@@ -730,6 +730,17 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     )
 
 
+def test_coverage_with_xdist_workers_is_refused_not_reported_as_zero(tmp_path: Path) -> None:
+    # coverage.py would measure only xdist's controller, which runs no test: 0 % with no hint
+    make_project(tmp_path)
+    refused = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 2")
+    assert refused.code == 2, refused.log
+    assert "pytest-xdist (-n) runs the tests in worker processes" in refused.log
+    assert not (tmp_path / "test-results").exists()
+    in_process = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 0")
+    assert in_process.code == 0, in_process.log
+
+
 def test_coverage_measured_in_one_matrix_cell_is_the_project_s(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
@@ -846,6 +857,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "input 'python-versions' got '3.12,3.12': expected distinct versions",
         ),
         ({"mode": "plan", "os": "a,a"}, "input 'os' got 'a,a': expected distinct runner labels"),
+        (
+            {"mode": "plan", "os": "ubuntu-latest,windows-2025"},
+            "input 'os' got 'ubuntu-latest,windows-2025': expected labels of Linux or macOS",
+        ),
         (
             {"mode": "merge", "matrix": '{"python": ["3.12"]}'},
             "input 'matrix' got '{\"python\": [\"3.12\"]}': expected the plan's matrix output",

@@ -177,6 +177,13 @@ def _plan(context: ActionContext, common: Common) -> int:
     oses = inputs.items("os")
     if not oses or len(set(oses)) < len(oses):
         raise InputError("os", inputs.raw("os"), "distinct runner labels, at least one")
+    if any(label.lower().startswith("windows") for label in oses):
+        # scripts/bootstrap builds the action's environment the POSIX way (bin/python)
+        raise InputError(
+            "os",
+            inputs.raw("os"),
+            "labels of Linux or macOS runners: shipline does not run on Windows",
+        )
     versions = _python_versions(inputs, common.project)
     test_project = _test_project(inputs, common.project)
     # GitHub refuses a matrix of more than 256 jobs when the workflow runs, not before
@@ -356,6 +363,8 @@ def _run(context: ActionContext, common: Common) -> int:
             )
         except UsageError:  # pytest refused the options: bad input leaves nothing behind
             (results_dir / f"{stem}.xml").unlink(missing_ok=True)  # pytest writes it anyway
+            for data in results_dir.glob(f"coverage-{stem}.*"):  # and coverage.py its data
+                data.unlink(missing_ok=True)
             if created:
                 with suppress(OSError):
                     results_dir.rmdir()

@@ -392,6 +392,7 @@ def run_shard(
                     "paths": list(project.paths),
                     "answer": str(answer),
                     "reruns": str(reruns),
+                    "coverage": coverage_data is not None,
                 }
             ),
             encoding="utf-8",

@@ -148,6 +148,12 @@ def pytest_configure(config: Any) -> None:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        if request.get("coverage") and _xdist_workers(config):
+            raise pytest.UsageError(
+                "coverage: true measures pytest's own process, and pytest-xdist (-n) runs the "
+                "tests in worker processes it does not measure: leave -n out of a coverage "
+                "run (in args or the project's addopts), or measure with pytest-cov"
+            )
         config.pluginmanager.register(_Reruns(Path(request["reruns"])), "shipline-reruns")
     sharding = _load(request["sharding"])
     modules = None
@@ -159,6 +165,11 @@ def pytest_configure(config: Any) -> None:
             sharding.in_selection(str(config.rootpath), request["paths"]),
         )
     config.stash[_SHARD] = _Shard(request, sharding, modules)
+
+
+def _xdist_workers(config: Any) -> bool:
+    """Whether pytest-xdist will run the tests in workers (``-n 0`` runs them in-process)."""
+    return bool(getattr(config.option, "numprocesses", None) or getattr(config.option, "tx", None))
 
 
 def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:

@@ -57,7 +57,10 @@ SPEC = ActionSpec(
             "(default: from the project's classifiers or requires-python).",
         ),
         InputSpec(
-            "os", "plan: runner labels for the matrix, comma separated.", default="ubuntu-latest"
+            "os",
+            "plan: runner labels for the matrix, comma separated: Linux or macOS runners "
+            "(windows-* labels are refused: the action's set-up needs a POSIX system).",
+            default="ubuntu-latest",
         ),
         InputSpec(
             "results",
