@@ -351,3 +351,30 @@ def test_the_interpreter_s_own_pytest_is_asked(tmp_path: Path) -> None:
     bare.write_text("#!/bin/sh\nexit 1\n")
     bare.chmod(0o755)
     assert not pytest_runner.reads_argument_files(str(bare), tmp_path)
+
+
+# what pytest-timeout's thread method prints before os._exit (abridged; a real run's frames)
+THREAD_TIMEOUT = """\
+tests/test_t.py +++++++++++++++++++++++++++++++++++ Timeout ++++++++++++++++++++++++++++++++++++
+~~~~~~~~~~~~~~~~~~~~ Stack of MainThread (139667479899008) ~~~~~~~~~~~~~~~~~~~~~
+  File "/venv/lib/python3.11/site-packages/_pytest/main.py", line 396, in pytest_runtestloop
+    item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+  File "/venv/lib/python3.11/site-packages/_pytest/python.py", line 166, in pytest_pyfunc_call
+    result = testfunction(**testargs)
+  File "{project}/tests/test_t.py", line 2, in test_hang
+    def test_hang(): time.sleep(30)
++++++++++++++++++++++++++++++++++++ Timeout ++++++++++++++++++++++++++++++++++++
+"""
+
+
+def test_a_run_ended_by_pytest_timeout_s_thread_method_names_it_and_the_test(
+    tmp_path: Path,
+) -> None:
+    result = ToolResult(("python",), 1, THREAD_TIMEOUT.format(project=tmp_path), "")
+    assert pytest_runner._no_report(result, tmp_path) == (
+        "pytest exited with code 1 without writing its JUnit report: pytest-timeout's thread "
+        "method ended the process in test_hang at tests/test_t.py:2 "
+        "(--timeout-method=signal fails just the test)"
+    )
+    plain = ToolResult(("python",), 1, "tests/test_t.py::test_x \n", "")
+    assert "(did a test call os._exit?)" in pytest_runner._no_report(plain, tmp_path)

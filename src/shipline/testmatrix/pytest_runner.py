@@ -75,6 +75,12 @@ COLLECT_OPTION = "--shipline-collect"
 _FAULT_FRAME = re.compile(
     r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)\s*$'
 )
+# a traceback's frames, most recent call last: pytest-timeout's thread method prints them
+# between two banners before it ends the process with os._exit
+_TRACEBACK_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)\s*$'
+)
+_TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")
 # pytest's first line when a conftest.py raised while it was loaded (whatever the exception)
 _CONFTEST_FAILED = re.compile(r"^ImportError while loading conftest '(?P<path>.+)'\.$")
 # a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
@@ -614,6 +620,12 @@ def _faulting_frame(output: str, directory: Path) -> str | None:
     frames = [
         m for line in lines[current[-1] if current else 0 :] if (m := _FAULT_FRAME.match(line))
     ]
+    return _test_frame(frames, directory)
+
+
+def _test_frame(frames: Sequence[re.Match[str]], directory: Path) -> str | None:
+    """In a stack, most recent call first: the test function's frame, else the first frame in
+    the project's own code (a fixture)."""
     for frame, caller in itertools.pairwise(frames):
         if caller["function"] == "pytest_pyfunc_call":  # pytest calls the test function itself
             return _frame_text(frame, directory)
@@ -638,16 +650,28 @@ def _last_started(output: str) -> str | None:
     return started[-1] if started else None
 
 
+def _no_report(result: ToolResult, directory: Path) -> str:
+    """Why pytest may have ended without its JUnit report, from what it printed."""
+    said = f"pytest exited with code {result.returncode} without writing its JUnit report"
+    if _TIMEOUT_BANNER.search(result.stdout):
+        frames = [m for line in result.stdout.splitlines() if (m := _TRACEBACK_FRAME.match(line))]
+        frame = _test_frame(frames[::-1], directory)
+        return (
+            f"{said}: pytest-timeout's thread method ended the process"
+            + (f" in {frame}" if frame else "")
+            + " (--timeout-method=signal fails just the test)"
+        )
+    running = _last_started(result.stdout)
+    return f"{said} (did a test call os._exit?)" + (
+        f"; the last test it started: {running}" if running else ""
+    )
+
+
 def _attempt(
     result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float, directory: Path
 ) -> Attempt:
     if not report.is_file():
-        running = _last_started(result.stdout)
-        raise ToolFailedError(
-            f"pytest exited with code {result.returncode} without writing its JUnit report "
-            "(did a test call os._exit?)"
-            + (f"; the last test it started: {running}" if running else "")
-        )
+        raise ToolFailedError(_no_report(result, directory))
     results = read_report(report, nodeids, directory.resolve())  # where pytest ran
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
