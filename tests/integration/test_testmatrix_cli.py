@@ -730,7 +730,7 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     )
 
 
-def test_coverage_with_xdist_workers_is_refused_not_reported_as_zero(tmp_path: Path) -> None:
+def test_coverage_with_xdist_workers_only_when_coverage_measures_them(tmp_path: Path) -> None:
     # coverage.py would measure only xdist's controller, which runs no test: 0 % with no hint
     make_project(tmp_path)
     refused = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 2")
@@ -739,6 +739,20 @@ def test_coverage_with_xdist_workers_is_refused_not_reported_as_zero(tmp_path: P
     assert not (tmp_path / "test-results").exists()
     in_process = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 0")
     assert in_process.code == 0, in_process.log
+    measured_alone = shipline(tmp_path, "merge").outputs["coverage"]
+    shutil.rmtree(tmp_path / "test-results")
+    # coverage.py that measures the processes it starts measures xdist's workers too
+    pyproject = tmp_path / "proj" / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'source = ["app"]', 'source = ["app"]\npatch = ["subprocess"]'
+        )
+    )
+    workers = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 2")
+    assert workers.code == 0, workers.log
+    merged = shipline(tmp_path, "merge")
+    assert merged.code == 0, merged.log
+    assert merged.outputs["coverage"] == measured_alone != "0.00"
 
 
 def test_coverage_measured_in_one_matrix_cell_is_the_project_s(tmp_path: Path) -> None:

@@ -259,6 +259,11 @@ BROKEN_CONFTESTS = {
         "raise RuntimeError('no database configured')\n",
         "tests/conftest.py:1: RuntimeError: no database configured",
     ),
+    # raised inside a hook, before pytest can report it: Python's own traceback
+    "an option pytest already has": (
+        "def pytest_addoption(parser):\n    parser.addoption('--maxfail')\n",
+        "tests/conftest.py:2: ValueError: option dest 'maxfail' already used",
+    ),
 }
 
 
@@ -394,6 +399,8 @@ def pytest_report_teststatus(report):
 FLAKY_AND_BROKEN = """\
 from pathlib import Path
 
+import pytest
+
 
 def test_fine():
     pass
@@ -408,6 +415,14 @@ def test_passes_on_the_third_attempt():
 
 def test_always_fails():
     assert False, "broken"
+
+
+def test_skipped_on_the_rerun():
+    tried = Path(__file__).with_name("tried")
+    if tried.exists():
+        pytest.skip("no database now")
+    tried.touch()
+    assert False, "first try"
 """
 
 
@@ -420,13 +435,29 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     )
     run = shipline(tmp_path, "run", args=args, flaky="fail", reruns="0")
     assert run.code == 1, run.log
-    assert (run.outputs["passed"], run.outputs["flaky"], run.outputs["failed"]) == ("1", "1", "1")
+    counts = [run.outputs[k] for k in ("passed", "flaky", "failed", "skipped")]
+    assert counts == ["1", "1", "1", "1"]
     results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     outcomes = {r["nodeid"].split("::")[1]: (r["outcome"], r["attempts"]) for r in results}
     assert outcomes == {
-        "test_always_fails": ("failed", 1),
+        "test_always_fails": ("failed", 3),
         "test_fine": ("passed", 1),
         "test_passes_on_the_third_attempt": ("flaky", 3),
+        "test_skipped_on_the_rerun": ("skipped", 2),
     }
+    (skipped,) = [r["message"] for r in results if r["outcome"] == "skipped"]
+    assert skipped.startswith("failed (AssertionError: first try") and "no database now" in skipped
     flaky = [message for message in run.errors() if "test_passes_on_the_third_attempt" in message]
     assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()
+
+
+def test_rerunfailures_fail_on_flaky_exit_code_is_named(tmp_path: Path) -> None:
+    # pytest-rerunfailures' --fail-on-flaky sets exit code 7 at the end of the session, as here
+    conftest = "def pytest_sessionfinish(session):\n    session.exitstatus = 7\n"
+    make_project(tmp_path, {"test_many.py": TWELVE_TESTS, "conftest.py": conftest})
+    run = shipline(tmp_path, "run")
+    assert run.code == 1, run.log
+    assert error(run).startswith(
+        "pytest exited with code 7: pytest-rerunfailures' --fail-on-flaky (in args or the "
+        "project's addopts) failed the run"
+    )

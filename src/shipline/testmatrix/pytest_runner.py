@@ -39,6 +39,7 @@ from shipline.tools import ToolResult, run_tool
 PYTEST_RAN = (0, 1)
 NO_TESTS = 5
 USAGE_ERROR = 4
+RERUNFAILURES_FLAKY = 7  # pytest-rerunfailures' --fail-on-flaky; pytest itself stops at 5
 TAIL_LINES = 200
 # POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
 # processes its tests started too, and those left behind once it exits. Windows has none.
@@ -223,6 +224,9 @@ def collect(project: Project) -> list[str]:
     if collected is not None and collected["errors"]:
         raise _could_not_collect(result, collected["errors"])
     if result.returncode != 0:
+        broken = _broken_conftest(result, project.directory)
+        if broken is not None:
+            raise broken
         reason = _killed(result, project) if result.returncode < 0 else None
         raise ToolFailedError(
             reason
@@ -286,7 +290,8 @@ def _refused_options(result: ToolResult) -> UsageError:
     """pytest's usage error (exit code 4) at collection: the options it was given are wrong."""
     return UsageError(
         f"pytest refused its options (exit code {USAGE_ERROR}): {_usage_problem(result)}; "
-        "check the inputs 'markers', 'args' and 'paths' (and the project's pytest addopts)"
+        "check the inputs 'markers', 'args' and 'paths' (and the project's pytest addopts, "
+        "conftest.py files and plugins)"
     )
 
 
@@ -306,7 +311,7 @@ def _broken_conftest(result: ToolResult, directory: Path) -> ToolFailedError | N
     lines = result.stdout.splitlines()
     found = next((m for line in lines if (m := _CONFTEST_FAILED.match(line))), None)
     if found is None:
-        return None
+        return _conftest_in_traceback(lines, directory)
     path = Path(found["path"])
     shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
     traceback = lines[lines.index(found.string) + 1 :]
@@ -315,6 +320,23 @@ def _broken_conftest(result: ToolResult, directory: Path) -> ToolFailedError | N
         f"pytest could not load {shown}{_conftest_line(traceback, path, shown)}: "
         f"{errors[-1] if errors else result.tail(1)}"
     )
+
+
+def _conftest_in_traceback(lines: Sequence[str], directory: Path) -> ToolFailedError | None:
+    """A conftest.py whose hook raised before pytest could report it (a ``pytest_addoption``
+    that adds an option a plugin has, say): Python's own traceback, the conftest's frame in it,
+    the exception on its last line."""
+    frames = [
+        m
+        for line in lines
+        if (m := _TRACEBACK_FRAME.match(line)) and Path(m["path"]).name == "conftest.py"
+    ]
+    error = next((line for line in reversed(lines) if line.strip()), "")
+    if not frames or not error or error.startswith(" "):
+        return None
+    path = Path(frames[-1]["path"])
+    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
+    return ToolFailedError(f"pytest could not load {shown}:{frames[-1]['line']}: {error.strip()}")
 
 
 def _conftest_line(traceback: Sequence[str], path: Path, shown: str) -> str:
@@ -429,6 +451,9 @@ def run_shard(
         chosen = _read_answer(answer)
         reran = _read_answer(reruns)
     if chosen is None:
+        broken = _broken_conftest(result, project.directory)
+        if broken is not None:
+            raise broken
         if result.returncode != NO_TESTS:
             _check_completed(result, project, _refused_options)
         raise ToolFailedError(
@@ -475,17 +500,20 @@ def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str])
 
 def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]]) -> Attempt:
     """A test that passed only after a plugin (pytest-rerunfailures) ran it again is flaky:
-    its report shows only the last attempt. One that failed every time stays failed."""
+    its report shows only the last attempt. One that failed every time stays failed, one that
+    was skipped on the rerun stays skipped, saying that it failed first; each with its attempts."""
     results = []
     for result in attempt.results:
         rerun = reruns.get(result.nodeid)
-        if rerun is not None and result.outcome is Outcome.PASSED:
-            result = replace(
-                result,
-                outcome=Outcome.FLAKY,
-                attempts=1 + int(rerun["reruns"]),
-                message=result.message or str(rerun["message"]),
-            )
+        if rerun is not None:
+            first = str(rerun["message"])
+            message = {
+                Outcome.PASSED: result.message or first,
+                Outcome.SKIPPED: f"failed ({first}), then skipped on a rerun: {result.message}",
+            }.get(result.outcome, result.message)
+            outcome = Outcome.FLAKY if result.outcome is Outcome.PASSED else result.outcome
+            attempts = 1 + int(rerun["reruns"])
+            result = replace(result, outcome=outcome, attempts=attempts, message=message)
         results.append(result)
     return replace(attempt, results=results)
 
@@ -582,6 +610,13 @@ def _check_completed(
         raise ToolFailedError(_killed(result, project))
     if result.returncode == USAGE_ERROR:
         raise _broken_conftest(result, project.directory) or refused(result)
+    if result.returncode == RERUNFAILURES_FLAKY:
+        raise ToolFailedError(
+            f"pytest exited with code {RERUNFAILURES_FLAKY}: pytest-rerunfailures' "
+            "--fail-on-flaky (in args or the project's addopts) failed the run for a test that "
+            "passed on its rerun; shipline reports such tests as flaky and fails on them with "
+            "flaky: fail, so leave --fail-on-flaky out"
+        )
     problem = _collection_problem(result.stdout)
     if problem:
         raise ToolFailedError(

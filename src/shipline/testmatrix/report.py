@@ -262,8 +262,10 @@ def _check_same_split(cell: str, shards: Sequence[Manifest], splits: Sequence[Sp
             raise ManifestError(
                 f"the shards of the {cell} split different collections: {shards[0].stem} "
                 f"{_described(splits[0])}, {m.stem} {_described(split)}; a plugin or "
-                "conftest changed what each shard job collected (run each shard of a cell "
-                "on the same checkout and options)"
+                "conftest changed what each shard job collected, or test ids hold something "
+                "that differs from job to job (an absolute path, a random or time-dependent "
+                "value: give parametrize ids=); run each shard of a cell on the same checkout "
+                "and options"
             )
 
 

@@ -148,11 +148,12 @@ def pytest_configure(config: Any) -> None:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
-        if request.get("coverage") and _xdist_workers(config):
+        if request.get("coverage") and _xdist_workers(config) and not _subprocesses_measured():
             raise pytest.UsageError(
                 "coverage: true measures pytest's own process, and pytest-xdist (-n) runs the "
-                "tests in worker processes it does not measure: leave -n out of a coverage "
-                "run (in args or the project's addopts), or measure with pytest-cov"
+                "tests in worker processes: leave -n out of a coverage run (in args or the "
+                "project's addopts), or have coverage.py measure them too "
+                '([tool.coverage.run] patch = ["subprocess"], coverage 7.10 or newer)'
             )
         config.pluginmanager.register(_Reruns(Path(request["reruns"])), "shipline-reruns")
     sharding = _load(request["sharding"])
@@ -165,6 +166,19 @@ def pytest_configure(config: Any) -> None:
             sharding.in_selection(str(config.rootpath), request["paths"]),
         )
     config.stash[_SHARD] = _Shard(request, sharding, modules)
+
+
+def _subprocesses_measured() -> bool:
+    """Whether the coverage.py measuring this run also measures the processes it starts: its
+    ``patch = ["subprocess"]`` (7.10+), or the older COVERAGE_PROCESS_START start-up hook."""
+    if os.environ.get("COVERAGE_PROCESS_START"):
+        return True
+    try:
+        import coverage
+    except ImportError:
+        return False
+    current = coverage.Coverage.current()
+    return "subprocess" in (getattr(getattr(current, "config", None), "patch", None) or ())
 
 
 def _xdist_workers(config: Any) -> bool:
