@@ -737,6 +737,15 @@ def test_coverage_with_xdist_workers_only_when_coverage_measures_them(tmp_path: 
     assert refused.code == 2, refused.log
     assert "pytest-xdist (-n) runs the tests in worker processes" in refused.log
     assert not (tmp_path / "test-results").exists()
+    # coverage.py's start-up hook measures the workers into files of their own, not the shard's
+    hooked = run_action(
+        "test-matrix",
+        tmp_path,
+        {"mode": "run", "path": "proj", "python": sys.executable, "shards": "1", "shard": "1"}
+        | {"coverage": "true", "args": "-n 2"},
+        env={"COVERAGE_PROCESS_START": str(tmp_path / "proj" / "pyproject.toml")},
+    )
+    assert hooked.code == 2, hooked.log
     in_process = shipline(tmp_path, "run", shards="1", shard="1", coverage="true", args="-n 0")
     assert in_process.code == 0, in_process.log
     measured_alone = shipline(tmp_path, "merge").outputs["coverage"]

@@ -436,19 +436,31 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     run = shipline(tmp_path, "run", args=args, flaky="fail", reruns="0")
     assert run.code == 1, run.log
     counts = [run.outputs[k] for k in ("passed", "flaky", "failed", "skipped")]
-    assert counts == ["1", "1", "1", "1"]
+    assert counts == ["1", "1", "2", "0"]
     results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     outcomes = {r["nodeid"].split("::")[1]: (r["outcome"], r["attempts"]) for r in results}
     assert outcomes == {
         "test_always_fails": ("failed", 3),
         "test_fine": ("passed", 1),
         "test_passes_on_the_third_attempt": ("flaky", 3),
-        "test_skipped_on_the_rerun": ("skipped", 2),
+        "test_skipped_on_the_rerun": ("failed", 2),  # a skip is no pass, as in shipline's reruns
     }
-    (skipped,) = [r["message"] for r in results if r["outcome"] == "skipped"]
+    (skipped,) = [r["message"] for r in results if "skipped_on" in r["nodeid"]]
     assert skipped.startswith("failed (AssertionError: first try") and "no database now" in skipped
     flaky = [message for message in run.errors() if "test_passes_on_the_third_attempt" in message]
     assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()
+
+
+def test_shipline_s_reruns_add_to_the_attempts_a_rerun_plugin_made(tmp_path: Path) -> None:
+    make_project(
+        tmp_path, {"test_r.py": FLAKY_AND_BROKEN, "conftest.py": RERUNS_LIKE_RERUNFAILURES}
+    )
+    run = shipline(tmp_path, "run", reruns="1")
+    assert run.code == 1, run.log
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    attempts = {r["nodeid"].split("::")[1]: r["attempts"] for r in results}
+    # 3 in the first run (the plugin's), at least one more in shipline's rerun round
+    assert attempts["test_always_fails"] == 4
 
 
 def test_rerunfailures_fail_on_flaky_exit_code_is_named(tmp_path: Path) -> None:
@@ -461,3 +473,26 @@ def test_rerunfailures_fail_on_flaky_exit_code_is_named(tmp_path: Path) -> None:
         "pytest exited with code 7: pytest-rerunfailures' --fail-on-flaky (in args or the "
         "project's addopts) failed the run"
     )
+
+
+def test_a_traceback_a_conftest_logged_does_not_make_errors_conftest_failures(
+    tmp_path: Path,
+) -> None:
+    # a handled exception, logged with its traceback while pytest configures: pytest goes on
+    logged = (
+        "import traceback\n\n\ndef pytest_configure(config):\n    try:\n"
+        "        import some_optional_plugin\n    except ImportError:\n"
+        "        traceback.print_exc()\n\n\ndef load_cases():\n"
+        "    raise FileNotFoundError('cases.json')\n"
+    )
+    broken_module = "from conftest import load_cases\n\nCASES = load_cases()\n"
+    make_project(tmp_path, {"conftest.py": logged, "test_many.py": TWELVE_TESTS})
+    refused = shipline(tmp_path, "plan", markers="unit and")
+    assert refused.code == 2, refused.log
+    assert error(refused).startswith("pytest refused its options (exit code 4)")
+    (tmp_path / "proj" / "tests" / "test_cases.py").write_text(broken_module)
+    for mode in ("plan", "run"):
+        uncollected = shipline(tmp_path, mode, args="--tb=native -x")
+        assert uncollected.code == 1, uncollected.log
+        assert "tests/test_cases.py" in error(uncollected), uncollected.log
+        assert "could not load" not in error(uncollected)

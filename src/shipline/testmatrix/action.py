@@ -415,8 +415,11 @@ def _run(context: ActionContext, common: Common) -> int:
             # the first failure's message, time and place are what the report shows
             before = final[result.nodeid]
             passed = result.outcome is Outcome.PASSED
+            # one more attempt on top of those a plugin (pytest-rerunfailures) made before
             final[result.nodeid] = replace(
-                before, outcome=Outcome.FLAKY if passed else before.outcome, attempts=attempt + 1
+                before,
+                outcome=Outcome.FLAKY if passed else before.outcome,
+                attempts=before.attempts + 1,
             )
         still_failing = [n for n in still_failing if final[n].outcome.failing]
     seconds = time.monotonic() - started

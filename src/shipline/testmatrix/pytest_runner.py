@@ -326,13 +326,21 @@ def _conftest_in_traceback(lines: Sequence[str], directory: Path) -> ToolFailedE
     """A conftest.py whose hook raised before pytest could report it (a ``pytest_addoption``
     that adds an option a plugin has, say): Python's own traceback, the conftest's frame in it,
     the exception on its last line."""
+    started = [n for n, line in enumerate(lines) if line == "Traceback (most recent call last):"]
+    if not started:
+        return None
+    # the traceback must be what ended pytest: frames and their source lines to the end, then
+    # the exception; a traceback a test or hook logged and lived on is followed by more
+    block = [line for line in lines[started[-1] + 1 :] if line.strip()]
+    if len(block) < 2 or not all(line.startswith(" ") for line in block[:-1]):
+        return None
+    error = block[-1]
     frames = [
         m
-        for line in lines
+        for line in block
         if (m := _TRACEBACK_FRAME.match(line)) and Path(m["path"]).name == "conftest.py"
     ]
-    error = next((line for line in reversed(lines) if line.strip()), "")
-    if not frames or not error or error.startswith(" "):
+    if not frames or error.startswith(" "):
         return None
     path = Path(frames[-1]["path"])
     shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
@@ -500,8 +508,9 @@ def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str])
 
 def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]]) -> Attempt:
     """A test that passed only after a plugin (pytest-rerunfailures) ran it again is flaky:
-    its report shows only the last attempt. One that failed every time stays failed, one that
-    was skipped on the rerun stays skipped, saying that it failed first; each with its attempts."""
+    its report shows only the last attempt. One that failed every time stays failed; one that
+    was skipped on the rerun failed, as shipline's own reruns judge it (a skip is no pass).
+    Each with its attempts."""
     results = []
     for result in attempt.results:
         rerun = reruns.get(result.nodeid)
@@ -511,7 +520,9 @@ def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, 
                 Outcome.PASSED: result.message or first,
                 Outcome.SKIPPED: f"failed ({first}), then skipped on a rerun: {result.message}",
             }.get(result.outcome, result.message)
-            outcome = Outcome.FLAKY if result.outcome is Outcome.PASSED else result.outcome
+            outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: Outcome.FAILED}.get(
+                result.outcome, result.outcome
+            )
             attempts = 1 + int(rerun["reruns"])
             result = replace(result, outcome=outcome, attempts=attempts, message=message)
         results.append(result)

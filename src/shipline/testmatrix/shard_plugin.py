@@ -169,10 +169,10 @@ def pytest_configure(config: Any) -> None:
 
 
 def _subprocesses_measured() -> bool:
-    """Whether the coverage.py measuring this run also measures the processes it starts: its
-    ``patch = ["subprocess"]`` (7.10+), or the older COVERAGE_PROCESS_START start-up hook."""
-    if os.environ.get("COVERAGE_PROCESS_START"):
-        return True
+    """Whether the coverage.py measuring this run also measures the processes it starts, into
+    the same data file: its ``patch = ["subprocess"]`` (7.10+). (The older start-up hook,
+    COVERAGE_PROCESS_START, writes the workers' data where their configuration says, which is
+    not the shard's data file, so merge would not see it.)"""
     try:
         import coverage
     except ImportError:
