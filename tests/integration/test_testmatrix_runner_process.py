@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shipline.testmatrix import pytest_runner
+from shipline.testmatrix import process_stream
 from tests.support.action_runner import ActionRun, run_action
 from tests.support.processes import ended, long_lived_child
 
@@ -38,7 +38,7 @@ def test_two(n):
 NOISY_CONFTEST = 'print("conftest loaded")\nprint()\nprint("tests/fake.py::not_a_test")\n'
 
 needs_process_groups = pytest.mark.skipif(
-    not pytest_runner.PROCESS_GROUPS, reason="no process groups (Windows)"
+    not process_stream.PROCESS_GROUPS, reason="no process groups (Windows)"
 )
 
 
@@ -263,6 +263,11 @@ BROKEN_CONFTESTS = {
     "an option pytest already has": (
         "def pytest_addoption(parser):\n    parser.addoption('--maxfail')\n",
         "tests/conftest.py:2: ValueError: option dest 'maxfail' already used",
+    ),
+    "a hook's error over two lines": (
+        "def pytest_addoption(parser):\n"
+        "    raise RuntimeError('cannot reach db\\n(Background on this error at: ...)')\n",
+        "tests/conftest.py:2: RuntimeError: cannot reach db",
     ),
 }
 
@@ -494,5 +499,6 @@ def test_a_traceback_a_conftest_logged_does_not_make_errors_conftest_failures(
     for mode in ("plan", "run"):
         uncollected = shipline(tmp_path, mode, args="--tb=native -x")
         assert uncollected.code == 1, uncollected.log
+        # -x stops the collection at the error, before shipline's plugin answers
+        assert error(uncollected).startswith("pytest could not collect the tests (exit code 1)")
         assert "tests/test_cases.py" in error(uncollected), uncollected.log
-        assert "could not load" not in error(uncollected)

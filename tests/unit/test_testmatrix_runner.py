@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from shipline.errors import ToolFailedError, UsageError
-from shipline.testmatrix import pytest_runner
-from shipline.testmatrix.pytest_runner import CommandTooLongError, stream
+from shipline.testmatrix import process_stream, pytest_output, pytest_runner
+from shipline.testmatrix.process_stream import CommandTooLongError, stream
 from shipline.tools import ToolResult
 from tests.support.processes import end, ended, long_lived_child
 
@@ -47,7 +47,7 @@ print("started", flush=True)
 """
 
 needs_process_groups = pytest.mark.skipif(
-    not pytest_runner.PROCESS_GROUPS, reason="no process groups (Windows)"
+    not process_stream.PROCESS_GROUPS, reason="no process groups (Windows)"
 )
 
 
@@ -92,7 +92,7 @@ def test_a_burst_of_output_at_the_exit_is_shown_to_the_end_however_slowly_the_lo
 ) -> None:
     # pytest prints its failures and summary in one burst as it exits; a busy runner's log
     # takes it slower than DRAIN_SECONDS
-    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.3)
+    monkeypatch.setattr(process_stream, "DRAIN_SECONDS", 0.3)
     seen: list[str] = []
 
     def slow_log(line: str) -> None:
@@ -121,7 +121,7 @@ print("done", flush=True)
 def test_output_held_open_outside_the_group_is_given_up_with_a_line_saying_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
+    monkeypatch.setattr(process_stream, "DRAIN_SECONDS", 0.5)
     pid_file = tmp_path / "daemon.pid"
     seen: list[str] = []
     started = time.monotonic()
@@ -133,16 +133,16 @@ def test_output_held_open_outside_the_group_is_given_up_with_a_line_saying_so(
         end(pid_file)
     assert done.returncode == 0
     # more output coming puts giving up off: the deadline counts from the last line
-    assert seen == ["done", *["daemon"] * 10, pytest_runner.OUTPUT_CUT]
-    assert pytest_runner.OUTPUT_CUT not in done.stdout  # not in error messages built from it
+    assert seen == ["done", *["daemon"] * 10, process_stream.OUTPUT_CUT]
+    assert process_stream.OUTPUT_CUT not in done.stdout  # not in error messages built from it
 
 
 @needs_process_groups
 def test_a_process_outside_the_group_that_keeps_writing_is_read_for_a_bounded_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pytest_runner, "DRAIN_SECONDS", 0.5)
-    monkeypatch.setattr(pytest_runner, "DRAIN_LIMIT_SECONDS", 1.0)
+    monkeypatch.setattr(process_stream, "DRAIN_SECONDS", 0.5)
+    monkeypatch.setattr(process_stream, "DRAIN_LIMIT_SECONDS", 1.0)
     pid_file = tmp_path / "daemon.pid"
     seen: list[str] = []
     started = time.monotonic()
@@ -153,7 +153,7 @@ def test_a_process_outside_the_group_that_keeps_writing_is_read_for_a_bounded_ti
     finally:
         end(pid_file)
     assert seen[0] == "done" and 0 < seen.count("daemon") < 300
-    assert seen[-1] == pytest_runner.OUTPUT_CUT
+    assert seen[-1] == process_stream.OUTPUT_CUT
 
 
 # A tool that cleans up when interrupted, as pytest tears its fixtures down on Ctrl-C, and has a
@@ -181,7 +181,7 @@ def _stop(script: str, tmp_path: Path, stopped_by: str) -> None:
         with pytest.raises(KeyboardInterrupt):
             stream(command, cwd=tmp_path, timeout=120, echo=_interrupted_on_start)
     else:
-        with pytest.raises(pytest_runner.StreamTimeoutError):
+        with pytest.raises(process_stream.StreamTimeoutError):
             stream(command, cwd=tmp_path, timeout=1, echo=print)
 
 
@@ -190,7 +190,7 @@ def _stop(script: str, tmp_path: Path, stopped_by: str) -> None:
 def test_a_stopped_run_is_interrupted_first_so_that_it_tears_down(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_by: str
 ) -> None:
-    monkeypatch.setattr(pytest_runner, "STOP_GRACE_SECONDS", 60.0)
+    monkeypatch.setattr(process_stream, "STOP_GRACE_SECONDS", 60.0)
     pid_file, cleaned = tmp_path / "child.pid", tmp_path / "cleaned"
     child = long_lived_child(pid_file, ignores_interrupt=True)
     script = CLEANS_UP.format(ignore="", child=child, cleaned=str(cleaned))
@@ -208,7 +208,7 @@ def test_a_stopped_run_is_interrupted_first_so_that_it_tears_down(
 def test_a_tool_that_ignores_the_interrupt_is_killed_after_the_grace_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stopped_by: str
 ) -> None:
-    monkeypatch.setattr(pytest_runner, "STOP_GRACE_SECONDS", 1.0)
+    monkeypatch.setattr(process_stream, "STOP_GRACE_SECONDS", 1.0)
     pid_file, cleaned = tmp_path / "child.pid", tmp_path / "cleaned"
     ignores = "signal.signal(signal.SIGINT, signal.SIG_IGN)"
     child = long_lived_child(pid_file, ignores_interrupt=True)
@@ -371,10 +371,10 @@ def test_a_run_ended_by_pytest_timeout_s_thread_method_names_it_and_the_test(
     tmp_path: Path,
 ) -> None:
     result = ToolResult(("python",), 1, THREAD_TIMEOUT.format(project=tmp_path), "")
-    assert pytest_runner._no_report(result, tmp_path) == (
+    assert pytest_output.no_report(result, tmp_path) == (
         "pytest exited with code 1 without writing its JUnit report: pytest-timeout's thread "
         "method ended the process in test_hang at tests/test_t.py:2 "
         "(--timeout-method=signal fails just the test)"
     )
     plain = ToolResult(("python",), 1, "tests/test_t.py::test_x \n", "")
-    assert "(did a test call os._exit?)" in pytest_runner._no_report(plain, tmp_path)
+    assert "(did a test call os._exit?)" in pytest_output.no_report(plain, tmp_path)

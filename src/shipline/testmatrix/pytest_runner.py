@@ -7,29 +7,37 @@ the JUnit XML report, never from the exit code alone.
 
 from __future__ import annotations
 
-import errno
 import functools
-import itertools
 import json
 import os
-import queue
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from shipline.errors import ShiplineError, ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix import coverage_merge, sharding
 from shipline.testmatrix.junit import read_report
+from shipline.testmatrix.process_stream import (
+    CommandTooLongError,
+    StreamTimeoutError,
+    stream,
+)
+from shipline.testmatrix.pytest_output import (
+    collection_problem,
+    conftest_hook_failed,
+    conftest_not_imported,
+    killed,
+    last_started,
+    no_report,
+    pytest_missing,
+    usage_problem,
+)
 from shipline.testmatrix.report import Split
 from shipline.testmatrix.results import Outcome, TestResult
 from shipline.tools import ToolResult, run_tool
@@ -40,24 +48,6 @@ PYTEST_RAN = (0, 1)
 NO_TESTS = 5
 USAGE_ERROR = 4
 RERUNFAILURES_FLAKY = 7  # pytest-rerunfailures' --fail-on-flaky; pytest itself stops at 5
-TAIL_LINES = 200
-# POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
-# processes its tests started too, and those left behind once it exits. Windows has none.
-PROCESS_GROUPS = hasattr(os, "killpg")
-# Once pytest has exited, how long to wait for more of its output after the last line came: a
-# process that escaped its group (a daemon a test started in a session of its own) may hold the
-# pipe open for ever. And how long such a process may keep writing before it is no longer read
-# (what pytest wrote is all read from the pipe within moments of its exit, and always shown).
-DRAIN_SECONDS = 2.0
-DRAIN_LIMIT_SECONDS = 10.0
-# Stopping pytest (Ctrl-C, an error, the timeout): SIGINT to its group first, as a terminal's
-# Ctrl-C, so that it tears its fixtures down (containers, databases) and reports; what is still
-# running this long after is killed.
-STOP_GRACE_SECONDS = 5.0
-OUTPUT_CUT = (
-    "shipline: pytest's output is cut here: a process outside pytest's process group (one a "
-    "test started in a session of its own, e.g. a daemon) holds it open"
-)
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
 ARGUMENT_FILES_SINCE = (8, 2)
@@ -71,25 +61,6 @@ PLUGIN_MODULE = "_shipline_shard_plugin"
 SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
 COLLECT_OPTION = "--shipline-collect"
-# faulthandler's frames, which pytest prints when a signal kills it (no comma before "in",
-# unlike a traceback's): most recent call first.
-_FAULT_FRAME = re.compile(
-    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)\s*$'
-)
-# a traceback's frames, most recent call last: pytest-timeout's thread method prints them
-# between two banners before it ends the process with os._exit
-_TRACEBACK_FRAME = re.compile(
-    r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)\s*$'
-)
-_TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")
-# pytest's first line when a conftest.py raised while it was loaded (whatever the exception)
-_CONFTEST_FAILED = re.compile(r"^ImportError while loading conftest '(?P<path>.+)'\.$")
-# a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
-_STARTED_TEST = re.compile(r"^(?P<nodeid>[^\s:][^\s]*?\.py::\S+)")
-
-
-class CommandTooLongError(ToolFailedError):
-    """The operating system refused to start a command: its arguments are too long."""
 
 
 @dataclass(frozen=True)
@@ -215,23 +186,23 @@ def collect(project: Project) -> list[str]:
             env=env,
         )
         collected = _read_answer(answer)
-    if _pytest_missing(result.stdout):
+    if pytest_missing(result.stdout):
         raise _no_pytest(project.python)
     if result.returncode == NO_TESTS:
         return []
     if result.returncode == USAGE_ERROR:
-        raise _broken_conftest(result, project.directory) or _refused_options(result)
+        raise conftest_not_imported(result, project.directory) or _refused_options(result)
     if collected is not None and collected["errors"]:
         raise _could_not_collect(result, collected["errors"])
+    if result.returncode < 0:
+        raise ToolFailedError(killed(result, project.directory))
     if result.returncode != 0:
-        broken = _broken_conftest(result, project.directory)
-        if broken is not None:
-            raise broken
-        reason = _killed(result, project) if result.returncode < 0 else None
-        raise ToolFailedError(
-            reason
-            or f"pytest could not collect the tests (exit code {result.returncode}): "
-            f"{_collection_problem(result.stdout) or result.tail()}"
+        problem = collection_problem(result.stdout)
+        # a hook's traceback names a conftest only when no module failed to collect
+        broken = None if problem or collected else conftest_hook_failed(result, project.directory)
+        raise broken or ToolFailedError(
+            f"pytest could not collect the tests (exit code {result.returncode}): "
+            f"{problem or result.tail()}"
         )
     if collected is None:
         raise ToolFailedError(f"pytest collected without shipline's plugin: {result.tail()}")
@@ -259,22 +230,11 @@ def _read_answer(path: Path) -> dict[str, Any] | None:
     return answer
 
 
-def _pytest_missing(output: str) -> bool:
-    """``python -m pytest`` said only that there is no pytest (a test's output may say more)."""
-    lines = output.strip().splitlines()
-    return bool(lines) and lines[-1].endswith("No module named pytest")
-
-
 def _no_pytest(python: str) -> ToolMissingError:
     return ToolMissingError(
         f"pytest (for {python})",
         f"install it in the project's test environment, e.g. `{python} -m pip install pytest`",
     )
-
-
-def _collection_problem(stdout: str) -> str:
-    errors = [line for line in stdout.splitlines() if line.startswith(("ERROR ", "E "))]
-    return " | ".join(errors[:5])
 
 
 def _could_not_collect(result: ToolResult, errors: Sequence[Mapping[str, str]]) -> ToolFailedError:
@@ -289,7 +249,7 @@ def _could_not_collect(result: ToolResult, errors: Sequence[Mapping[str, str]]) 
 def _refused_options(result: ToolResult) -> UsageError:
     """pytest's usage error (exit code 4) at collection: the options it was given are wrong."""
     return UsageError(
-        f"pytest refused its options (exit code {USAGE_ERROR}): {_usage_problem(result)}; "
+        f"pytest refused its options (exit code {USAGE_ERROR}): {usage_problem(result)}; "
         "check the inputs 'markers', 'args' and 'paths' (and the project's pytest addopts, "
         "conftest.py files and plugins)"
     )
@@ -299,76 +259,8 @@ def _refused_rerun(result: ToolResult) -> ToolFailedError:
     """The options were accepted by the first run: a usage error now is about the test ids."""
     return ToolFailedError(
         f"pytest could not rerun the failed tests (exit code {USAGE_ERROR}): "
-        f"{_usage_problem(result)}"
+        f"{usage_problem(result)}"
     )
-
-
-def _broken_conftest(result: ToolResult, directory: Path) -> ToolFailedError | None:
-    """A conftest.py that raised while pytest loaded it (a missing dependency, a syntax
-    error): pytest exits 4 then too, but the environment is broken, not the inputs. One line
-    naming the file, the line when pytest shows it, and the error; None for anything else.
-    """
-    lines = result.stdout.splitlines()
-    found = next((m for line in lines if (m := _CONFTEST_FAILED.match(line))), None)
-    if found is None:
-        return _conftest_in_traceback(lines, directory)
-    path = Path(found["path"])
-    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
-    traceback = lines[lines.index(found.string) + 1 :]
-    errors = [line[1:].strip() for line in traceback if line.startswith("E ")]
-    return ToolFailedError(
-        f"pytest could not load {shown}{_conftest_line(traceback, path, shown)}: "
-        f"{errors[-1] if errors else result.tail(1)}"
-    )
-
-
-def _conftest_in_traceback(lines: Sequence[str], directory: Path) -> ToolFailedError | None:
-    """A conftest.py whose hook raised before pytest could report it (a ``pytest_addoption``
-    that adds an option a plugin has, say): Python's own traceback, the conftest's frame in it,
-    the exception on its last line."""
-    started = [n for n, line in enumerate(lines) if line == "Traceback (most recent call last):"]
-    if not started:
-        return None
-    # the traceback must be what ended pytest: frames and their source lines to the end, then
-    # the exception; a traceback a test or hook logged and lived on is followed by more
-    block = [line for line in lines[started[-1] + 1 :] if line.strip()]
-    if len(block) < 2 or not all(line.startswith(" ") for line in block[:-1]):
-        return None
-    error = block[-1]
-    frames = [
-        m
-        for line in block
-        if (m := _TRACEBACK_FRAME.match(line)) and Path(m["path"]).name == "conftest.py"
-    ]
-    if not frames or error.startswith(" "):
-        return None
-    path = Path(frames[-1]["path"])
-    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
-    return ToolFailedError(f"pytest could not load {shown}:{frames[-1]['line']}: {error.strip()}")
-
-
-def _conftest_line(traceback: Sequence[str], path: Path, shown: str) -> str:
-    """``:12`` for where the conftest failed: its frame in the traceback ("tests/conftest.py:12:
-    in <module>"), or a syntax error's "File ..., line 12"; empty when neither is there."""
-    for line in traceback:
-        found = re.match(rf"^{re.escape(shown)}:(\d+): ", line) or re.match(
-            rf'^E\s+File "{re.escape(str(path))}", line (\d+)', line
-        )
-        if found:
-            return f":{found[1]}"
-    return ""
-
-
-def _usage_problem(result: ToolResult) -> str:
-    """pytest's own error line: argparse's "error: ..." or pytest's "ERROR: ..."."""
-    lines = [line.strip() for line in result.stdout.splitlines()]
-    for line in lines:
-        if ": error: " in line:
-            return line
-    for line in lines:
-        if line.startswith("ERROR:"):
-            return line
-    return result.tail()
 
 
 def run(
@@ -459,11 +351,16 @@ def run_shard(
         chosen = _read_answer(answer)
         reran = _read_answer(reruns)
     if chosen is None:
-        broken = _broken_conftest(result, project.directory)
-        if broken is not None:
-            raise broken
         if result.returncode != NO_TESTS:
             _check_completed(result, project, _refused_options)
+        problem = collection_problem(result.stdout)
+        if problem:  # -x or --maxfail stopped the collection at an error, before the plugin
+            raise ToolFailedError(
+                f"pytest could not collect the tests (exit code {result.returncode}): {problem}"
+            )
+        broken = conftest_hook_failed(result, project.directory)
+        if broken is not None:
+            raise broken
         raise ToolFailedError(
             f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
             f"{result.tail()}"
@@ -599,7 +496,7 @@ def _stream_pytest(
     try:
         return stream(args, cwd=project.directory, timeout=project.timeout, echo=echo, env=env)
     except StreamTimeoutError as late:
-        running = _last_started(late.output)
+        running = last_started(late.output)
         raise ToolFailedError(
             f"pytest did not finish within {project.timeout:g} s"
             + (f"; it was running {running}" if running else "")
@@ -613,14 +510,14 @@ def _check_completed(
 
     ``refused`` says what a usage error (exit code 4) means for this run.
     """
-    if _pytest_missing(result.stdout):
+    if pytest_missing(result.stdout):
         raise _no_pytest(result.args[0])
     if result.returncode in PYTEST_RAN:
         return
     if result.returncode < 0:
-        raise ToolFailedError(_killed(result, project))
+        raise ToolFailedError(killed(result, project.directory))
     if result.returncode == USAGE_ERROR:
-        raise _broken_conftest(result, project.directory) or refused(result)
+        raise conftest_not_imported(result, project.directory) or refused(result)
     if result.returncode == RERUNFAILURES_FLAKY:
         raise ToolFailedError(
             f"pytest exited with code {RERUNFAILURES_FLAKY}: pytest-rerunfailures' "
@@ -628,7 +525,7 @@ def _check_completed(
             "passed on its rerun; shipline reports such tests as flaky and fails on them with "
             "flaky: fail, so leave --fail-on-flaky out"
         )
-    problem = _collection_problem(result.stdout)
+    problem = collection_problem(result.stdout)
     if problem:
         raise ToolFailedError(
             f"pytest could not collect the tests (exit code {result.returncode}): {problem}"
@@ -638,86 +535,11 @@ def _check_completed(
     )
 
 
-def _killed(result: ToolResult, project: Project) -> str:
-    """Which signal killed pytest, and in which test when its output says so."""
-    try:
-        name = signal.Signals(-result.returncode).name
-    except ValueError:
-        name = f"signal {-result.returncode}"
-    frame = _faulting_frame(result.stdout, project.directory)
-    started = _last_started(result.stdout)
-    if frame:
-        where = f" in {frame}"
-    elif started:
-        where = f" while running {started}"
-    else:
-        where = "; its output does not say in which test"
-    # SIGKILL is what the kernel's out-of-memory killer sends
-    hint = " (out of memory?)" if name == "SIGKILL" else ""
-    return f"pytest was killed by {name}{hint}{where}"
-
-
-def _faulting_frame(output: str, directory: Path) -> str | None:
-    """Where the test was when pytest died, in the stack faulthandler prints on a fatal signal:
-    the test function's frame, else the first frame in the project's own code (a fixture)."""
-    lines = output.splitlines()
-    # with several threads faulthandler prints each; the one that crashed is "Current thread"
-    current = [n for n, line in enumerate(lines) if "Current thread" in line]
-    frames = [
-        m for line in lines[current[-1] if current else 0 :] if (m := _FAULT_FRAME.match(line))
-    ]
-    return _test_frame(frames, directory)
-
-
-def _test_frame(frames: Sequence[re.Match[str]], directory: Path) -> str | None:
-    """In a stack, most recent call first: the test function's frame, else the first frame in
-    the project's own code (a fixture)."""
-    for frame, caller in itertools.pairwise(frames):
-        if caller["function"] == "pytest_pyfunc_call":  # pytest calls the test function itself
-            return _frame_text(frame, directory)
-    for frame in frames:  # e.g. in a fixture: the first frame in the project's own code
-        path = Path(frame["path"])
-        if path.is_relative_to(directory) and not {"site-packages", "dist-packages"} & set(
-            path.parts
-        ):
-            return _frame_text(frame, directory)
-    return None
-
-
-def _frame_text(frame: re.Match[str], directory: Path) -> str:
-    path = Path(frame["path"])
-    shown = path.relative_to(directory).as_posix() if path.is_relative_to(directory) else path
-    return f"{frame['function']} at {shown}:{frame['line']}"
-
-
-def _last_started(output: str) -> str | None:
-    """The last test id pytest printed as it started the test (with -v)."""
-    started = [m["nodeid"] for line in output.splitlines() if (m := _STARTED_TEST.match(line))]
-    return started[-1] if started else None
-
-
-def _no_report(result: ToolResult, directory: Path) -> str:
-    """Why pytest may have ended without its JUnit report, from what it printed."""
-    said = f"pytest exited with code {result.returncode} without writing its JUnit report"
-    if _TIMEOUT_BANNER.search(result.stdout):
-        frames = [m for line in result.stdout.splitlines() if (m := _TRACEBACK_FRAME.match(line))]
-        frame = _test_frame(frames[::-1], directory)
-        return (
-            f"{said}: pytest-timeout's thread method ended the process"
-            + (f" in {frame}" if frame else "")
-            + " (--timeout-method=signal fails just the test)"
-        )
-    running = _last_started(result.stdout)
-    return f"{said} (did a test call os._exit?)" + (
-        f"; the last test it started: {running}" if running else ""
-    )
-
-
 def _attempt(
     result: ToolResult, report: Path, nodeids: Sequence[str], seconds: float, directory: Path
 ) -> Attempt:
     if not report.is_file():
-        raise ToolFailedError(_no_report(result, directory))
+        raise ToolFailedError(no_report(result, directory))
     results = read_report(report, nodeids, directory.resolve())  # where pytest ran
     if result.returncode == 1 and not any(r.outcome.failing for r in results):
         raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
@@ -762,216 +584,3 @@ def interpreter_version(project: Project) -> str:
         timeout=60,
     )
     return result.stdout.strip()
-
-
-class StreamTimeoutError(ToolFailedError):
-    """The tool outlived its timeout and was stopped; ``output`` holds its last lines."""
-
-    def __init__(self, message: str, output: str) -> None:
-        super().__init__(message)
-        self.output = output
-
-
-def stream(
-    args: Sequence[str],
-    *,
-    cwd: Path,
-    timeout: float,
-    echo: Callable[[str], None],
-    env: Mapping[str, str] | None = None,
-) -> ToolResult:
-    """Run a long tool with its output shown line by line as it comes (progress in the log).
-
-    stdout and stderr arrive merged; the last lines are kept for error messages. The process,
-    with every process it started, is stopped when it outlives ``timeout`` or when showing its
-    output is interrupted (Ctrl-C): SIGINT first, SIGKILL what is left ``STOP_GRACE_SECONDS``
-    later. Once it has exited, what its tests left running in its group is killed, and its
-    output is shown to the end: a process outside the group may hold the pipe open long after,
-    so the output is no longer waited for once nothing came for ``DRAIN_SECONDS`` (nor read
-    ``DRAIN_LIMIT_SECONDS`` after the exit), and a line says it was cut.
-    """
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
-
-    def show(line: str) -> None:
-        echo(line)
-        tail.append(line)
-
-    process = _start(args, cwd=cwd, env=env)
-    with _reading(process) as (lines, stop), _stopped_when_interrupted(process, lines, stop, show):
-        timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
-        if timed_out:
-            _stop_group(process)
-        returncode = process.wait()
-        _kill_group(process)  # what its tests left running: they hold the pipe, and time
-        if not _drain(lines, stop, show):
-            echo(OUTPUT_CUT)
-    if timed_out:
-        raise StreamTimeoutError(
-            f"{Path(args[0]).name} did not finish within {timeout:g} s", "\n".join(tail)
-        )
-    return ToolResult(tuple(args), returncode, "\n".join(tail), "")
-
-
-@contextmanager
-def _reading(
-    process: subprocess.Popen[str],
-) -> Iterator[tuple[queue.Queue[str | None], threading.Event]]:
-    """The process's output, line by line, read into a queue by a thread of its own (a blocking
-    read cannot wait for a deadline); the event stops the reading."""
-    lines: queue.Queue[str | None] = queue.Queue()
-    stop = threading.Event()
-    assert process.stdout is not None  # noqa: S101 - stdout=PIPE in _start
-    threading.Thread(target=_read_lines, args=(process.stdout, lines, stop), daemon=True).start()
-    try:
-        yield lines, stop
-    finally:
-        stop.set()  # a process that escaped the group may keep writing: stop queueing it
-
-
-@contextmanager
-def _stopped_when_interrupted(
-    process: subprocess.Popen[str],
-    lines: queue.Queue[str | None],
-    stop: threading.Event,
-    show: Callable[[str], None],
-) -> Iterator[None]:
-    """Ctrl-C, or an error while showing the output: stop the process, leave nothing behind.
-
-    The output is still read meanwhile: pytest blocks on a full pipe, and would not finish.
-    On Ctrl-C it is shown too: the teardown's output and pytest's report of where it stopped.
-    """
-    try:
-        yield
-    except KeyboardInterrupt:
-        if process.poll() is None:
-            _stop_group(process)
-            process.wait()
-        if not _drain(lines, stop, show):
-            show(OUTPUT_CUT)
-        raise
-    finally:
-        if process.poll() is None:
-            _stop_group(process)
-            process.wait()
-
-
-def _start(
-    args: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None
-) -> subprocess.Popen[str]:
-    name = Path(args[0]).name
-    try:
-        return subprocess.Popen(
-            list(args),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            start_new_session=PROCESS_GROUPS,  # a group of its own, led by its pid
-        )
-    except OSError as error:
-        if error.errno == errno.E2BIG:
-            size = sum(len(a) + 1 for a in args)
-            raise CommandTooLongError(
-                f"{name} could not start: {len(args)} arguments, {size} bytes, are more than "
-                "the system allows on a command line"
-            ) from None
-        raise ToolFailedError(f"{name} could not start: {error}") from None
-
-
-def _read_lines(pipe: IO[str], lines: queue.Queue[str | None], stop: threading.Event) -> None:
-    """Queue the output's lines; None once it has ended (not when the reading was stopped)."""
-    try:
-        for line in pipe:
-            if stop.is_set():
-                return
-            lines.put(line.rstrip("\n"))
-    finally:
-        if not stop.is_set():
-            lines.put(None)
-
-
-def _show_until_exit(
-    process: subprocess.Popen[str],
-    lines: queue.Queue[str | None],
-    deadline: float,
-    show: Callable[[str], None],
-) -> bool:
-    """Shows the output until the process exits; True: it was still running at the deadline."""
-    while process.poll() is None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return True
-        try:
-            line = lines.get(timeout=min(left, 0.2))
-        except queue.Empty:
-            continue
-        if line is None:  # the output ended first: wait for the exit, not longer than allowed
-            lines.put(None)  # for _drain
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                return True
-            return False
-        show(line)
-    return False
-
-
-def _drain(
-    lines: queue.Queue[str | None], stop: threading.Event, show: Callable[[str], None]
-) -> bool:
-    """The output left once the process has exited: every line already read is shown (pytest
-    prints its failures and summary in one burst at the end), then more is waited for until
-    the output ends, ``DRAIN_SECONDS`` after the last line at most. False: it was given up while
-    a process outside the group held the output open."""
-    give_up = time.monotonic() + DRAIN_LIMIT_SECONDS
-    while (left := give_up - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=min(DRAIN_SECONDS, left))
-        except queue.Empty:
-            return False
-        if line is None:
-            return True
-        show(line)
-    stop.set()  # a process outside the group keeps writing: show what was read, no more
-    while True:
-        try:
-            line = lines.get_nowait()
-        except queue.Empty:
-            return False
-        if line is None:
-            return True
-        show(line)
-
-
-def _stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGINT to the process's group, as a terminal's Ctrl-C: pytest tears its fixtures down
-    and writes its report; whatever still runs ``STOP_GRACE_SECONDS`` later is killed (also
-    when waiting is interrupted, by a second Ctrl-C)."""
-    try:
-        if PROCESS_GROUPS:  # Windows has no SIGINT to send to another process
-            _signal_group(process, signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=STOP_GRACE_SECONDS)
-    finally:
-        _kill_group(process)
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    """Kill the process and everything it started that is still in its group.
-
-    Also called once the process has been reaped: its pid is its group's id, which the system
-    does not hand out again while a process of the group is left.
-    """
-    if not PROCESS_GROUPS:
-        process.kill()  # no process groups (Windows): the process itself, as before
-        return
-    _signal_group(process, signal.SIGKILL)
-
-
-def _signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:
-    # ESRCH: no process is left in the group; EPERM: macOS, when only zombies are
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
