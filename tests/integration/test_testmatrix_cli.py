@@ -191,6 +191,8 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     assert history["tests"]["tests/test_slow.py::test_slow_one"]["seconds"] >= 0.35
     assert history["tests"]["tests/test_fast.py::test_add[0]"]["seconds"] < 0.35
     assert "| shard-1of2 | 3." in merged.summary and "Slowest 8 tests" in merged.summary
+    shards_table = merged.summary.index("| Shard | Python |")
+    assert merged.summary.rindex("### ", 0, shards_table) == merged.summary.index("### Shards")
     junit = (workspace / "test-results" / "junit.xml").read_text()
     assert 'name="shard-1of2"' in junit and 'name="shard-2of2"' in junit
 

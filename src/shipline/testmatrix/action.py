@@ -523,7 +523,8 @@ def _merge(context: ActionContext, common: Common) -> int:
     )
     failed = {r.nodeid for r in verdict.failed}
     flaky = {r.nodeid for r in verdict.flaky}
-    summary.table(
+    # a heading of its own: under the last section's, the table would read as part of it
+    summary.heading("Shards", 3).table(
         ["Shard", "Python", "Tests", "Failed", "Flaky", "Wall time"],
         [
             [
