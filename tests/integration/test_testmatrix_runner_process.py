@@ -452,6 +452,10 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     }
     (skipped,) = [r["message"] for r in results if "skipped_on" in r["nodeid"]]
     assert skipped.startswith("failed (AssertionError: first try") and "no database now" in skipped
+    # placed where the first failure happened, not on the def line the last attempt reports
+    places = {r["nodeid"].split("::")[1]: (r["file"], r["line"]) for r in results}
+    assert places["test_passes_on_the_third_attempt"] == ("tests/test_r.py", 14)
+    assert places["test_skipped_on_the_rerun"] == ("tests/test_r.py", 26)
     flaky = [message for message in run.errors() if "test_passes_on_the_third_attempt" in message]
     assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()
 

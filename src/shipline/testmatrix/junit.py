@@ -115,7 +115,7 @@ def _result(
     if line is not None:
         line += 1  # pytest writes the 0-based line of the test's definition
     if outcome.failing:
-        file, line = _crash_location(details, directory) or (file, line)
+        file, line = crash_location(details, directory) or (file, line)
     message = "; then ".join(messages)
     return TestResult(nodeid, outcome, seconds, message, details, file, line)
 
@@ -137,7 +137,7 @@ def _fallback_nodeid(case: ET.Element, classname: str, name: str) -> str:
     return f"{classname}::{name}" if classname else name
 
 
-def _crash_location(details: str, directory: Path | None = None) -> tuple[str, int] | None:
+def crash_location(details: str, directory: Path | None = None) -> tuple[str, int] | None:
     """The deepest frame in the project's own files (pytest prints those paths relative to its
     rootdir; a frame in the standard library or an installed package is absolute or lies in
     site-packages), so the annotation lands on a line of the pull request. A doctest's frame

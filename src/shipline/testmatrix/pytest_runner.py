@@ -22,7 +22,7 @@ from typing import Any
 
 from shipline.errors import ShiplineError, ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix import coverage_merge, sharding
-from shipline.testmatrix.junit import read_report
+from shipline.testmatrix.junit import crash_location, read_report
 from shipline.testmatrix.process_stream import (
     CommandTooLongError,
     StreamTimeoutError,
@@ -392,7 +392,8 @@ def run_shard(
             "pytest finished without shipline's plugin saying which tests a plugin reran "
             f"(exit code {result.returncode}): {result.tail(1)}"
         )
-    return ShardRun(selected, _flaky_on_plugin_reruns(attempt, reran["tests"]))
+    flagged = _flaky_on_plugin_reruns(attempt, reran["tests"], project.directory.resolve())
+    return ShardRun(selected, flagged)
 
 
 def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str]) -> Split:
@@ -403,11 +404,14 @@ def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str])
     return Split(str(split["basis"]), int(split["count"]), str(split["sha256"]), deselected)
 
 
-def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]]) -> Attempt:
+def _flaky_on_plugin_reruns(
+    attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]], directory: Path
+) -> Attempt:
     """A test that passed only after a plugin (pytest-rerunfailures) ran it again is flaky:
     its report shows only the last attempt. One that failed every time stays failed; one that
     was skipped on the rerun failed, as shipline's own reruns judge it (a skip is no pass).
-    Each with its attempts."""
+    Each with its attempts, and placed where its first failure happened when its report has no
+    failure of its own to place it."""
     results = []
     for result in attempt.results:
         rerun = reruns.get(result.nodeid)
@@ -422,6 +426,10 @@ def _flaky_on_plugin_reruns(attempt: Attempt, reruns: Mapping[str, Mapping[str, 
             )
             attempts = 1 + int(rerun["reruns"])
             result = replace(result, outcome=outcome, attempts=attempts, message=message)
+            if not result.details:  # passed or skipped last: the first failure says where
+                details = str(rerun.get("details", ""))
+                file, line = crash_location(details, directory) or (result.file, result.line)
+                result = replace(result, details=details, file=file, line=line)
         results.append(result)
     return replace(attempt, results=results)
 

@@ -77,6 +77,10 @@ def _error_line(report: Any) -> str:
     return errors[-1] if errors else (lines[-1] if lines else "collection failed")
 
 
+# the end of a failure's traceback is where it happened; a whole one may be megabytes of reprs
+DETAILS_CHARS = 20_000
+
+
 class _Reruns:
     """The tests a plugin ran again after a failure in this run (pytest-rerunfailures reports
     each failed attempt with the outcome "rerun"), with how often and the first error.
@@ -89,6 +93,7 @@ class _Reruns:
         self.target = target
         self.attempts: dict[str, set[Any]] = {}  # node id -> the failed attempts reported
         self.messages: dict[str, str] = {}
+        self.details: dict[str, str] = {}  # the first failure's traceback, to place it
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.outcome != "rerun":
@@ -98,11 +103,16 @@ class _Reruns:
         # rerunfailures numbers in "rerun" (0 for the first run)
         failed.add(getattr(report, "rerun", len(failed)))
         self.messages.setdefault(report.nodeid, _failure_message(report))
+        self.details.setdefault(report.nodeid, str(report.longrepr)[-DETAILS_CHARS:])
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self) -> None:
         reruns = {
-            nodeid: {"reruns": len(failed), "message": self.messages[nodeid]}
+            nodeid: {
+                "reruns": len(failed),
+                "message": self.messages[nodeid],
+                "details": self.details[nodeid],
+            }
             for nodeid, failed in self.attempts.items()
         }
         _answer(self.target, {"tests": reruns})
