@@ -517,7 +517,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     passed = verdict.passed and not below
     _set_result_outputs(context, results, verdict, passed)
 
-    cells = _failing_cells(manifests) if len({m.label for m in manifests}) > 1 else None
+    cells = _cells_not_passed(manifests) if len({m.label for m in manifests}) > 1 else None
     summary = _results_summary(
         "Tests, all shards", results, verdict, common, today, passed=passed, cells=cells
     )
@@ -748,14 +748,20 @@ def _verdict(common: Common, results: Sequence[TestResult], today: dt.date) -> V
     return judge(results, active, expired, flaky_fails=common.flaky is FlakyPolicy.FAIL)
 
 
-def _failing_cells(manifests: Sequence[Manifest]) -> dict[str, list[str]]:
-    """The matrix cells (labels) in which each failing test failed."""
-    cells: dict[str, list[str]] = {}
+def _cells_not_passed(manifests: Sequence[Manifest]) -> dict[str, list[tuple[str, Outcome]]]:
+    """The matrix cells (labels) in which each test failed or was flaky, with its outcome."""
+    cells: dict[str, list[tuple[str, Outcome]]] = {}
     for m in manifests:
         for r in m.results:
-            if r.outcome.failing:
-                cells.setdefault(r.nodeid, []).append(m.label)
+            if r.outcome.failing or r.outcome is Outcome.FLAKY:
+                cells.setdefault(r.nodeid, []).append((m.label, r.outcome))
     return cells
+
+
+def _labels(
+    cells: Mapping[str, list[tuple[str, Outcome]]], nodeid: str, wanted: Callable[[Outcome], bool]
+) -> str:
+    return ", ".join(label for label, outcome in cells.get(nodeid, []) if wanted(outcome))
 
 
 def _brief(text: str, limit: int) -> str:
@@ -861,7 +867,7 @@ def _results_summary(
     today: dt.date,
     *,
     passed: bool | None = None,
-    cells: Mapping[str, list[str]] | None = None,
+    cells: Mapping[str, list[tuple[str, Outcome]]] | None = None,
 ) -> Summary:
     ok = verdict.passed if passed is None else passed
     tally = counts(results)
@@ -887,36 +893,42 @@ def _results_summary(
         if cells is not None:
             headers.insert(1, "Failed in")
             for row, r in zip(rows, verdict.failed, strict=False):
-                row.insert(1, ", ".join(cells.get(r.nodeid, [])))
+                row.insert(1, _labels(cells, r.nodeid, lambda o: o.failing))
         summary.heading("Failures", 3).table(headers, rows)
         _more(summary, len(verdict.failed), "failures")
     if verdict.flaky:
         policy = "blocking" if verdict.blocking_flaky else "not blocking"
-        summary.heading(f"Flaky ({policy})", 3).table(
-            ["Test", "Passed on attempt", "First failure"],
-            [
-                [r.nodeid, r.attempts, _brief(r.message, SUMMARY_CHARS)]
-                for r in verdict.flaky[:SUMMARY_ROWS]
-            ],
-        )
+        flaky_headers = ["Test", "Passed on attempt", "First failure"]
+        flaky_rows: list[list[object]] = [
+            [r.nodeid, r.attempts, _brief(r.message, SUMMARY_CHARS)]
+            for r in verdict.flaky[:SUMMARY_ROWS]
+        ]
+        if cells is not None:
+            flaky_headers.insert(1, "Flaky in")
+            for row, r in zip(flaky_rows, verdict.flaky, strict=False):
+                row.insert(1, _labels(cells, r.nodeid, lambda o: o is Outcome.FLAKY))
+        summary.heading(f"Flaky ({policy})", 3).table(flaky_headers, flaky_rows)
         _more(summary, len(verdict.flaky), "flaky tests")
     if verdict.quarantined:
         register = common.register
         entries = register.active(today) if register else {}
-        summary.heading("Quarantined (not blocking)", 3).table(
-            ["Test", "Outcome", "Owner", "Issue", "Expires"],
+        held = [r for r in verdict.quarantined[:SUMMARY_ROWS] if r.nodeid in entries]
+        held_headers = ["Test", "Outcome", "Owner", "Issue", "Expires"]
+        held_rows: list[list[object]] = [
             [
-                [
-                    r.nodeid,
-                    r.outcome.value,
-                    entries[r.nodeid].owner,
-                    entries[r.nodeid].issue,
-                    entries[r.nodeid].expires.isoformat(),
-                ]
-                for r in verdict.quarantined[:SUMMARY_ROWS]
-                if r.nodeid in entries
-            ],
-        )
+                r.nodeid,
+                r.outcome.value,
+                entries[r.nodeid].owner,
+                entries[r.nodeid].issue,
+                entries[r.nodeid].expires.isoformat(),
+            ]
+            for r in held
+        ]
+        if cells is not None:
+            held_headers.insert(1, "Failed or flaky in")
+            for row, r in zip(held_rows, held, strict=True):
+                row.insert(1, _labels(cells, r.nodeid, lambda o: True))
+        summary.heading("Quarantined (not blocking)", 3).table(held_headers, held_rows)
         _more(summary, len(verdict.quarantined), "quarantined tests")
     if verdict.expired:
         summary.heading("Expired quarantine entries (blocking)", 3).bullets(
