@@ -460,16 +460,69 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()
 
 
+PASSES_ON_THE_FIFTH_ATTEMPT = """\
+from pathlib import Path
+
+
+def test_passes_on_the_fifth_attempt():
+    tries = Path(__file__).with_name("fifth_tries")
+    count = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(count + 1))
+    assert count >= 4, "not yet"
+"""
+
+
 def test_shipline_s_reruns_add_to_the_attempts_a_rerun_plugin_made(tmp_path: Path) -> None:
     make_project(
-        tmp_path, {"test_r.py": FLAKY_AND_BROKEN, "conftest.py": RERUNS_LIKE_RERUNFAILURES}
+        tmp_path,
+        {
+            "test_r.py": FLAKY_AND_BROKEN,
+            "test_fifth.py": PASSES_ON_THE_FIFTH_ATTEMPT,
+            "conftest.py": RERUNS_LIKE_RERUNFAILURES,
+        },
     )
     run = shipline(tmp_path, "run", reruns="1")
     assert run.code == 1, run.log
     results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
-    attempts = {r["nodeid"].split("::")[1]: r["attempts"] for r in results}
-    # 3 in the first run (the plugin's), at least one more in shipline's rerun round
-    assert attempts["test_always_fails"] == 4
+    outcomes = {r["nodeid"].split("::")[1]: (r["outcome"], r["attempts"]) for r in results}
+    # 3 attempts in the first run (the plugin's), 3 more in shipline's rerun round, where the
+    # plugin runs too
+    assert outcomes["test_always_fails"] == ("failed", 6)
+    # failed 3 times, then failed once more and passed in the round: a pass, so flaky
+    assert outcomes["test_passes_on_the_fifth_attempt"] == ("flaky", 5)
+
+
+SETUP_ERROR_THEN_SKIPPED = """\
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def database():
+    tried = Path(__file__).with_name("tried")
+    if tried.exists():
+        pytest.skip("no database now")
+    tried.touch()
+    raise ConnectionError("refused")
+
+
+def test_uses_the_database(database):
+    pass
+"""
+
+
+def test_a_setup_error_then_a_skip_on_the_plugin_s_rerun_is_an_error(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {"test_db.py": SETUP_ERROR_THEN_SKIPPED, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
+    )
+    run = shipline(tmp_path, "run", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["outcome"], result["attempts"]) == ("error", 2)
+    assert result["message"].startswith("errored (ConnectionError: refused")
+    assert "then skipped on a rerun" in result["message"]
 
 
 def test_rerunfailures_fail_on_flaky_exit_code_is_named(tmp_path: Path) -> None:

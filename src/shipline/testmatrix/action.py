@@ -414,12 +414,12 @@ def _run(context: ActionContext, common: Common) -> int:
                 continue
             # the first failure's message, time and place are what the report shows
             before = final[result.nodeid]
-            passed = result.outcome is Outcome.PASSED
-            # one more attempt on top of those a plugin (pytest-rerunfailures) made before
+            # flaky within the round: a plugin (pytest-rerunfailures) got it to pass there
+            passed = result.outcome in (Outcome.PASSED, Outcome.FLAKY)
             final[result.nodeid] = replace(
                 before,
                 outcome=Outcome.FLAKY if passed else before.outcome,
-                attempts=before.attempts + 1,
+                attempts=before.attempts + result.attempts,  # with the plugin's in this round
             )
         still_failing = [n for n in still_failing if final[n].outcome.failing]
     seconds = time.monotonic() - started

@@ -61,6 +61,7 @@ PLUGIN_MODULE = "_shipline_shard_plugin"
 SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
 COLLECT_OPTION = "--shipline-collect"
+RERUNS_OPTION = "--shipline-reruns"
 
 
 @dataclass(frozen=True)
@@ -271,17 +272,25 @@ def run(
     echo: Callable[[str], None],
     coverage_data: Path | None = None,
 ) -> Attempt:
-    """Run exactly ``nodeids`` (a rerun of failed tests) and read the JUnit report."""
-    with tempfile.TemporaryDirectory(prefix="shipline-nodeids-") as scratch:
+    """Run exactly ``nodeids`` (a rerun of failed tests) and read the JUnit report, with the
+    plugin watching for reruns a rerun plugin makes in this run too."""
+    with _plugin_scratch("shipline-rerun-") as (scratch, env):
+        reruns = scratch / "reruns.json"
         if reads_argument_files(project.python, project.directory):
-            listed = Path(scratch) / "nodeids.txt"
+            listed = scratch / "nodeids.txt"
             listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
             selection = [f"@{listed}"]
         else:
             selection = list(nodeids)
         try:
             result, seconds = _pytest(
-                project, selection, report, echo=echo, coverage_data=coverage_data
+                project,
+                ["-p", PLUGIN_MODULE, f"{RERUNS_OPTION}={reruns}", *selection],
+                report,
+                echo=echo,
+                coverage_data=coverage_data,
+                coverage_options=_coverage_omit(project, scratch, coverage_data),
+                env=env,
             )
         except CommandTooLongError as error:
             raise ToolFailedError(
@@ -289,8 +298,10 @@ def run(
                 "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
                 "test environment), or use more shards"
             ) from None
+        reran = _read_answer(reruns)
     _check_completed(result, project, _refused_rerun)
-    return _attempt(result, report, nodeids, seconds, project.directory)
+    attempt = _attempt(result, report, nodeids, seconds, project.directory)
+    return _with_plugin_reruns(attempt, reran, result, project.directory)
 
 
 def run_shard(
@@ -319,7 +330,6 @@ def run_shard(
                     "keep_together": request.keep_together,
                     "paths": list(project.paths),
                     "answer": str(answer),
-                    "reruns": str(reruns),
                     "coverage": coverage_data is not None,
                 }
             ),
@@ -329,23 +339,16 @@ def run_shard(
             "-p",
             PLUGIN_MODULE,
             f"{PLUGIN_OPTION}={scratch / 'request.json'}",
+            f"{RERUNS_OPTION}={reruns}",
             *project.paths,
         ]
-        # Without a configured source coverage.py measures every file that runs: the plugin
-        # would count in the project's total, then be missing when the merge reports. A
-        # command-line --omit replaces the configured one, so the project's patterns go too
-        # (they cannot contain commas: coverage splits the option on them).
-        omit = []
-        if coverage_data is not None:
-            patterns = [*coverage_merge.omit_patterns(project.directory), f"{scratch}/*"]
-            omit = [f"--omit={','.join(patterns)}"]
         result, seconds = _pytest(
             project,
             selection,
             report,
             echo=echo,
             coverage_data=coverage_data,
-            coverage_options=omit,
+            coverage_options=_coverage_omit(project, scratch, coverage_data),
             env=env,
         )
         chosen = _read_answer(answer)
@@ -387,13 +390,31 @@ def run_shard(
     # pytest accepted the options: the plugin answered after collection
     _check_completed(result, project, functools.partial(_stopped_after_choosing, chosen=selected))
     attempt = _attempt(result, report, selected.tests, seconds, project.directory)
+    return ShardRun(selected, _with_plugin_reruns(attempt, reran, result, project.directory))
+
+
+def _coverage_omit(project: Project, scratch: Path, coverage_data: Path | None) -> list[str]:
+    """Without a configured source coverage.py measures every file that runs: the plugin
+    would count in the project's total, then be missing when the merge reports. A
+    command-line --omit replaces the configured one, so the project's patterns go too
+    (they cannot contain commas: coverage splits the option on them)."""
+    if coverage_data is None:
+        return []
+    patterns = [*coverage_merge.omit_patterns(project.directory), f"{scratch}/*"]
+    return [f"--omit={','.join(patterns)}"]
+
+
+def _with_plugin_reruns(
+    attempt: Attempt, reran: Mapping[str, Any] | None, result: ToolResult, directory: Path
+) -> Attempt:
+    """The attempt with what the plugin saw a rerun plugin do; a run that finished without the
+    plugin's answer cannot vouch for its outcomes."""
     if reran is None:
         raise ToolFailedError(
             "pytest finished without shipline's plugin saying which tests a plugin reran "
             f"(exit code {result.returncode}): {result.tail(1)}"
         )
-    flagged = _flaky_on_plugin_reruns(attempt, reran["tests"], project.directory.resolve())
-    return ShardRun(selected, flagged)
+    return _flaky_on_plugin_reruns(attempt, reran["tests"], directory.resolve())
 
 
 def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str]) -> Split:
@@ -417,11 +438,13 @@ def _flaky_on_plugin_reruns(
         rerun = reruns.get(result.nodeid)
         if rerun is not None:
             first = str(rerun["message"])
+            failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
+            how = "errored" if failing is Outcome.ERROR else "failed"
             message = {
                 Outcome.PASSED: result.message or first,
-                Outcome.SKIPPED: f"failed ({first}), then skipped on a rerun: {result.message}",
+                Outcome.SKIPPED: f"{how} ({first}), then skipped on a rerun: {result.message}",
             }.get(result.outcome, result.message)
-            outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: Outcome.FAILED}.get(
+            outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
                 result.outcome, result.outcome
             )
             attempts = 1 + int(rerun["reruns"])

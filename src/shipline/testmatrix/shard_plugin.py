@@ -44,6 +44,7 @@ import pytest
 
 OPTION = "--shipline-shard"  # pytest_runner passes these by their names
 COLLECT_OPTION = "--shipline-collect"
+RERUNS_OPTION = "--shipline-reruns"
 # Files pytest needs whoever owns the tests beside them.
 NEVER_SKIPPED = ("conftest.py", "__init__.py")
 
@@ -94,6 +95,7 @@ class _Reruns:
         self.attempts: dict[str, set[Any]] = {}  # node id -> the failed attempts reported
         self.messages: dict[str, str] = {}
         self.details: dict[str, str] = {}  # the first failure's traceback, to place it
+        self.errors: dict[str, bool] = {}  # the first failure was in a fixture, not the test
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.outcome != "rerun":
@@ -104,6 +106,7 @@ class _Reruns:
         failed.add(getattr(report, "rerun", len(failed)))
         self.messages.setdefault(report.nodeid, _failure_message(report))
         self.details.setdefault(report.nodeid, str(report.longrepr)[-DETAILS_CHARS:])
+        self.errors.setdefault(report.nodeid, report.when != "call")
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self) -> None:
@@ -112,6 +115,7 @@ class _Reruns:
                 "reruns": len(failed),
                 "message": self.messages[nodeid],
                 "details": self.details[nodeid],
+                "error": self.errors[nodeid],
             }
             for nodeid, failed in self.attempts.items()
         }
@@ -142,6 +146,9 @@ def pytest_addoption(parser: Any) -> None:
     parser.addoption(
         COLLECT_OPTION, metavar="ANSWER", help="shipline: write the collected node ids (JSON)"
     )
+    parser.addoption(
+        RERUNS_OPTION, metavar="ANSWER", help="shipline: write the tests a plugin reran (JSON)"
+    )
 
 
 def pytest_configure(config: Any) -> None:
@@ -154,6 +161,9 @@ def pytest_configure(config: Any) -> None:
         config.stash[_UNANSWERED] = _Unanswered()
     if collect_path:
         config.stash[_COLLECT] = Path(collect_path)
+    reruns_path = config.getoption(RERUNS_OPTION)
+    if reruns_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        config.pluginmanager.register(_Reruns(Path(reruns_path)), "shipline-reruns")
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
@@ -165,7 +175,6 @@ def pytest_configure(config: Any) -> None:
                 "project's addopts), or have coverage.py measure them too "
                 '([tool.coverage.run] patch = ["subprocess"], coverage 7.10 or newer)'
             )
-        config.pluginmanager.register(_Reruns(Path(request["reruns"])), "shipline-reruns")
     sharding = _load(request["sharding"])
     modules = None
     if request["keep_together"] == "module":
