@@ -208,6 +208,38 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     assert all(len(slow & tests) == 1 for tests in assigned)
 
 
+def test_a_merge_run_again_does_not_count_the_reports_it_counted_before(tmp_path: Path) -> None:
+    """GitHub's "Re-run failed jobs": shard 2 and merge run again, shard 1's report is kept."""
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    for shard in ("1", "2"):
+        assert shipline(workspace, "run", shards="2", shard=shard).code == 0
+    assert shipline(workspace, "merge").code == 0
+    durations_file = workspace / "test-durations.json"
+    first = json.loads(durations_file.read_text())
+    assert len(first["reports"]) == 2
+    samples = {test: entry["samples"] for test, entry in first["tests"].items()}
+    assert set(samples.values()) == {1}
+
+    again = shipline(workspace, "merge")
+    assert again.code == 0, again.log
+    assert json.loads(durations_file.read_text()) == first
+    assert "2 of the 2 shard reports were counted by an earlier merge" in again.summary
+
+    # the re-run shard plans on what the plan job handed out: no durations yet
+    durations_file.rename(tmp_path / "merged.json")
+    assert shipline(workspace, "run", shards="2", shard="2").code == 0
+    (tmp_path / "merged.json").rename(durations_file)
+    rerun = shipline(workspace, "merge")
+    assert "1 of the 2 shard reports were counted by an earlier merge" in rerun.summary
+    shard_2 = set(manifest(workspace, "shard-2of2")["tests"])  # type: ignore[arg-type]
+    after = json.loads(durations_file.read_text())["tests"]
+    assert shard_2 and set(after) == set(samples)
+    assert {t: e["samples"] for t, e in after.items()} == {
+        t: 2 if t in shard_2 else 1 for t in samples
+    }
+
+
 COUNT_COLLECTIONS = """\
 import os
 from pathlib import Path

@@ -127,6 +127,13 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             4,
             "not JSON: Expecting ',' delimiter",
         ),
+        ('{\n "version": true,\n "tests": {}}', 2, "unsupported version True: expected 1"),
+        ('{\n "version": 1.0,\n "tests": {}}', 2, "unsupported version 1.0: expected 1"),
+        (
+            '{"version": 1,\n "reports": "a1",\n "tests": {}}',
+            2,
+            "'reports' must be a list of shard report ids",
+        ),
         (
             '[{"t::a": 1.0, "t::a": 2.0}]\n',  # another tool's format, with a repeated key
             1,
@@ -377,3 +384,37 @@ def test_cells_where_a_test_passed_time_it_when_another_cell_failed() -> None:
         [result(test, Outcome.FLAKY, 9.0), result(test, Outcome.FAILED, 9.0)]
     )
     assert durations.merge(history, failing_everywhere).tests[test].recent == entry.recent
+
+
+def test_reports_an_earlier_merge_counted_are_not_counted_again() -> None:
+    """GitHub's "Re-run failed jobs" runs the failed shard and merge again; the shards that
+    passed keep their reports, which the first merge already counted."""
+    first = durations.merge(
+        durations.History(),
+        {"a": result("a", Outcome.PASSED, 1.0), "b": result("b", Outcome.FAILED, 5.0)},
+        quarantined=frozenset({"a"}),
+        reports=["shard-a", "shard-b"],
+    )
+    assert first.reports == {"shard-a", "shard-b"}
+    assert durations.parse(first.to_text(), "d.json") == first  # written and read back
+    # the re-run: shard-a's report is the same one, shard-b ran again as shard-b2
+    again = durations.merge(
+        first,
+        {"b": result("b", Outcome.PASSED, 4.0)},
+        quarantined=frozenset({"a"}),
+        counted_before={"a"},
+        reports=["shard-a", "shard-b2"],
+    )
+    assert again.tests["a"] == first.tests["a"]  # one sample, one pass, held once
+    assert (again.tests["a"].samples, again.tests["a"].held) == (1, 1)
+    assert again.tests["b"].samples == 2 and again.tests["b"].recent == (4.0,)
+    assert again.reports == {"shard-a", "shard-b2"}
+    # a test that only the counted reports hold and the history lacks is not invented
+    assert "c" not in durations.merge(first, {}, counted_before={"c"}).tests
+
+
+def test_files_without_reports_read_as_none_counted_and_are_written_the_same() -> None:
+    old = '{"version": 1, "tests": {"a": {"seconds": 1.0, "recent": [1.0], "streak": 1}}}'
+    history = durations.parse(old, "old.json")
+    assert history.reports == frozenset()
+    assert "reports" not in history.to_text()

@@ -36,6 +36,13 @@ def test_manifests_round_trip_through_json(tmp_path: Path) -> None:
     assert loaded.junit == ["nested/s1.xml"]  # relative to the results directory
 
 
+def test_a_shard_runs_id_travels_in_its_report(tmp_path: Path) -> None:
+    made = manifest(1, 1)
+    made.report_id = "9f2c"
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(made.to_json()))
+    assert [m.report_id for m in report.read_manifests(tmp_path)] == ["9f2c"]
+
+
 def test_a_malformed_manifest_blocks(tmp_path: Path) -> None:
     (tmp_path / "shard-1of1.json").write_text('{"version": 1, "shard": 1}')
     with pytest.raises(report.ManifestError, match="malformed"):

@@ -442,6 +442,7 @@ def _run(context: ActionContext, common: Common) -> int:
         coverage_files,
         common.flaky is FlakyPolicy.FAIL,
         chosen.split,
+        uuid.uuid4().hex,
     )
     manifest_path = results_dir / f"{stem}.json"
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -497,7 +498,16 @@ def _merge(context: ActionContext, common: Common) -> int:
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = _merged_junit(results_dir, manifests)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
-    history = durations.merge(common.history, combined, quarantined=held)
+    counted = {m.report_id for m in manifests if m.report_id in common.history.reports}
+    history = durations.merge(
+        common.history,
+        durations.combine_runs(
+            r for m in manifests if m.report_id not in counted for r in m.results
+        ),
+        quarantined=held,
+        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
+        reports=(m.report_id for m in manifests if m.report_id),
+    )
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -550,9 +560,13 @@ def _merge(context: ActionContext, common: Common) -> int:
         )
     if common.register is not None:
         _report_register(context, common.register, common.release_after, history, summary, today)
-    summary.paragraph(
-        f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
-    )
+    written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
+    if counted:
+        written += (
+            f" {len(counted)} of the {len(manifests)} shard reports were counted by an earlier "
+            "merge (a re-run): their tests' durations and pass streaks are kept as they were."
+        )
+    summary.paragraph(written)
     context.write_summary(summary)
     return 0 if passed else 1
 

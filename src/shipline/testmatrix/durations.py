@@ -3,6 +3,7 @@
 Format (``version`` 1)::
 
     {"version": 1,
+     "reports": ["3f0c9a...", "a81d27..."],
      "tests": {"tests/test_a.py::test_x":
                  {"seconds": 0.42, "recent": [0.42, 0.40, 0.57], "samples": 3,
                   "outcome": "passed", "streak": 3, "held": 2}}}
@@ -33,6 +34,11 @@ Format (``version`` 1)::
 - Every number is finite: ``NaN`` and ``Infinity`` are refused on reading and never written,
   so the file stays JSON that any parser reads. A key given twice (a test id, a field of an
   entry) is refused: a JSON parser would silently keep one of the two.
+- ``reports`` (optional) lists the ids of the shard reports the last merge read. A merge run
+  again on some of the same reports (GitHub's "Re-run failed jobs" re-runs the failed shards and
+  the merge, and keeps the reports of the shards that passed; a workflow whose merge restores
+  the file the first merge saved reads them twice) leaves those reports' tests as they are: counting them twice would add a second sample of one run and lengthen ``streak``
+  and ``held`` with passes that never happened.
 - ``merge`` keeps only tests collected in the merged run, so deleted and renamed tests drop
   out. Keep one file per test layer (unit, integration, ...): a unit run does not collect
   integration tests and would drop their history.
@@ -100,6 +106,7 @@ class TestHistory:
 @dataclass(frozen=True)
 class History:
     tests: Mapping[str, TestHistory] = field(default_factory=dict)
+    reports: frozenset[str] = frozenset()  # ids of the shard reports the last merge counted
 
     @property
     def seconds(self) -> dict[str, float]:
@@ -117,10 +124,10 @@ class History:
         }
 
     def to_text(self) -> str:
-        body = {
-            "version": VERSION,
-            "tests": {t: self.tests[t].to_json() for t in sorted(self.tests)},
-        }
+        body: dict[str, Any] = {"version": VERSION}
+        if self.reports:  # optional: files written before it existed read the same
+            body["reports"] = sorted(self.reports)
+        body["tests"] = {t: self.tests[t].to_json() for t in sorted(self.tests)}
         # allow_nan=False: NaN/Infinity are not JSON; jq and JavaScript would refuse the file
         return json.dumps(body, indent=1, sort_keys=False, allow_nan=False) + "\n"
 
@@ -141,7 +148,8 @@ def parse(text: str, name: str) -> History:
     data = _json(text, name)
     if not isinstance(data, dict):
         raise DurationsFileError(name, 1, "expected a JSON object with 'version' and 'tests'")
-    if data.get("version") != VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:  # in Python, 1.0 and true equal 1 too
         raise DurationsFileError(
             name,
             _line_of(text, name, "version"),
@@ -158,7 +166,12 @@ def parse(text: str, name: str) -> History:
             raise DurationsFileError(
                 name, _line_of(text, name, "tests", test), f"entry {test!r} is malformed: {error}"
             ) from None
-    return History(entries)
+    reports = data.get("reports", [])
+    if not isinstance(reports, list) or not all(isinstance(r, str) for r in reports):
+        raise DurationsFileError(
+            name, _line_of(text, name, "reports"), "'reports' must be a list of shard report ids"
+        )
+    return History(entries, frozenset(reports))
 
 
 class _RepeatedKeyError(ValueError):
@@ -375,17 +388,24 @@ def merge(
     results: Mapping[str, TestResult],
     *,
     quarantined: frozenset[str] = frozenset(),
+    counted_before: Iterable[str] = (),
+    reports: Iterable[str] = (),
 ) -> History:
     """The next history: this run's tests only, passing times added to their window.
 
     ``quarantined`` are the ids in the active quarantine register during this run: their
     passes count towards ``held``, and every other test's ``held`` goes back to 0.
+    ``counted_before`` are tests of this run whose reports an earlier merge already counted
+    (``previous.reports``): they keep their entries as they are. ``reports`` are the ids of
+    every shard report of this merge, for the next one to recognise.
     """
-    merged: dict[str, TestHistory] = {}
+    merged: dict[str, TestHistory] = {
+        test: previous.tests[test] for test in counted_before if test in previous.tests
+    }
     for test, result in results.items():
         before = previous.tests.get(test)
         merged[test] = _next(before, result, quarantined=test in quarantined)
-    return History(merged)
+    return History(merged, frozenset(reports))
 
 
 def _next(before: TestHistory | None, result: TestResult, *, quarantined: bool) -> TestHistory:

@@ -84,6 +84,9 @@ class Manifest:
     coverage: list[str] = field(default_factory=list)  # coverage data files, relative too
     flaky_fails: bool = False  # the shard ran with flaky: fail, which merge must honour too
     split: Split | None = None  # None only in reports of a shipline from before it was kept
+    # unique to one shard run: a merge re-run on reports it already counted (GitHub's "Re-run
+    # failed jobs" keeps the artifacts of the jobs that passed) must not count them twice
+    report_id: str = ""
     source: str = field(default="", compare=False)  # where merge read it (not written)
 
     @property
@@ -104,6 +107,7 @@ class Manifest:
             "coverage": self.coverage,
             "flaky": "fail" if self.flaky_fails else "warn",
             "split": self.split.to_json() if self.split else None,
+            "id": self.report_id,
             "results": [
                 {
                     "nodeid": r.nodeid,
@@ -150,6 +154,7 @@ class Manifest:
                 [str(c) for c in data.get("coverage", [])],
                 data.get("flaky") == "fail",
                 Split.from_json(data["split"]) if data.get("split") is not None else None,
+                str(data.get("id") or ""),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
