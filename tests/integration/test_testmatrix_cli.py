@@ -720,6 +720,35 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
     ]
 
 
+def test_an_entry_whose_test_file_is_gone_is_pointed_out(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)  # no tests/test_failing.py: its test was deleted
+    register(workspace, "2999-12-31")
+    text = (workspace / "quarantine.yml").read_text()
+    another_layers = text.replace("tests/test_failing.py", "tests/test_slow.py")
+    (workspace / "quarantine.yml").write_text(another_layers + text.split("tests:\n", 1)[1])
+    assert shipline(workspace, "run", shards="1", shard="1").code == 0
+    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert merged.code == 0, merged.log
+    warnings = [
+        (p.get("file"), p.get("line"), m) for n, p, m in merged.annotations if n == "warning"
+    ]
+    assert warnings == [
+        (
+            "quarantine.yml",
+            "8",
+            "tests/test_failing.py::test_broken names proj/tests/test_failing.py, which does "
+            "not exist: the test was deleted or moved, so remove this entry or update it to the "
+            "test's new id",
+        )
+    ]
+
+    shutil.rmtree(workspace / "proj" / "tests")  # merge without a checkout: no file is there
+    unchecked = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert unchecked.code == 0, unchecked.log
+    assert [m for n, _, m in unchecked.annotations if n == "warning"] == []
+
+
 def test_passes_from_before_a_test_was_quarantined_do_not_release_it(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)

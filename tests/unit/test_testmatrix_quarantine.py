@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -222,3 +223,60 @@ def test_entries_that_can_hold_no_test_are_found_with_why() -> None:
         (28, "matches no test: ids are matched whole, without wildcards"),
         (33, "matches no test: write ids as pytest prints them, without ./"),
     ]
+
+
+def _register_of(*tests: str, expires: dt.date = dt.date(2999, 1, 1)) -> quarantine.Register:
+    """A register with an entry for each test, on lines 3, 8, 13 ..."""
+    return quarantine.Register(
+        "q.yml",
+        tuple(
+            quarantine.Entry(test, "why", "@me", "https://x/1", expires, 3 + 5 * index)
+            for index, test in enumerate(tests)
+        ),
+    )
+
+
+def test_entries_whose_test_file_is_gone_are_found_with_the_file(tmp_path: Path) -> None:
+    (tmp_path / "tests" / "sub").mkdir(parents=True)
+    (tmp_path / "tests" / "test_db.py").write_text("")
+    (tmp_path / "tests" / "test_other.py").write_text("")
+    register = _register_of(
+        "tests/test_db.py::test_plain",  # in this run
+        "tests/test_gone.py::test_x",  # its file was deleted
+        "tests/test_other.py::test_y",  # its file exists: another layer's, say
+        "tests/sub/test_moved.py::TestA::test_b[a::b]",  # the file is up to the first ::
+        "tests/test_*.py::test_x",  # a wildcard: holding_nothing says why
+        "./tests/test_gone.py::test_x",  # a leading ./: holding_nothing says why
+        "tests/test_made.py::test_z",  # ran in this run: not gone, whatever this checkout holds
+    )
+    expired = _register_of("tests/test_gone.py::test_x", expires=dt.date(2000, 1, 1))
+    tests = ["tests/test_db.py::test_plain", "tests/test_made.py::test_z"]
+    today = dt.date(2026, 1, 1)
+    found = quarantine.naming_missing_files(register, tests, tmp_path, today)
+    assert [(e.line, file) for e, file in found] == [
+        (8, "tests/test_gone.py"),
+        (18, "tests/sub/test_moved.py"),
+    ]
+    assert quarantine.naming_missing_files(expired, tests, tmp_path, today) == []
+
+
+@pytest.mark.parametrize(
+    ("tests", "checkout"),
+    [
+        (["tests/test_db.py::test_plain"], []),  # merge run without a checkout
+        # ids relative to the directory above the project: pytest's rootdir was another
+        (["proj/tests/test_db.py::test_plain"], ["tests/test_db.py"]),
+        ([], ["tests/test_db.py"]),
+    ],
+)
+def test_no_file_is_called_gone_unless_the_runs_own_tests_are_found_there(
+    tmp_path: Path, tests: list[str], checkout: list[str]
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    for file in checkout:
+        (project / file).parent.mkdir(parents=True, exist_ok=True)
+        (project / file).write_text("")
+    register = _register_of("tests/test_gone.py::test_x")
+    found = quarantine.naming_missing_files(register, tests, project, dt.date(2026, 1, 1))
+    assert found == []

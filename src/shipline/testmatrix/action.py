@@ -559,7 +559,9 @@ def _merge(context: ActionContext, common: Common) -> int:
             f"Coverage: **{coverage_total.shown}%**{limit}" + (" ❌" if below else "")
         )
     if common.register is not None:
-        _report_register(context, common.register, common.release_after, history, summary, today)
+        _report_register(
+            context, common.register, common.release_after, common.project, history, summary, today
+        )
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if counted:
         written += (
@@ -602,11 +604,13 @@ def _report_register(
     context: ActionContext,
     register: quarantine.Register,
     release_after: int,
+    project: Path,
     history: durations.History,
     summary: Summary,
     today: dt.date,
 ) -> None:
-    """Entries that only name the beginning of test ids, and tests ready to leave quarantine."""
+    """Entries that can hold no test or whose test's file is gone, and tests ready to leave
+    quarantine."""
     for entry, why in quarantine.holding_nothing(register, history.tests, today):
         context.console.annotate(
             _on_entry(
@@ -615,6 +619,18 @@ def _report_register(
                 AnnotationLevel.WARNING,
                 f"{entry.test} {why}: an entry holds one whole node id, so this one holds "
                 "none; list the tests it should hold",
+            )
+        )
+    gone = quarantine.naming_missing_files(register, history.tests, project, today)
+    for entry, file in gone:
+        shown = workspace_relative(file, context.inputs.workspace, project)
+        context.console.annotate(
+            _on_entry(
+                register,
+                entry,
+                AnnotationLevel.WARNING,
+                f"{entry.test} names {shown}, which does not exist: the test was deleted or "
+                "moved, so remove this entry or update it to the test's new id",
             )
         )
     passes = {t: e.held for t, e in history.tests.items()}

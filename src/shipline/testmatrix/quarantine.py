@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from shipline.errors import UsageError
+from shipline.testmatrix.sharding import module_of
 from shipline.yamllines import line_at, repeated_key
 
 SCHEMA_FILE = "quarantine.schema.json"
@@ -220,4 +221,28 @@ def holding_nothing(
             found.append((entry, "matches no test: ids are matched whole, without wildcards"))
         elif entry.test.startswith("./"):
             found.append((entry, "matches no test: write ids as pytest prints them, without ./"))
+    return found
+
+
+def naming_missing_files(
+    register: Register, tests: Iterable[str], project: Path, today: dt.date
+) -> list[tuple[Entry, str]]:
+    """Active entries whose test's file (the id up to its first ``::``) does not exist under
+    ``project``, pytest's rootdir, each with that file: the test was deleted or moved.
+
+    Only when the file of some test of this run exists there: else the ids are relative to
+    another directory (merge run without a checkout, another rootdir) and every file would
+    look missing. An entry whose file exists stays silent, even with no test of this run (it
+    may be another layer's); one that ``holding_nothing`` explains is left to it.
+    """
+    collected = set(tests)
+    if not any((project / module_of(test)).exists() for test in collected):
+        return []
+    explained = {entry.test for entry, _ in holding_nothing(register, collected, today)}
+    found = []
+    for entry in register.active(today).values():
+        if entry.test in collected or entry.test in explained:
+            continue
+        if not (project / module_of(entry.test)).exists():
+            found.append((entry, module_of(entry.test)))
     return found
