@@ -167,14 +167,15 @@ def pytest_configure(config: Any) -> None:
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
-    if not hasattr(config, "workerinput"):  # not a pytest-xdist worker
-        if request.get("coverage") and _xdist_workers(config) and not _subprocesses_measured():
-            raise pytest.UsageError(
-                "coverage: true measures pytest's own process, and pytest-xdist (-n) runs the "
-                "tests in worker processes: leave -n out of a coverage run (in args or the "
-                "project's addopts), or have coverage.py measure them too "
-                '([tool.coverage.run] patch = ["subprocess"], coverage 7.10 or newer)'
-            )
+    controller = not hasattr(config, "workerinput")  # not a pytest-xdist worker
+    xdist_coverage = request.get("coverage") and _xdist_workers(config)
+    if controller and xdist_coverage and not _subprocesses_measured():
+        raise pytest.UsageError(
+            "coverage: true measures pytest's own process, and pytest-xdist (-n) runs the "
+            "tests in worker processes: leave -n out of a coverage run (in args or the "
+            "project's addopts), or have coverage.py measure them too "
+            '([tool.coverage.run] patch = ["subprocess"], coverage 7.10 or newer)'
+        )
     sharding = _load(request["sharding"])
     modules = None
     if request["keep_together"] == "module":
