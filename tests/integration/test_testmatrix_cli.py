@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from shipline.testmatrix import sharding
+from shipline.testmatrix import durations, sharding
 from tests.support.action_runner import run_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -585,6 +585,46 @@ def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
     held = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert "| Test | Failed or flaky in | Outcome |" in held.summary, held.summary
     assert "| tests/test_failing.py::test_broken | a | failed |" in held.summary
+
+
+SLOWER_IN_ONE_CELL = """\
+import os
+import time
+from pathlib import Path
+
+
+def delay() -> float:
+    return float((Path(os.environ["FLAKY_DIR"]) / "delay").read_text())
+
+
+def test_one() -> None:
+    time.sleep(delay())
+
+
+def test_two() -> None:
+    time.sleep(delay())
+"""
+
+
+def test_target_sizes_shards_for_the_slowest_matrix_cell(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_slow.py").unlink()
+    (project / "tests" / "test_slow.py").write_text(SLOWER_IN_ONE_CELL)
+    for label, delay in (("fast", "0.25"), ("slow", "0.75")):  # 0.5 s and 1.5 s in all
+        (workspace / "delay").write_text(delay)
+        assert shipline(workspace, "run", shards="1", shard="1", label=label).code == 0
+    assert shipline(workspace, "merge").code == 0
+    factor = json.loads((workspace / "test-durations.json").read_text())["slowest_cell"]
+    assert 1.35 < factor < 1.65  # 1.5 s over the mean cell's 1 s
+    # the history holds the mean cell (1 s), which alone would fit one shard of 1.2 s
+    plan = shipline(workspace, "plan", target="1200ms", **{"python-versions": "3.12"})
+    assert plan.code == 0, plan.log
+    assert plan.outputs["shards"] == "2"
+    assert f"slowest matrix cell took {factor:.2f}x the mean cell" in plan.summary
+    history = durations.load(workspace / "test-durations.json")
+    mean_cell = sharding.plan(sorted(history.tests), history.seconds, 2).makespan
+    assert float(plan.outputs["estimated-seconds"]) == pytest.approx(factor * mean_cell, abs=0.1)
 
 
 TEARDOWN_ERROR = """\

@@ -134,6 +134,8 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             2,
             "'reports' must be a list of shard report ids",
         ),
+        ('{"version": 1,\n "slowest_cell": 0.5,\n "tests": {}}', 2, "must be a number >= 1"),
+        ('{"version": 1,\n "slowest_cell": "2x",\n "tests": {}}', 2, "'slowest_cell' must be"),
         (
             '[{"t::a": 1.0, "t::a": 2.0}]\n',  # another tool's format, with a repeated key
             1,
@@ -418,3 +420,21 @@ def test_files_without_reports_read_as_none_counted_and_are_written_the_same() -
     history = durations.parse(old, "old.json")
     assert history.reports == frozenset()
     assert "reports" not in history.to_text()
+
+
+def test_the_slowest_matrix_cell_is_measured_on_the_tests_every_cell_ran() -> None:
+    fast = [result("a", Outcome.PASSED, 1.0), result("b", Outcome.FAILED, 1.0)]
+    slow = [result("a", Outcome.PASSED, 2.0), result("b", Outcome.PASSED, 1.0)]
+    # only in one cell, or skipped in one: not compared
+    fast += [result("only_here", Outcome.PASSED, 50.0), result("c", Outcome.SKIPPED, 0.0)]
+    slow += [result("c", Outcome.PASSED, 30.0)]
+    middle = [result("a", Outcome.PASSED, 1.5), result("b", Outcome.PASSED, 1.5)]
+    # totals 2, 3 and 3 on a and b: the slowest took 3 / (8 / 3) = 1.125x the mean
+    factor = durations.slowest_cell({"fast": fast, "slow": slow, "middle": middle})
+    assert factor == pytest.approx(1.125)
+    assert durations.slowest_cell({"one": slow}) == 1.0
+    assert durations.slowest_cell({"x": [result("a", Outcome.PASSED, 0.0)]} | {"y": []}) == 1.0
+    history = durations.History(slowest_cell=factor)
+    assert json.loads(history.to_text())["slowest_cell"] == 1.125
+    assert durations.parse(history.to_text(), "d.json") == history
+    assert "slowest_cell" not in durations.History().to_text()  # one cell: as before

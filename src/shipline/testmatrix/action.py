@@ -198,7 +198,11 @@ def _plan(context: ActionContext, common: Common) -> int:
 
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
-    wanted = requested or sharding.choose_shard_count(estimates, target, min(max_shards, most))
+    # sized for the slowest matrix cell of the last merge: the history holds the mean cell
+    slowest = common.history.slowest_cell
+    wanted = requested or sharding.choose_shard_count(
+        estimates, target / slowest, min(max_shards, most)
+    )
     plan, modules = _shard_plan(tests, common, wanted, test_project)
     if not versions:
         versions = [runner.interpreter_version(test_project)]
@@ -207,7 +211,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     files.set_output("matrix", json.dumps(matrix, separators=(",", ":")))
     files.set_output("shards", len(plan.shards))
     files.set_output("python-versions", json.dumps(versions))
-    files.set_output("estimated-seconds", f"{plan.makespan:.1f}")
+    files.set_output("estimated-seconds", f"{plan.makespan * slowest:.1f}")
     files.set_output("tests", len(tests))
     files.set_output("outcome", "pass")
 
@@ -224,6 +228,12 @@ def _plan(context: ActionContext, common: Common) -> int:
             f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the "
             f"median){note}. Estimated longest shard **{plan.makespan:.1f} s**"
             + (f", {plan.makespan / bound:.3f}x the lower bound." if bound else ".")
+            + (
+                f" The last merge's slowest matrix cell took {slowest:.2f}x the mean cell: "
+                f"**{plan.makespan * slowest:.1f} s** there."
+                if slowest > 1
+                else ""
+            )
         )
         summary.table(
             ["Shard", "Tests", "Estimated"],
@@ -508,6 +518,7 @@ def _merge(context: ActionContext, common: Common) -> int:
         counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
         reports=(m.report_id for m in manifests if m.report_id),
     )
+    history = replace(history, slowest_cell=durations.slowest_cell(_cells(manifests)))
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -571,6 +582,14 @@ def _merge(context: ActionContext, common: Common) -> int:
     summary.paragraph(written)
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
+    """Each matrix cell's results, from all of its shards."""
+    cells: dict[str, list[TestResult]] = {}
+    for m in manifests:
+        cells.setdefault(m.label, []).extend(m.results)
+    return cells
 
 
 def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:

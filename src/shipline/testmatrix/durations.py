@@ -19,6 +19,9 @@ Format (``version`` 1)::
   flaky) in others adds the time of the cells where it passed: its outcome is the worst one, but
   a test quarantined for failing on one OS keeps measuring on the others. One merged run is one
   sample: the mean time of the cells where the test passed.
+- ``slowest_cell`` (optional, absent when 1) is how much longer the last merge's slowest matrix
+  cell took than the mean one, on the tests that ran in every cell: the plan scales the total
+  by it before it sizes shards for ``target``, which the slowest cell's shards must keep to.
 - ``outcome`` is the last outcome (the worst over the matrix cells); a test last skipped keeps
   its ``seconds`` and ``recent`` as they were, and is planned on what its skipped run took:
   ``skipped_seconds`` (optional, absent when 0). pytest times a test skipped before it ran (a
@@ -107,6 +110,7 @@ class TestHistory:
 class History:
     tests: Mapping[str, TestHistory] = field(default_factory=dict)
     reports: frozenset[str] = frozenset()  # ids of the shard reports the last merge counted
+    slowest_cell: float = 1.0  # the last merge's slowest matrix cell over the mean cell
 
     @property
     def seconds(self) -> dict[str, float]:
@@ -127,6 +131,8 @@ class History:
         body: dict[str, Any] = {"version": VERSION}
         if self.reports:  # optional: files written before it existed read the same
             body["reports"] = sorted(self.reports)
+        if self.slowest_cell > 1:  # optional too: one matrix cell, or cells alike
+            body["slowest_cell"] = round(self.slowest_cell, 3)
         body["tests"] = {t: self.tests[t].to_json() for t in sorted(self.tests)}
         # allow_nan=False: NaN/Infinity are not JSON; jq and JavaScript would refuse the file
         return json.dumps(body, indent=1, sort_keys=False, allow_nan=False) + "\n"
@@ -171,7 +177,13 @@ def parse(text: str, name: str) -> History:
         raise DurationsFileError(
             name, _line_of(text, name, "reports"), "'reports' must be a list of shard report ids"
         )
-    return History(entries, frozenset(reports))
+    try:
+        slowest = _seconds("'slowest_cell'", data.get("slowest_cell", 1.0))
+        if slowest < 1:
+            raise ValueError(f"'slowest_cell' must be a number >= 1, got {slowest!r}")
+    except ValueError as error:
+        raise DurationsFileError(name, _line_of(text, name, "slowest_cell"), str(error)) from None
+    return History(entries, frozenset(reports), slowest)
 
 
 class _RepeatedKeyError(ValueError):
@@ -377,6 +389,22 @@ def combine_runs(results: Iterable[TestResult]) -> dict[str, TestResult]:
             passed_seconds=_mean(passed) if passed else None,
         )
     return combined
+
+
+def slowest_cell(cells: Mapping[str, Iterable[TestResult]]) -> float:
+    """How much longer the slowest matrix cell took than the mean one, on the tests that ran
+    (were not skipped) in every cell; 1.0 for one cell. The history keeps the mean over the
+    cells, so a shard count sized for ``target`` from it alone would suit an average cell."""
+    ran = [
+        {r.nodeid: r.seconds for r in results if r.outcome is not Outcome.SKIPPED}
+        for results in cells.values()
+    ]
+    if len(ran) < 2:
+        return 1.0
+    everywhere = sorted(set.intersection(*(set(times) for times in ran)))
+    totals = [math.fsum(times[test] for test in everywhere) for times in ran]
+    mean = math.fsum(totals) / len(totals)
+    return max(1.0, max(totals) / mean) if mean > 0 else 1.0
 
 
 def _mean(values: list[float]) -> float:

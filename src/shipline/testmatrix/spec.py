@@ -48,7 +48,10 @@ SPEC = ActionSpec(
             default="none",
         ),
         InputSpec(
-            "target", "plan: the wanted time per shard when `shards` is empty.", default="5m"
+            "target",
+            "plan: the wanted time per shard when `shards` is empty (in the slowest matrix cell "
+            "of the last merge).",
+            default="5m",
         ),
         InputSpec("max-shards", "plan: the most shards to choose.", default="8"),
         InputSpec(
@@ -109,7 +112,11 @@ SPEC = ActionSpec(
         OutputSpec("matrix", "plan: JSON for strategy.matrix with python, os and shard."),
         OutputSpec("shards", "plan: the number of shards."),
         OutputSpec("python-versions", "plan: JSON list of Python versions."),
-        OutputSpec("estimated-seconds", "plan: the longest shard's estimated time."),
+        OutputSpec(
+            "estimated-seconds",
+            "plan: the longest shard's estimated time, in the slowest matrix cell of the last "
+            "merge.",
+        ),
         OutputSpec("tests", "plan: number of tests collected; run/merge: number of tests run."),
         OutputSpec("passed", "run/merge: tests that passed first time."),
         OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
