@@ -1,8 +1,9 @@
 """Renders actions/<name>/action.yml from an ActionSpec, so the two can never disagree.
 
 Every action has the same thin composite shape: plan the environment, restore the uv
-package cache when the environment is not there yet, then exec ``shipline <name>`` with
-each input passed through ``env:`` (never ``${{ }}`` inside ``run:``).
+package cache when the environment is not there yet, then exec ``shipline <name>`` (the
+step's process becomes shipline's, so a cancelled run's signal reaches it) with each input
+passed through ``env:`` (never ``${{ }}`` inside ``run:``).
 """
 
 from __future__ import annotations
@@ -73,5 +74,9 @@ def render(spec: ActionSpec, source: str) -> str:
     ]
     for item in spec.inputs:
         lines.append(f"        {item.env_names[0]}: ${{{{ inputs.{item.name} }}}}")
-    lines.append(f"      run: {BOOTSTRAP} --exec {spec.name}")
+    # exec: when a run is cancelled, the runner signals the step's own process (SIGINT, then
+    # SIGTERM 7.5 s later, then kills the tree), and bash waiting on a child forwards nothing.
+    # With exec that process becomes shipline, which stops its tools cleanly (pytest tears
+    # its fixtures down) instead of being killed with them.
+    lines.append(f"      run: exec {BOOTSTRAP} --exec {spec.name}")
     return "\n".join(lines) + "\n"

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.paths import ROOT
 
 BOOTSTRAP = ROOT / "scripts" / "bootstrap"
 
 
-def bootstrap(
-    home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
+def environment(home: Path, extras: str, path: str | None, env: dict[str, str]) -> dict[str, str]:
+    """The environment of an action's step: none of this job's GitHub or shipline settings."""
     environ = {
         **{
             k: v
@@ -31,9 +33,15 @@ def bootstrap(
         **env,
     }
     environ["PATH"] = path or f"{Path(sys.executable).parent}:{environ['PATH']}"
+    return environ
+
+
+def bootstrap(
+    home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(BOOTSTRAP), *args],
-        env=environ,
+        env=environment(home, extras, path, env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -156,3 +164,69 @@ def test_without_sha256sum_shasum_names_the_same_environment(home: Path, tmp_pat
             dict(line.split("=", 1) for line in output.read_text().splitlines())["cache-key"]
         )
     assert keys[0] == keys[1]
+
+
+HANGING_TEST = """\
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def resource():
+    marks = Path(os.environ["MARKS"])
+    (marks / "started").touch()
+    yield
+    (marks / "torn-down").touch()
+
+
+def test_hangs(resource):
+    time.sleep(120)
+"""
+
+
+def test_a_cancelled_step_s_signal_reaches_shipline_which_tears_the_tests_down(
+    home: Path, tmp_path: Path
+) -> None:
+    """What the runner does when a run is cancelled (actions/runner, ProcessInvoker): SIGINT to
+    the step's own process, which runs the action's step script with bash; SIGTERM 7.5 s later,
+    then the whole tree is killed. A bash waiting on a child forwards neither signal."""
+    action = yaml.safe_load((ROOT / "actions" / "test-matrix" / "action.yml").read_text())
+    script = tmp_path / "step.sh"
+    script.write_text(action["runs"]["steps"][-1]["run"] + "\n")
+    workspace, marks = tmp_path / "ws", tmp_path / "marks"
+    (workspace / "proj" / "tests").mkdir(parents=True)
+    (workspace / "proj" / "tests" / "test_hang.py").write_text(HANGING_TEST)
+    marks.mkdir()
+    settings = {
+        "GITHUB_ACTION_PATH": str(ROOT / "actions" / "test-matrix"),
+        "GITHUB_WORKSPACE": str(workspace),
+        "MARKS": str(marks),
+        "INPUT_MODE": "run",
+        "INPUT_PATH": "proj",
+        "INPUT_SHARDS": "1",
+        "INPUT_SHARD": "1",
+        "INPUT_PYTHON": sys.executable,
+    }
+    with (tmp_path / "log").open("w") as log:
+        step = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", str(script)],
+            env=environment(home, "test", None, settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 240  # the first start makes the test environment
+        while not (marks / "started").exists() and step.poll() is None:
+            assert time.monotonic() < deadline, (tmp_path / "log").read_text()
+            time.sleep(0.1)
+        os.kill(step.pid, signal.SIGINT)
+        assert step.wait(timeout=7.5) == 130, (tmp_path / "log").read_text()
+    finally:
+        if step.poll() is None:
+            os.killpg(step.pid, signal.SIGKILL)  # the runner kills the tree
+            step.wait()
+    assert (marks / "torn-down").exists()
