@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from shipline import __version__
 from shipline.errors import ShiplineError
@@ -73,7 +76,8 @@ def run_action(name: str, inputs: Inputs) -> int:
 
     context = ActionContext.create(inputs)
     try:
-        return load_runner(name)(context)
+        with _terminate_as_interrupt():
+            return load_runner(name)(context)
     except ShiplineError as error:
         context.console.error(str(error), title=f"shipline {name}")
         return error.exit_code
@@ -87,3 +91,19 @@ def run_action(name: str, inputs: Inputs) -> int:
             f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
         )
         return 1
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops an action as Ctrl-C does: its tools are stopped (pytest tears its fixtures
+    down) and nothing is left running. A cancelled GitHub run sends SIGTERM 7.5 s after its
+    SIGINT, ``docker stop`` and ``timeout`` send it alone; Python's default would end shipline
+    at once and orphan the tools it started in process groups of their own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -132,7 +132,10 @@ def test_the_timeout_bounds_a_run_whose_test_s_child_holds_the_output(
 
 
 @needs_process_groups
-def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_lets_pytest_tear_its_fixtures_down(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     started, torn_down = tmp_path / "started", tmp_path / "torn-down"
     slow = f"""\
         import pathlib, time
@@ -170,7 +173,7 @@ def test_ctrl_c_lets_pytest_tear_its_fixtures_down(tmp_path: Path) -> None:
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert started.exists()
-        shipline_run.send_signal(signal.SIGINT)
+        shipline_run.send_signal(stop)
         output, _ = shipline_run.communicate(timeout=20)
     finally:
         shipline_run.kill()
