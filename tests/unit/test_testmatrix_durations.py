@@ -127,10 +127,15 @@ def test_round_trip_and_absent_file_is_empty(tmp_path: Path) -> None:
             4,
             "not JSON: Expecting ',' delimiter",
         ),
-        ('{\n "version": true,\n "tests": {}}', 2, "unsupported version True: expected 1"),
+        ('{\n "version": true,\n "tests": {}}', 2, "unsupported version true: expected 1"),
         ('{\n "version": 1.0,\n "tests": {}}', 2, "unsupported version 1.0: expected 1"),
         (
             '{"version": 1,\n "reports": "a1",\n "tests": {}}',
+            2,
+            "'reports' must be a list of shard report ids",
+        ),
+        (  # "" is the id of no report: reports from before ids existed would match it
+            '{"version": 1,\n "reports": [""],\n "tests": {}}',
             2,
             "'reports' must be a list of shard report ids",
         ),
@@ -411,6 +416,15 @@ def test_reports_an_earlier_merge_counted_are_not_counted_again() -> None:
     assert (again.tests["a"].samples, again.tests["a"].held) == (1, 1)
     assert again.tests["b"].samples == 2 and again.tests["b"].recent == (4.0,)
     assert again.reports == {"shard-a", "shard-b2"}
+    # a test a counted report holds keeps its entry, though a new report (another matrix
+    # cell, re-run) passed it: the counted cell's failure is this run's outcome for it
+    kept = durations.merge(
+        first,
+        {"b": result("b", Outcome.PASSED, 4.0)},
+        counted_before={"a", "b"},
+        reports=["shard-a", "shard-b2"],
+    )
+    assert kept.tests == first.tests
     # a test that only the counted reports hold and the history lacks is not invented
     assert "c" not in durations.merge(first, {}, counted_before={"c"}).tests
 

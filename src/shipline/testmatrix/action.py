@@ -575,8 +575,9 @@ def _merge(context: ActionContext, common: Common) -> int:
         )
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if counted:
+        again = sum(1 for m in manifests if m.report_id in counted)
         written += (
-            f" {len(counted)} of the {len(manifests)} shard reports were counted by an earlier "
+            f" {again} of the {len(manifests)} shard reports were counted by an earlier "
             "merge (a re-run): their tests' durations and pass streaks are kept as they were."
         )
     summary.paragraph(written)

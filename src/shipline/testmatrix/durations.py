@@ -159,7 +159,7 @@ def parse(text: str, name: str) -> History:
         raise DurationsFileError(
             name,
             _line_of(text, name, "version"),
-            f"unsupported version {data.get('version')!r}: expected {VERSION}",
+            f"unsupported version {json.dumps(version)}: expected {VERSION}",
         )
     tests = data.get("tests")
     if not isinstance(tests, dict):
@@ -173,7 +173,7 @@ def parse(text: str, name: str) -> History:
                 name, _line_of(text, name, "tests", test), f"entry {test!r} is malformed: {error}"
             ) from None
     reports = data.get("reports", [])
-    if not isinstance(reports, list) or not all(isinstance(r, str) for r in reports):
+    if not isinstance(reports, list) or not all(isinstance(r, str) and r for r in reports):
         raise DurationsFileError(
             name, _line_of(text, name, "reports"), "'reports' must be a list of shard report ids"
         )
@@ -423,16 +423,17 @@ def merge(
 
     ``quarantined`` are the ids in the active quarantine register during this run: their
     passes count towards ``held``, and every other test's ``held`` goes back to 0.
-    ``counted_before`` are tests of this run whose reports an earlier merge already counted
-    (``previous.reports``): they keep their entries as they are. ``reports`` are the ids of
-    every shard report of this merge, for the next one to recognise.
+    ``counted_before`` are tests of this run that a report an earlier merge already counted
+    (``previous.reports``) holds: they keep their entries as they are, also when a report new to
+    this merge holds them too (another matrix cell, re-run): that merge counted this run for
+    them, and the new cell's result alone, a pass say, would hide the counted cell's failure.
+    ``reports`` are the ids of every shard report of this merge, for the next one to recognise.
     """
-    merged: dict[str, TestHistory] = {
-        test: previous.tests[test] for test in counted_before if test in previous.tests
-    }
+    kept = set(counted_before)
+    merged = {test: previous.tests[test] for test in kept if test in previous.tests}
     for test, result in results.items():
-        before = previous.tests.get(test)
-        merged[test] = _next(before, result, quarantined=test in quarantined)
+        if test not in kept:
+            merged[test] = _next(previous.tests.get(test), result, quarantined=test in quarantined)
     return History(merged, frozenset(reports))
 
 
