@@ -783,6 +783,16 @@ def test_an_entry_whose_test_file_is_gone_is_pointed_out(tmp_path: Path) -> None
         )
     ]
 
+    # written from the workspace root, where the project is the directory proj/
+    from_root = text.replace("tests/test_failing.py::", "proj/tests/test_slow.py::")
+    (workspace / "quarantine.yml").write_text(from_root)
+    misplaced = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert [m for n, _, m in misplaced.annotations if n == "warning"] == [
+        "proj/tests/test_slow.py::test_broken names proj/proj/tests/test_slow.py, which does not "
+        "exist: ids are relative to the project directory proj/, as pytest prints them: write "
+        "tests/test_slow.py::test_broken"
+    ]
+
     shutil.rmtree(workspace / "proj" / "tests")  # merge without a checkout: no file is there
     unchecked = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert unchecked.code == 0, unchecked.log

@@ -208,6 +208,8 @@ def test_entries_that_can_hold_no_test_are_found_with_why() -> None:
             entry("tests/test_db.py::TestPoo", 23),  # not a whole part of any id
             entry("tests/test_db.py::test_param[*]", 28),
             entry("./tests/test_db.py::test_plain", 33),
+            entry("tests\\test_db.py::test_plain", 38),  # a Windows path
+            entry("tests/test_db.py::test_plain[a\\b]", 43),  # a backslash in its id is fine
         ),
     )
     tests = [
@@ -222,6 +224,7 @@ def test_entries_that_can_hold_no_test_are_found_with_why() -> None:
         (8, "is the beginning of 1 test id(s), no test id itself"),
         (28, "matches no test: ids are matched whole, without wildcards"),
         (33, "matches no test: write ids as pytest prints them, without ./"),
+        (38, "matches no test: pytest prints a test's path with /, not \\"),
     ]
 
 

@@ -641,16 +641,27 @@ def _report_register(
                 "none; list the tests it should hold",
             )
         )
-    gone = quarantine.naming_missing_files(register, history.tests, project, today)
-    for entry, file in gone:
-        shown = workspace_relative(file, context.inputs.workspace, project)
+    workspace = context.inputs.workspace
+    for entry, file in quarantine.naming_missing_files(register, history.tests, project, today):
+        shown = workspace_relative(file, workspace, project)
+        if (workspace / file).is_file() and project.resolve() != workspace.resolve():
+            # written from the workspace root: pytest's ids start at the project directory
+            where = workspace_relative(project, workspace)
+            why = (
+                f"ids are relative to the project directory {where}/, as pytest prints them: "
+                f"write {entry.test.removeprefix(where + '/')}"
+            )
+        else:
+            why = (
+                "the test was deleted or moved, so remove this entry or update it to the "
+                "test's new id"
+            )
         context.console.annotate(
             _on_entry(
                 register,
                 entry,
                 AnnotationLevel.WARNING,
-                f"{entry.test} names {shown}, which does not exist: the test was deleted or "
-                "moved, so remove this entry or update it to the test's new id",
+                f"{entry.test} names {shown}, which does not exist: {why}",
             )
         )
     passes = {t: e.held for t, e in history.tests.items()}

@@ -207,8 +207,9 @@ def holding_nothing(
 ) -> list[tuple[Entry, str]]:
     """Active entries that can hold no test, each with why: ids match whole node ids, as pytest
     prints them. An entry that is only the beginning of some (a class, a module, a parametrized
-    test without its parameters), or that is written with a wildcard or a leading ``./``, is a
-    mistake; one that merely names no test of this layer may be another layer's."""
+    test without its parameters), or that is written with a wildcard, a leading ``./`` or a
+    ``\\`` in its path, is a mistake; one that merely names no test of this layer may be
+    another layer's."""
     collected = set(tests)
     found = []
     for entry in register.active(today).values():
@@ -221,6 +222,8 @@ def holding_nothing(
             found.append((entry, "matches no test: ids are matched whole, without wildcards"))
         elif entry.test.startswith("./"):
             found.append((entry, "matches no test: write ids as pytest prints them, without ./"))
+        elif "\\" in module_of(entry.test):
+            found.append((entry, "matches no test: pytest prints a test's path with /, not \\"))
     return found
 
 
