@@ -493,6 +493,9 @@ def test_shipline_s_reruns_add_to_the_attempts_a_rerun_plugin_made(tmp_path: Pat
     assert outcomes["test_always_fails"] == ("failed", 6)
     # failed 3 times, then failed once more and passed in the round: a pass, so flaky
     assert outcomes["test_passes_on_the_fifth_attempt"] == ("flaky", 5)
+    # shown with its first failure, not the last of the plugin's attempts in the shard's run
+    (fifth,) = [r for r in results if "fifth" in r["nodeid"]]
+    assert "assert 0 >= 4" in fifth["message"], fifth["message"]
 
 
 SETUP_ERROR_THEN_SKIPPED = """\

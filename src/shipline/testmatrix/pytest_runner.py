@@ -428,33 +428,44 @@ def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str])
 def _flaky_on_plugin_reruns(
     attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]], directory: Path
 ) -> Attempt:
-    """A test that passed only after a plugin (pytest-rerunfailures) ran it again is flaky:
-    its report shows only the last attempt. One that failed every time stays failed; one that
-    was skipped on the rerun failed, as shipline's own reruns judge it (a skip is no pass).
-    Each with its attempts, and placed where its first failure happened when its report has no
-    failure of its own to place it."""
-    results = []
-    for result in attempt.results:
-        rerun = reruns.get(result.nodeid)
-        if rerun is not None:
-            first = str(rerun["message"])
-            failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
-            how = "errored" if failing is Outcome.ERROR else "failed"
-            message = {
-                Outcome.PASSED: result.message or first,
-                Outcome.SKIPPED: f"{how} ({first}), then skipped on a rerun: {result.message}",
-            }.get(result.outcome, result.message)
-            outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
-                result.outcome, result.outcome
-            )
-            attempts = 1 + int(rerun["reruns"])
-            result = replace(result, outcome=outcome, attempts=attempts, message=message)
-            if not result.details:  # passed or skipped last: the first failure says where
-                details = str(rerun.get("details", ""))
-                file, line = crash_location(details, directory) or (result.file, result.line)
-                result = replace(result, details=details, file=file, line=line)
-        results.append(result)
+    """The tests a plugin (pytest-rerunfailures) ran again, judged on all their attempts: its
+    report shows only the last one. A test that passed only on a rerun is flaky; one that failed
+    every time stays failed; one that was skipped on the rerun failed, as shipline's own reruns
+    judge it (a skip is no pass)."""
+    results = [
+        _with_first_failure(result, reruns[result.nodeid], directory)
+        if result.nodeid in reruns
+        else result
+        for result in attempt.results
+    ]
     return replace(attempt, results=results)
+
+
+def _with_first_failure(
+    result: TestResult, rerun: Mapping[str, Any], directory: Path
+) -> TestResult:
+    """``result`` with its attempts, and shown with its first failure (message, traceback, place),
+    as shipline's own reruns show a test: the last attempt may have failed differently."""
+    first = str(rerun["message"])
+    failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
+    outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
+        result.outcome, result.outcome
+    )
+    message = first
+    if result.outcome is Outcome.SKIPPED:
+        how = "errored" if failing is Outcome.ERROR else "failed"
+        message = f"{how} ({first}), then skipped on a rerun: {result.message}"
+    details = str(rerun.get("details", "")) or result.details
+    file, line = crash_location(details, directory) or (result.file, result.line)
+    return replace(
+        result,
+        outcome=outcome,
+        attempts=1 + int(rerun["reruns"]),
+        message=message,
+        details=details,
+        file=file,
+        line=line,
+    )
 
 
 def _stopped_after_choosing(result: ToolResult, chosen: Selection) -> ToolFailedError:
