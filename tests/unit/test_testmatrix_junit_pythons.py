@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -95,6 +96,25 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
     assert 'tests="6"' in text and 'failures="2"' in text
 
 
+# a day on which 3.10 to 3.14 are the supported lines
+BEFORE_3_15 = dt.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("today", "lines"),
+    [
+        (dt.date(2026, 9, 30), ["3.10", "3.11", "3.12", "3.13", "3.14"]),
+        (dt.date(2026, 10, 1), ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]),
+        (dt.date(2026, 10, 31), ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]),
+        (dt.date(2026, 11, 1), ["3.11", "3.12", "3.13", "3.14", "3.15"]),  # 3.10's end of life
+        (dt.date(2040, 1, 1), ["3.15"]),  # a table this old still plans its newest line
+    ],
+)
+def test_the_supported_lines_follow_the_day_of_the_plan(today: dt.date, lines: list[str]) -> None:
+    assert pythons.supported(today) == lines
+    assert pythons.project_versions({"project": {"requires-python": ">=3.8"}}, today) == lines
+
+
 @pytest.mark.parametrize(
     ("project", "expected"),
     [
@@ -133,14 +153,14 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
     ],
 )
 def test_python_versions_from_the_project(project: dict[str, object], expected: list[str]) -> None:
-    assert pythons.project_versions({"project": project}) == expected
+    assert pythons.project_versions({"project": project}, BEFORE_3_15) == expected
 
 
 # no patch release lies between 3.11.1 and 3.11.2, and 3.12.0.x is not a CPython release line
 @pytest.mark.parametrize("spec", [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1"])
 def test_a_requires_python_that_matches_no_supported_line_is_an_error(spec: str) -> None:
     with pytest.raises(pythons.SpecifierError) as caught:
-        pythons.project_versions({"project": {"requires-python": spec}})
+        pythons.project_versions({"project": {"requires-python": spec}}, BEFORE_3_15)
     assert str(caught.value) == (
         f"requires-python {spec!r} matches none of the supported CPython lines "
         "(3.10, 3.11, 3.12, 3.13, 3.14); set the python-versions input"
@@ -153,7 +173,7 @@ def test_a_requires_python_that_excludes_every_classifier_is_an_error() -> None:
         "classifiers": ["Programming Language :: Python :: 3.11"],
     }
     with pytest.raises(pythons.SpecifierError, match=r"the classifiers \(3\.11\); set the"):
-        pythons.project_versions({"project": project})
+        pythons.project_versions({"project": project}, BEFORE_3_15)
 
 
 @pytest.mark.parametrize(
@@ -176,7 +196,7 @@ def test_a_pyproject_of_the_wrong_shape_is_an_error(
     pyproject: dict[str, object], reason: str
 ) -> None:
     with pytest.raises(pythons.SpecifierError) as caught:
-        pythons.project_versions(pyproject)
+        pythons.project_versions(pyproject, BEFORE_3_15)
     assert str(caught.value) == reason
 
 
@@ -197,4 +217,4 @@ def test_specifiers_outside_pep_440_are_errors(spec: str, reason: str) -> None:
 
 def test_an_unreadable_requires_python_is_an_error() -> None:
     with pytest.raises(pythons.SpecifierError):
-        pythons.project_versions({"project": {"requires-python": ">= three"}})
+        pythons.project_versions({"project": {"requires-python": ">= three"}}, BEFORE_3_15)

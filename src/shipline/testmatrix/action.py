@@ -323,7 +323,7 @@ def _python_versions(inputs: Inputs, project: Path) -> list[str]:
         return []
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        return pythons.project_versions(data)
+        return pythons.project_versions(data, today_utc())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, pythons.SpecifierError) as error:
         raise UsageError(f"cannot read the Python versions from {pyproject}: {error}") from None
 

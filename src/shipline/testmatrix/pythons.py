@@ -1,8 +1,8 @@
 """Python versions to test on, from a project's ``pyproject.toml`` (pure logic).
 
 Classifiers such as ``Programming Language :: Python :: 3.12`` are what a project claims to
-support, so they win; otherwise ``requires-python`` is applied to the CPython versions that
-are currently supported upstream (``SUPPORTED``).
+support, so they win; otherwise ``requires-python`` is applied to the CPython lines that are
+supported upstream on the day of the plan (``LINES``: released, not past their end of life).
 
 ``requires-python`` is read as PEP 440 specifies, for the release-only versions that
 projects write there (``>=3.11``, ``~=3.10.2``, ``!=3.12.*``). A minor line such as 3.11 is
@@ -13,12 +13,39 @@ hence this small subset.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14")
+
+@dataclass(frozen=True)
+class Line:
+    version: str
+    released: dt.date  # its x.y.0
+    end_of_life: dt.date  # the last day of the month its release PEP names
+
+
+# From python.org's "Status of Python versions" and each line's release PEP; the plan reads it
+# on the day it runs, so a line drops out at its end of life. Add the next line once its
+# release PEP gives the date of its x.y.0.
+LINES = (
+    Line("3.10", dt.date(2021, 10, 4), dt.date(2026, 10, 31)),  # PEP 619
+    Line("3.11", dt.date(2022, 10, 24), dt.date(2027, 10, 31)),  # PEP 664
+    Line("3.12", dt.date(2023, 10, 2), dt.date(2028, 10, 31)),  # PEP 693
+    Line("3.13", dt.date(2024, 10, 7), dt.date(2029, 10, 31)),  # PEP 719
+    Line("3.14", dt.date(2025, 10, 7), dt.date(2030, 10, 31)),  # PEP 745
+    Line("3.15", dt.date(2026, 10, 1), dt.date(2031, 10, 31)),  # PEP 790
+)
+
+
+def supported(today: dt.date) -> list[str]:
+    """The CPython lines released and not past their end of life on ``today``; past the
+    table's last end of life, its newest line (an old shipline still plans something)."""
+    current = [line.version for line in LINES if line.released <= today <= line.end_of_life]
+    return current or [LINES[-1].version]
+
 VERSION = re.compile(r"^3\.\d{1,2}$")
 _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 _CLAUSE = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*$")
@@ -115,7 +142,7 @@ def admits_line(version: str, clauses: Sequence[Clause]) -> bool:
     )
 
 
-def project_versions(pyproject: Mapping[str, Any]) -> list[str]:
+def project_versions(pyproject: Mapping[str, Any], today: dt.date) -> list[str]:
     """The minor lines to test on, or [] when the project says nothing about them."""
     project = pyproject.get("project", {})
     if not isinstance(project, Mapping):
@@ -125,7 +152,7 @@ def project_versions(pyproject: Mapping[str, Any]) -> list[str]:
     if not requires:
         return claimed
     clauses = parse_specifier(requires)
-    tried = claimed or list(SUPPORTED)
+    tried = claimed or supported(today)
     admitted = [v for v in tried if admits_line(v, clauses)]
     if not admitted:
         source = "the versions in the classifiers" if claimed else "the supported CPython lines"
