@@ -577,14 +577,14 @@ def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert "| Test | Failed in | Outcome |" in merged.summary
-    assert "| tests/test_failing.py::test_broken | a | failed |" in merged.summary
+    assert "| `tests/test_failing.py::test_broken` | a | failed |" in merged.summary
     assert "| Test | Flaky in | Passed on attempt |" in merged.summary
-    assert "| tests/test_flaky.py::test_flaky | a | 2 |" in merged.summary
+    assert "| `tests/test_flaky.py::test_flaky` | a | 2 |" in merged.summary
     # a quarantined test says where it did not pass too
     register(workspace, "2999-12-31")
     held = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert "| Test | Failed or flaky in | Outcome |" in held.summary, held.summary
-    assert "| tests/test_failing.py::test_broken | a | failed |" in held.summary
+    assert "| `tests/test_failing.py::test_broken` | a | failed |" in held.summary
 
 
 SLOWER_IN_ONE_CELL = """\
@@ -1013,6 +1013,14 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "expected the plan's matrix output",
         ),
         (
+            {"mode": "run", "shards": "1", "shard": "1", "args": "-x --rootdir=.."},
+            "input 'args' got '-x --rootdir=..': expected pytest options without --rootdir",
+        ),
+        (
+            {"mode": "plan", "args": "--rootdir /tmp"},
+            "expected pytest options without --rootdir",
+        ),
+        (
             {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
             "input 'keep-together' got 'package': expected one of none, class, module",
         ),
@@ -1038,6 +1046,39 @@ def test_bad_input_exits_2_and_names_it(
     assert run.code == 2, run.log
     assert expected in run.log
     assert not (workspace / "test-results").exists()
+
+
+def test_testpaths_pytest_cannot_find_under_the_project_are_bad_input(tmp_path: Path) -> None:
+    """A configuration above the project (a monorepo's) names testpaths from its own directory:
+    pytest would only warn and collect everything below the project, other tools' tests too."""
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["tests"]', '["proj/tests"]'))
+    for mode, inputs in (("plan", {}), ("run", {"shards": "1", "shard": "1"})):
+        refused = shipline(workspace, mode, **inputs)
+        assert refused.code == 2, refused.log
+        assert "pytest found none of the testpaths of the project's pytest configuration" in (
+            refused.log
+        )
+    assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
+
+
+def test_merge_refuses_to_run_on_another_project_than_the_shards(tmp_path: Path) -> None:
+    """In a monorepo, a merge without the shards' path would read another directory's
+    coverage settings (skipping the project's gate) and annotate files that are not there."""
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "pyproject.toml").write_text('[project]\nname = "monorepo"\nversion = "0"\n')
+    assert shipline(workspace, "run", shards="1", shard="1").code == 0
+    merged = shipline(workspace, "merge", path=".")
+    assert merged.code == 2, merged.log
+    assert (
+        "input 'path' got '.': expected the project directory the shards ran in (proj, says "
+        "shard-1of1.json)" in merged.log
+    )
+    assert not (workspace / "test-durations.json").exists()
+    assert shipline(workspace, "merge").code == 0  # path: proj, as the shards
 
 
 def test_merge_refuses_missing_shards(tmp_path: Path) -> None:

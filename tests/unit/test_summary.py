@@ -4,12 +4,22 @@ import io
 from pathlib import Path
 
 from shipline.gha.commands import Console
-from shipline.gha.summary import Summary, cell
+from shipline.gha.summary import Code, Summary, cell, code_span
 
 
 def test_cells_cannot_break_the_table_or_inject_html() -> None:
     assert cell("a|b\nc") == "a\\|b<br>c"
     assert cell("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
+
+
+def test_code_cells_keep_a_test_id_as_written() -> None:
+    # emphasis, links and code in an id stay literal; a pipe still cannot split the row
+    assert cell(Code("t.py::test[*_a_*-[x](y)]")) == "`t.py::test[*_a_*-[x](y)]`"
+    assert cell(Code("t.py::test[a|b]")) == "`t.py::test[a\\|b]`"
+    assert cell(Code("t.py::test[`x``]")) == "```t.py::test[`x``]```"
+    assert cell(Code("t.py::test_`a`")) == "`` t.py::test_`a` ``"  # padded: ends with one
+    assert cell(Code("t.py::test[a\nb]")) == "`t.py::test[a b]`"
+    assert code_span("t.py::test[<b>]") == "`t.py::test[<b>]`"  # code shows HTML as text
 
 
 def test_table_details_and_code_render_markdown() -> None:

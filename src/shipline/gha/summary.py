@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from shipline.gha.commands import Console
 
 
+class Code(str):
+    """A table cell shown as code, such as a test id: its ``*``, ``_``, ``[...](...)`` and
+    backticks stay as they are, so it can be copied from the summary."""
+
+
+def code_span(text: str) -> str:
+    """``text`` as inline code, on one line: fenced with more backticks than it holds in a row,
+    and padded when it starts or ends with one (CommonMark)."""
+    flat = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 def cell(value: object) -> str:
-    """One table cell: pipes and line breaks would break the table, HTML would be rendered."""
+    """One table cell: pipes and line breaks would break the table, HTML would be rendered.
+    A pipe is escaped inside code too: GitHub splits the row on it first."""
+    if isinstance(value, Code):
+        return code_span(value).replace("|", "\\|")
     text = html.escape(str(value), quote=False)
     return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
 

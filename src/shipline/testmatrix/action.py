@@ -24,7 +24,7 @@ from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
 from shipline.gha.commands import Annotation, AnnotationLevel, Console, format_command
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Code, Summary, code_span
 from shipline.paths import workspace_relative
 from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, sharding
 from shipline.testmatrix import pytest_runner as runner
@@ -139,6 +139,14 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
         raise InputError(
             "args", inputs.raw("args"), f"shell-quoted pytest options ({error})"
         ) from None
+    if any(option.split("=", 1)[0] == "--rootdir" for option in extra):
+        # it would override the project directory that every node id is relative to, and
+        # the reruns (which name tests by id from that directory) could find none
+        raise InputError(
+            "args",
+            inputs.raw("args"),
+            "pytest options without --rootdir: the rootdir is the project directory (path)",
+        )
     options = [*extra]
     if inputs.raw("markers"):
         options += ["-m", inputs.raw("markers")]
@@ -453,6 +461,7 @@ def _run(context: ActionContext, common: Common) -> int:
         common.flaky is FlakyPolicy.FAIL,
         chosen.split,
         uuid.uuid4().hex,
+        workspace_relative(common.project, common.workspace),
     )
     manifest_path = results_dir / f"{stem}.json"
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -496,6 +505,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
     check_complete(manifests, expected)
+    _check_same_project(manifests, common, inputs.raw("path"))
     if any(m.flaky_fails for m in manifests):
         common = replace(common, flaky=FlakyPolicy.FAIL)  # a shard's flaky: fail holds here too
     manifests.sort(key=lambda m: (m.label, m.shard))
@@ -562,7 +572,9 @@ def _merge(context: ActionContext, common: Common) -> int:
     slowest = sorted(results, key=lambda r: (-r.seconds, r.nodeid))[:SLOWEST]
     summary.details(
         f"Slowest {len(slowest)} tests",
-        Summary().table(["Test", "Time"], [[r.nodeid, f"{r.seconds:.2f} s"] for r in slowest]),
+        Summary().table(
+            ["Test", "Time"], [[Code(r.nodeid), f"{r.seconds:.2f} s"] for r in slowest]
+        ),
     )
     if coverage_total is not None:
         limit = f" ({coverage_total.gate})" if coverage_total.gate else ""
@@ -583,6 +595,20 @@ def _merge(context: ActionContext, common: Common) -> int:
     summary.paragraph(written)
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _check_same_project(manifests: Sequence[Manifest], common: Common, given: str) -> None:
+    """Merge reads the project's coverage settings and places annotations from its own
+    ``path``: on another directory than the shards ran in, a coverage gate would be skipped
+    and annotations would name files that do not exist."""
+    here = workspace_relative(common.project, common.workspace)
+    for m in manifests:
+        if m.path and m.path != here:
+            raise InputError(
+                "path",
+                given,
+                f"the project directory the shards ran in ({m.path}, says {m.source})",
+            )
 
 
 def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
@@ -678,7 +704,7 @@ def _report_register(
         )
     if ready:
         summary.heading("Ready to release from quarantine", 3).bullets(
-            f"`{e.test}` ({passes[e.test]} passing runs in a row while quarantined; "
+            f"{code_span(e.test)} ({passes[e.test]} passing runs in a row while quarantined; "
             f"owner {e.owner})"
             for e in ready
         )
@@ -943,7 +969,7 @@ def _results_summary(
         headers = ["Test", "Outcome", "Attempts", "Where", "Message"]
         rows: list[list[object]] = [
             [
-                r.nodeid,
+                Code(r.nodeid),
                 r.outcome.value,
                 r.attempts,
                 _where(r, common, workspace),
@@ -961,7 +987,7 @@ def _results_summary(
         policy = "blocking" if verdict.blocking_flaky else "not blocking"
         flaky_headers = ["Test", "Passed on attempt", "First failure"]
         flaky_rows: list[list[object]] = [
-            [r.nodeid, r.attempts, _brief(r.message, SUMMARY_CHARS)]
+            [Code(r.nodeid), r.attempts, _brief(r.message, SUMMARY_CHARS)]
             for r in verdict.flaky[:SUMMARY_ROWS]
         ]
         if cells is not None:
@@ -977,7 +1003,7 @@ def _results_summary(
         held_headers = ["Test", "Outcome", "Owner", "Issue", "Expires"]
         held_rows: list[list[object]] = [
             [
-                r.nodeid,
+                Code(r.nodeid),
                 r.outcome.value,
                 entries[r.nodeid].owner,
                 entries[r.nodeid].issue,
@@ -993,7 +1019,7 @@ def _results_summary(
         _more(summary, len(verdict.quarantined), "quarantined tests")
     if verdict.expired:
         summary.heading("Expired quarantine entries (blocking)", 3).bullets(
-            f"`{e.test}` expired {e.expires.isoformat()} — {e.owner}, {e.issue}"
+            f"{code_span(e.test)} expired {e.expires.isoformat()} — {e.owner}, {e.issue}"
             for e in verdict.expired
         )
     return summary

@@ -207,7 +207,18 @@ def collect(project: Project) -> list[str]:
         )
     if collected is None:
         raise ToolFailedError(f"pytest collected without shipline's plugin: {result.tail()}")
+    _check_testpaths(collected, project)
     return [str(test) for test in collected["tests"]]
+
+
+def _check_testpaths(answer: Mapping[str, Any], project: Project) -> None:
+    if answer.get("testpaths_missed"):
+        raise UsageError(
+            "pytest found none of the testpaths of the project's pytest configuration under "
+            f"{project.directory} (the rootdir: the path input), and would collect every test "
+            "below it instead: set path to the directory testpaths are relative to, or paths "
+            "to the test directories"
+        )
 
 
 @contextmanager
@@ -368,6 +379,7 @@ def run_shard(
             f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
             f"{result.tail()}"
         )
+    _check_testpaths(chosen, project)
     if chosen["errors"]:
         # also with --continue-on-collection-errors, which would run the rest: a module that
         # cannot be imported is not a test that failed, and there is nothing to rerun

@@ -87,6 +87,7 @@ class Manifest:
     # unique to one shard run: a merge re-run on reports it already counted (GitHub's "Re-run
     # failed jobs" keeps the artifacts of the jobs that passed) must not count them twice
     report_id: str = ""
+    path: str = ""  # the project directory relative to the workspace: merge must run on it too
     source: str = field(default="", compare=False)  # where merge read it (not written)
 
     @property
@@ -108,6 +109,7 @@ class Manifest:
             "flaky": "fail" if self.flaky_fails else "warn",
             "split": self.split.to_json() if self.split else None,
             "id": self.report_id,
+            "path": self.path,
             "results": [
                 {
                     "nodeid": r.nodeid,
@@ -155,6 +157,7 @@ class Manifest:
                 data.get("flaky") == "fail",
                 Split.from_json(data["split"]) if data.get("split") is not None else None,
                 str(data.get("id") or ""),
+                str(data.get("path") or ""),
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None

@@ -257,9 +257,17 @@ def pytest_collection_finish(session: Any) -> None:
         return
     tests = [item.nodeid for item in session.items]
     errors = session.config.stash[_ERRORS].found
+    missed = _testpaths_missed(session.config)
     for target, answer in unanswered.answers:
-        _answer(target, {**answer, "tests": tests, "errors": errors})
+        _answer(target, {**answer, "tests": tests, "errors": errors, "testpaths_missed": missed})
     unanswered.answers.clear()
+
+
+def _testpaths_missed(config: Any) -> bool:
+    """The configuration names testpaths, yet pytest collected from the directory it runs in:
+    none of them is under the rootdir (pytest only warns, and collects every test below)."""
+    source = getattr(config, "args_source", None)  # pytest 7.2 and newer
+    return bool(config.getini("testpaths")) and getattr(source, "name", "") == "INVOCATION_DIR"
 
 
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:

@@ -22,10 +22,15 @@ SPEC = ActionSpec(
         InputSpec(
             "paths",
             "Test paths for this layer, comma or newline separated, relative to the project "
-            "(default: the project's testpaths).",
+            "(default: the project's testpaths, which pytest must find under the project: "
+            "else exit 2).",
         ),
         InputSpec("markers", "Marker expression choosing the layer, e.g. `unit` or `not slow`."),
-        InputSpec("args", "Extra pytest options, shell-quoted, for collection and runs."),
+        InputSpec(
+            "args",
+            "Extra pytest options, shell-quoted, for collection and runs (not --rootdir: it is "
+            "the project directory, which test ids are relative to).",
+        ),
         InputSpec(
             "durations",
             "Durations and history JSON carried between runs (actions/cache or an artifact); "
