@@ -565,3 +565,98 @@ def test_a_traceback_a_conftest_logged_does_not_make_errors_conftest_failures(
         # -x stops the collection at the error, before shipline's plugin answers
         assert error(uncollected).startswith("pytest could not collect the tests (exit code 1)")
         assert "tests/test_cases.py" in error(uncollected), uncollected.log
+
+
+TWO_TESTS = """\
+import time
+
+import pytest
+
+
+@pytest.fixture
+def slow_setup():
+    time.sleep(0.3)
+
+
+def test_passes(slow_setup):
+    pass
+
+
+def test_fails():
+    assert 1 == 2, "not two"
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ("--setup-plan", "--setup-plan"),  # every test would read as passed
+        ("--sw", "--sw/--stepwise"),  # stops at the first failure, skips on the next run
+        ("--pdb", "--pdb"),
+        ("--collect-only", "--collect-only"),
+        ("-p no:junitxml", "-p no:junitxml"),
+    ],
+)
+def test_options_under_which_pytest_does_not_run_each_test_are_refused(
+    tmp_path: Path, options: str, named: str
+) -> None:
+    make_project(tmp_path, {"test_two.py": TWO_TESTS}, ini=f"addopts = {options}\n")
+    run = shipline(tmp_path, "run")
+    assert run.code == 2, run.log
+    assert f"leave out {named} (in args or the project's addopts)" in error(run)
+
+
+def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> None:
+    make_project(tmp_path, {"test_two.py": TWO_TESTS})
+    args = "--junit-xml=elsewhere.xml -o junit_duration_report=call -o junit_family=xunit2"
+    run = shipline(tmp_path, "run", args=args)
+    assert run.code == 1, run.log
+    report = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())
+    seconds = {r["nodeid"].split("::")[1]: r["seconds"] for r in report["results"]}
+    assert seconds["test_passes"] >= 0.3  # its fixture's time counts (duration report total)
+    places = {r["nodeid"].split("::")[1]: r["line"] for r in report["results"]}
+    assert places["test_fails"] == 16  # xunit1 places it, on the failing line
+
+
+def test_colour_forced_on_does_not_change_what_pytest_s_output_is_read_as(
+    tmp_path: Path,
+) -> None:
+    make_project(
+        tmp_path,
+        {"conftest.py": "import nonexistent_dep\n", "test_a.py": "def test_fine():\n    pass\n"},
+    )
+    run = run_action(
+        "test-matrix",
+        tmp_path,
+        {"mode": "run", "path": "proj", "python": sys.executable, "shards": "1", "shard": "1"},
+        env={"FORCE_COLOR": "1", "PY_COLORS": "1"},
+    )
+    assert run.code == 1, run.log
+    message = error(run)
+    assert message.startswith("pytest could not load tests/conftest.py:1: ModuleNotFoundError")
+    assert "\x1b[" not in message
+
+
+def test_a_test_raising_keyboard_interrupt_is_named(tmp_path: Path) -> None:
+    interrupting = "def test_a():\n    pass\n\n\ndef test_z():\n    raise KeyboardInterrupt\n"
+    make_project(tmp_path, {"test_z.py": interrupting})
+    run = shipline(tmp_path, "run")
+    assert run.code == 1, run.log
+    assert error(run) == (
+        "pytest stopped the run (exit code 2): a test raised KeyboardInterrupt (tests/test_z.py:6)"
+    )
+
+
+def test_a_collection_error_under_x_is_named_whatever_the_terminal_shows(
+    tmp_path: Path,
+) -> None:
+    # -x ends the collection at the error only when more modules follow it
+    fine = "def test_fine():\n    pass\n"
+    make_project(tmp_path, {"test_broken.py": "import nonexistent_mod\n", "test_z.py": fine})
+    for mode in ("plan", "run"):
+        run = shipline(tmp_path, mode, args="-x -p no:terminal")
+        assert run.code == 1, run.log
+        assert error(run).startswith("pytest could not collect the tests (exit code ")
+        assert error(run).endswith(
+            "): tests/test_broken.py: ModuleNotFoundError: No module named 'nonexistent_mod'"
+        )

@@ -378,3 +378,34 @@ def test_a_run_ended_by_pytest_timeout_s_thread_method_names_it_and_the_test(
     )
     plain = ToolResult(("python",), 1, "tests/test_t.py::test_x \n", "")
     assert "(did a test call os._exit?)" in pytest_output.no_report(plain, tmp_path)
+
+
+def test_the_last_test_started_is_read_from_the_progress_not_the_summaries() -> None:
+    output = (
+        "tests/test_a.py::test_one PASSED [ 50%]\n"
+        "tests/test_b.py::test_two \n"
+        "=============================== warnings summary ===============================\n"
+        "tests/test_a.py::test_one\n"
+        "  UserWarning: careful\n"
+    )
+    assert pytest_output.last_started(output) == "tests/test_b.py::test_two"
+
+
+def test_why_pytest_stopped_a_collected_run(tmp_path: Path) -> None:
+    raised = (
+        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!! KeyboardInterrupt !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        f"{tmp_path}/tests/test_z.py:2: KeyboardInterrupt\n"
+    )
+    assert pytest_output.interruption(raised, tmp_path) == (
+        "a test raised KeyboardInterrupt (tests/test_z.py:2)"
+    )
+    exited = "!!!!!!!!!!!!! _pytest.outcomes.Exit: the database is gone !!!!!!!!!!!!!\n"
+    assert pytest_output.interruption(exited, tmp_path) == (
+        "pytest.exit() was called: the database is gone"
+    )
+    stepwise = "Interrupted: Test failed, continuing from this test next run.\n"
+    assert pytest_output.interruption(stepwise, tmp_path) == (
+        "Test failed, continuing from this test next run."
+    )
+    # a collection error stops a run with exit code 2 too: that is collection's to say
+    assert pytest_output.interruption("Interrupted: 1 error during collection\n", tmp_path) is None

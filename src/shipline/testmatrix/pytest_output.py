@@ -30,6 +30,12 @@ _TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")
 _CONFTEST_FAILED = re.compile(r"^ImportError while loading conftest '(?P<path>.+)'\.$")
 # a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
 _STARTED_TEST = re.compile(r"^(?P<nodeid>[^\s:][^\s]*?\.py::\S+)")
+# the headings of pytest's sections after the run ("==== warnings summary ====", "____ test_x
+# ____")
+_SECTION = re.compile(r"^[=_]{3,} .* [=_]{3,}$")
+# where a test raised KeyboardInterrupt, as pytest prints it below "!!! KeyboardInterrupt !!!"
+_KEYBOARD_INTERRUPT = re.compile(r"^(?P<path>\S+):(?P<line>\d+): KeyboardInterrupt$")
+_EXIT_CALLED = re.compile(r"^!+ _pytest\.outcomes\.Exit: (?P<message>.*?) !+$")
 
 
 def pytest_missing(output: str) -> bool:
@@ -165,9 +171,34 @@ def _frame_text(frame: re.Match[str], directory: Path) -> str:
 
 
 def last_started(output: str) -> str | None:
-    """The last test id pytest printed as it started the test (with -v)."""
-    started = [m["nodeid"] for line in output.splitlines() if (m := _STARTED_TEST.match(line))]
-    return started[-1] if started else None
+    """The last test id pytest printed as it started the test (with -v): in the run's progress,
+    not in the summaries after it (the warnings summary names tests too)."""
+    started = None
+    for line in output.splitlines():
+        if started is not None and _SECTION.match(line):
+            break
+        if m := _STARTED_TEST.match(line):
+            started = m["nodeid"]
+    return started
+
+
+def interruption(output: str, directory: Path) -> str | None:
+    """Why pytest stopped a run it had collected (exit code 2), in its own words; None for a
+    collection error, which also stops it so."""
+    lines = output.splitlines()
+    raised = [m for line in lines if (m := _KEYBOARD_INTERRUPT.match(line))]
+    if raised:
+        where = f"{_shown(Path(raised[-1]['path']), directory)}:{raised[-1]['line']}"
+        return f"a test raised KeyboardInterrupt ({where})"
+    exits = [m["message"] for line in lines if (m := _EXIT_CALLED.match(line))]
+    if exits:
+        return f"pytest.exit() was called: {exits[-1]}"
+    said = [
+        line.removeprefix("Interrupted: ") for line in lines if line.startswith("Interrupted: ")
+    ]
+    if said and "during collection" not in said[-1]:
+        return said[-1]
+    return None
 
 
 def no_report(result: ToolResult, directory: Path) -> str:

@@ -32,6 +32,7 @@ from shipline.testmatrix.pytest_output import (
     collection_problem,
     conftest_hook_failed,
     conftest_not_imported,
+    interruption,
     killed,
     last_started,
     no_report,
@@ -47,6 +48,7 @@ from shipline.tools import ToolResult, run_tool
 PYTEST_RAN = (0, 1)
 NO_TESTS = 5
 USAGE_ERROR = 4
+INTERRUPTED = 2  # also a collection error, without -x
 RERUNFAILURES_FLAKY = 7  # pytest-rerunfailures' --fail-on-flaky; pytest itself stops at 5
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
@@ -525,13 +527,16 @@ def _pytest(
         ]
     args = [
         *prefix,
+        *project.options,
+        # after the project's options: pytest keeps the last --junitxml and -o of a key, and
+        # shipline reads this report, in this form
         f"--junitxml={report}",
-        # xunit1 keeps file and line on each test case, for annotations on the right line
+        # xunit1 keeps file and line on each test case, for annotations on the right line;
+        # total: a test's fixtures are its time too
         "-o",
         "junit_family=xunit1",
         "-o",
         "junit_duration_report=total",
-        *project.options,
         *selection,
     ]
     started = time.monotonic()
@@ -579,6 +584,11 @@ def _check_completed(
             "passed on its rerun; shipline reports such tests as flaky and fails on them with "
             "flaky: fail, so leave --fail-on-flaky out"
         )
+    stopped = None
+    if result.returncode == INTERRUPTED:
+        stopped = interruption(result.stdout, project.directory.resolve())
+    if stopped:
+        raise ToolFailedError(f"pytest stopped the run (exit code {INTERRUPTED}): {stopped}")
     problem = collection_problem(result.stdout)
     if problem:
         raise ToolFailedError(

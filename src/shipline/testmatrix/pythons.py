@@ -46,6 +46,7 @@ def supported(today: dt.date) -> list[str]:
     current = [line.version for line in LINES if line.released <= today <= line.end_of_life]
     return current or [LINES[-1].version]
 
+
 VERSION = re.compile(r"^3\.\d{1,2}$")
 _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 _CLAUSE = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*$")

@@ -133,6 +133,7 @@ class _Unanswered:
 
     def __init__(self) -> None:
         self.answers: list[tuple[Path, dict[str, Any]]] = []
+        self.written = False
 
 
 _SHARD = pytest.StashKey[_Shard]()
@@ -151,10 +152,42 @@ def pytest_addoption(parser: Any) -> None:
     )
 
 
+# Options (by their dest) under which pytest does not run each chosen test once and report
+# it: their reports would read as passes, or they end the run or pick tests themselves.
+_NOT_A_RUN = (
+    ("setuponly", "--setup-only"),
+    ("setupplan", "--setup-plan"),
+    ("usepdb", "--pdb"),
+    ("trace", "--trace"),
+    ("stepwise", "--sw/--stepwise"),
+    ("stepwise_skip", "--sw-skip"),
+    ("lf", "--lf/--last-failed"),
+    ("showfixtures", "--fixtures"),
+    ("show_fixtures_per_test", "--fixtures-per-test"),
+    ("markers", "--markers"),
+)
+
+
+def _refuse_what_is_not_a_run(config: Any, *, running: bool) -> None:
+    named = [flag for dest, flag in _NOT_A_RUN if config.getoption(dest, None)]
+    if "--setup-plan" in named:  # it sets --setup-only too
+        named.remove("--setup-only")
+    if running and config.getoption("collectonly", None):  # plan collects with it itself
+        named.append("--collect-only")
+    if running and config.pluginmanager.is_blocked("junitxml"):
+        named.append("-p no:junitxml")
+    if named:
+        raise pytest.UsageError(
+            "shipline runs each test of the shard once and reads pytest's JUnit report: "
+            f"leave out {', '.join(named)} (in args or the project's addopts)"
+        )
+
+
 def pytest_configure(config: Any) -> None:
     request_path = config.getoption(OPTION)
     collect_path = config.getoption(COLLECT_OPTION)
     if request_path or collect_path:
+        _refuse_what_is_not_a_run(config, running=bool(request_path))
         errors = _CollectionErrors()
         config.pluginmanager.register(errors, "shipline-collection-errors")
         config.stash[_ERRORS] = errors
@@ -249,11 +282,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def pytest_collection_finish(session: Any) -> None:
     """Answer with the tests pytest will run, once every plugin has deselected.
 
-    pytest calls this also when collection stopped early (a path not found): then nothing
-    was chosen, and the answer stays unwritten.
+    pytest calls this also when collection stopped early (a path not found, -x at a
+    collection error): then nothing was chosen, and the answer stays unwritten.
     """
     unanswered = session.config.stash.get(_UNANSWERED, None)
-    if unanswered is None:
+    if unanswered is None or not unanswered.answers:
         return
     tests = [item.nodeid for item in session.items]
     errors = session.config.stash[_ERRORS].found
@@ -261,6 +294,24 @@ def pytest_collection_finish(session: Any) -> None:
     for target, answer in unanswered.answers:
         _answer(target, {**answer, "tests": tests, "errors": errors, "testpaths_missed": missed})
     unanswered.answers.clear()
+    unanswered.written = True
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """A collection error under -x or --maxfail ends the collection before it finishes, and
+    nothing was answered: the answer is then the errors, whatever pytest's terminal showed
+    (pytest-pretty, -p no:terminal)."""
+    config = session.config
+    unanswered = config.stash.get(_UNANSWERED, None)
+    if unanswered is None or unanswered.written or not config.stash[_ERRORS].found:
+        return
+    targets = [config.stash[_COLLECT]] if _COLLECT in config.stash else []
+    shard = config.stash.get(_SHARD, None)
+    if shard is not None:
+        targets.append(Path(shard.request["answer"]))
+    for target in targets:
+        _answer(target, {"tests": [], "errors": config.stash[_ERRORS].found})
+    unanswered.written = True
 
 
 def _testpaths_missed(config: Any) -> bool:
