@@ -12,6 +12,7 @@ from shipline.testmatrix import pythons
 from shipline.testmatrix.junit import (
     JUnitError,
     ShardReport,
+    crash_location,
     junit_key,
     read_report,
     write_merged,
@@ -59,6 +60,21 @@ def test_report_maps_back_to_node_ids_with_outcomes_and_lines(tmp_path: Path) ->
     passed = results["tests/test_a.py::TestX::test_p[a::b]"]
     assert (passed.outcome, passed.seconds, passed.line) == (Outcome.PASSED, 0.25, 10)
     assert results["tests/test_a.py::test_skip"].outcome is Outcome.SKIPPED
+
+
+def test_a_native_traceback_is_placed_on_the_project_s_deepest_frame(tmp_path: Path) -> None:
+    # --tb=native: Python's own frames, with absolute paths
+    details = (
+        "Traceback (most recent call last):\n"
+        f'  File "{tmp_path}/tests/test_b.py", line 18, in test_helper_fail\n'
+        "    helper()\n"
+        f'  File "{tmp_path}/tests/test_b.py", line 14, in helper\n'
+        '    raise ValueError("boom")\n'
+        '  File "/usr/lib/python3.11/site-packages/lib.py", line 3, in deep\n'
+        "ValueError: boom\n"
+    )
+    assert crash_location(details, tmp_path) == ("tests/test_b.py", 14)
+    assert crash_location(details) is None  # absolute frames of an unknown directory: none
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,10 @@ from shipline.testmatrix.results import Outcome, TestResult
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # The locations pytest prints in a failure's long report, the deepest last: "path.py:12: Error".
 _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*?\.py):(?P<line>\d+): ", re.MULTILINE)
+# the same frame in Python's own form, as --tb=native prints it (absolute paths)
+_NATIVE_FRAME = re.compile(
+    r'^\s*File "(?P<path>[^"\n]+\.py)", line (?P<line>\d+), in ', re.MULTILINE
+)
 # Frames in installed packages: not a line the project can fix, nor one a pull request shows.
 _INSTALLED = re.compile(r"(^|/)(site-packages|dist-packages)/")
 # What a test that failed, then passed on a rerun, carries in the merged report instead of its
@@ -141,8 +145,9 @@ def crash_location(details: str, directory: Path | None = None) -> tuple[str, in
     """The deepest frame in the project's own files (pytest prints those paths relative to its
     rootdir; a frame in the standard library or an installed package is absolute or lies in
     site-packages), so the annotation lands on a line of the pull request. A doctest's frame
-    is absolute: under ``directory`` it is the project's too."""
-    for match in reversed(list(_CRASH_LINE.finditer(details))):
+    is absolute: under ``directory`` it is the project's too, as are --tb=native's frames."""
+    frames = [*_CRASH_LINE.finditer(details), *_NATIVE_FRAME.finditer(details)]
+    for match in sorted(frames, key=lambda frame: frame.start(), reverse=True):
         # backslashes: a Windows shard's traceback
         path = _within(match["path"].replace("\\", "/"), directory)
         if not (path.startswith(("/", "../")) or _INSTALLED.search(path)):
