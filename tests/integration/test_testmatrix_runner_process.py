@@ -660,3 +660,18 @@ def test_a_collection_error_under_x_is_named_whatever_the_terminal_shows(
         assert error(run).endswith(
             "): tests/test_broken.py: ModuleNotFoundError: No module named 'nonexistent_mod'"
         )
+
+
+def test_a_collection_error_without_an_exception_line_says_what_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    # two test modules of one basename in directories without __init__.py
+    make_project(tmp_path, {})
+    for directory in ("a", "b"):
+        (tmp_path / "proj" / "tests" / directory).mkdir()
+        (tmp_path / "proj" / "tests" / directory / "test_same.py").write_text(
+            "def test_x():\n    pass\n"
+        )
+    plan = shipline(tmp_path, "plan")
+    assert plan.code == 1, plan.log
+    assert "tests/b/test_same.py: import file mismatch: ... HINT: " in error(plan)

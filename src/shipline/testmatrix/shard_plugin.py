@@ -72,10 +72,16 @@ class _CollectionErrors:
 
 
 def _error_line(report: Any) -> str:
-    """The exception pytest shows last ("E   ModuleNotFoundError: ..."), else its last line."""
+    """The exception pytest shows last ("E   ModuleNotFoundError: ..."), else its first and
+    last lines: a report without one says what went wrong first and what to do last
+    ("import file mismatch: ... HINT: ... use a unique basename for your test file modules")."""
     lines = [line.strip() for line in report.longreprtext.splitlines() if line.strip()]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-    return errors[-1] if errors else (lines[-1] if lines else "collection failed")
+    if errors:
+        return errors[-1]
+    if len(lines) > 1:
+        return f"{lines[0]} ... {lines[-1]}"
+    return lines[0] if lines else "collection failed"
 
 
 # the end of a failure's traceback is where it happened; a whole one may be megabytes of reprs
