@@ -735,21 +735,30 @@ def test_a_quarantined_test_that_keeps_passing_is_ready_to_release(tmp_path: Pat
     assert "Ready to release from quarantine" in merged.summary
 
 
+def merged_with_register(workspace: Path, text: str) -> Run:
+    """One shard run, then a passing merge with the register ``text``."""
+    (workspace / "quarantine.yml").write_text(text)
+    assert shipline(workspace, "run", shards="1", shard="1").code == 0
+    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert merged.code == 0, merged.log
+    return merged
+
+
+def warnings_of(run: Run) -> list[tuple[str | None, str | None, str]]:
+    """(file, line, message) of each warning annotation."""
+    return [(p.get("file"), p.get("line"), m) for n, p, m in run.annotations if n == "warning"]
+
+
 def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
     register(workspace, "2999-12-31")
     text = (workspace / "quarantine.yml").read_text()
-    (workspace / "quarantine.yml").write_text(
-        text.replace("tests/test_failing.py::test_broken", "tests/test_fast.py::test_add")
+    merged = merged_with_register(
+        workspace,
+        text.replace("tests/test_failing.py::test_broken", "tests/test_fast.py::test_add"),
     )
-    assert shipline(workspace, "run", shards="1", shard="1").code == 0
-    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
-    assert merged.code == 0, merged.log
-    warnings = [
-        (p.get("file"), p.get("line"), m) for n, p, m in merged.annotations if n == "warning"
-    ]
-    assert warnings == [
+    assert warnings_of(merged) == [
         (
             "quarantine.yml",
             "3",
@@ -766,14 +775,8 @@ def test_an_entry_whose_test_file_is_gone_is_pointed_out(tmp_path: Path) -> None
     register(workspace, "2999-12-31")
     text = (workspace / "quarantine.yml").read_text()
     another_layers = text.replace("tests/test_failing.py", "tests/test_slow.py")
-    (workspace / "quarantine.yml").write_text(another_layers + text.split("tests:\n", 1)[1])
-    assert shipline(workspace, "run", shards="1", shard="1").code == 0
-    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
-    assert merged.code == 0, merged.log
-    warnings = [
-        (p.get("file"), p.get("line"), m) for n, p, m in merged.annotations if n == "warning"
-    ]
-    assert warnings == [
+    merged = merged_with_register(workspace, another_layers + text.split("tests:\n", 1)[1])
+    assert warnings_of(merged) == [
         (
             "quarantine.yml",
             "8",
