@@ -1024,6 +1024,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "expected pytest options without --rootdir",
         ),
         (
+            {"mode": "run", "shards": "1", "shard": "1", "args": "-p no:junitxml"},
+            "input 'args' got '-p no:junitxml': expected pytest options without -p no:junitxml",
+        ),
+        (
             {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
             "input 'keep-together' got 'package': expected one of none, class, module",
         ),

@@ -584,6 +584,11 @@ def test_passes(slow_setup):
 
 def test_fails():
     assert 1 == 2, "not two"
+
+
+class TestInAClass:
+    def test_method(self):
+        pass
 """
 
 
@@ -601,13 +606,14 @@ def test_options_under_which_pytest_does_not_run_each_test_are_refused(
     tmp_path: Path, options: str, named: str
 ) -> None:
     make_project(tmp_path, {"test_two.py": TWO_TESTS}, ini=f"addopts = {options}\n")
-    run = shipline(tmp_path, "run")
-    assert run.code == 2, run.log
-    assert f"leave out {named} (in args or the project's addopts)" in error(run)
+    for mode in ("plan", "run") if options != "--collect-only" else ("run",):
+        refused = shipline(tmp_path, mode)
+        assert refused.code == 2, refused.log
+        assert f"leave out {named} (in args or the project's addopts)" in error(refused)
 
 
 def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> None:
-    make_project(tmp_path, {"test_two.py": TWO_TESTS})
+    make_project(tmp_path, {"test_two.py": TWO_TESTS}, ini="addopts = --junit-prefix=ci\n")
     args = "--junit-xml=elsewhere.xml -o junit_duration_report=call -o junit_family=xunit2"
     run = shipline(tmp_path, "run", args=args)
     assert run.code == 1, run.log
@@ -616,6 +622,9 @@ def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> No
     assert seconds["test_passes"] >= 0.3  # its fixture's time counts (duration report total)
     places = {r["nodeid"].split("::")[1]: r["line"] for r in report["results"]}
     assert places["test_fails"] == 16  # xunit1 places it, on the failing line
+    # no prefix on the class's name: its test is found in the report
+    outcomes = {r["nodeid"]: r["outcome"] for r in report["results"]}
+    assert outcomes["tests/test_two.py::TestInAClass::test_method"] == "passed"
 
 
 def test_colour_forced_on_does_not_change_what_pytest_s_output_is_read_as(

@@ -443,12 +443,12 @@ def test_the_slowest_matrix_cell_is_measured_on_the_tests_every_cell_ran() -> No
     fast += [result("only_here", Outcome.PASSED, 50.0), result("c", Outcome.SKIPPED, 0.0)]
     slow += [result("c", Outcome.PASSED, 30.0)]
     middle = [result("a", Outcome.PASSED, 1.5), result("b", Outcome.PASSED, 1.5)]
-    # totals 2, 3 and 3 on a and b: the slowest took 3 / (8 / 3) = 1.125x the mean
+    # b failed in one cell (at once, say): only a, which passed in all, compares them
     factor = durations.slowest_cell({"fast": fast, "slow": slow, "middle": middle})
-    assert factor == pytest.approx(1.125)
+    assert factor == pytest.approx(2.0 / 1.5)
     assert durations.slowest_cell({"one": slow}) == 1.0
     assert durations.slowest_cell({"x": [result("a", Outcome.PASSED, 0.0)]} | {"y": []}) == 1.0
-    history = durations.History(slowest_cell=factor)
-    assert json.loads(history.to_text())["slowest_cell"] == 1.125
+    assert json.loads(durations.History(slowest_cell=factor).to_text())["slowest_cell"] == 1.333
+    history = durations.History(slowest_cell=1.25)
     assert durations.parse(history.to_text(), "d.json") == history
     assert "slowest_cell" not in durations.History().to_text()  # one cell: as before

@@ -62,6 +62,20 @@ def test_report_maps_back_to_node_ids_with_outcomes_and_lines(tmp_path: Path) ->
     assert results["tests/test_a.py::test_skip"].outcome is Outcome.SKIPPED
 
 
+def test_a_report_pytest_coloured_is_read_as_plain_text(tmp_path: Path) -> None:
+    # FORCE_COLOR=1: pytest colours the traceback and writes ESC, which XML cannot hold, as #x1B
+    (tmp_path / "r.xml").write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.test_a" name="test_fail" file="tests/test_a.py" line="1">'
+        '<failure message="#x1B[31massert 1 == 2#x1B[0m">#x1B[0m#x1B[94mdef#x1B[39;49;00m '
+        "test_fail():\n#x1B[1m#x1B[31mtests/test_a.py#x1B[0m:4: in test_fail\n"
+        "</failure></testcase></testsuite></testsuites>"
+    )
+    (failed,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_fail"])
+    assert (failed.message, failed.file, failed.line) == ("assert 1 == 2", "tests/test_a.py", 4)
+    assert "#x1B" not in failed.details
+
+
 def test_a_native_traceback_is_placed_on_the_project_s_deepest_frame(tmp_path: Path) -> None:
     # --tb=native: Python's own frames, with absolute paths
     details = (

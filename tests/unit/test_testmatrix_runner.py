@@ -382,13 +382,18 @@ def test_a_run_ended_by_pytest_timeout_s_thread_method_names_it_and_the_test(
 
 def test_the_last_test_started_is_read_from_the_progress_not_the_summaries() -> None:
     output = (
-        "tests/test_a.py::test_one PASSED [ 50%]\n"
+        "tests/test_a.py::test_one ======== a banner the test printed (-s) ========\n"
+        "PASSED [ 50%]\n"
         "tests/test_b.py::test_two \n"
         "=============================== warnings summary ===============================\n"
         "tests/test_a.py::test_one\n"
         "  UserWarning: careful\n"
     )
     assert pytest_output.last_started(output) == "tests/test_b.py::test_two"
+    banner_only = "tests/test_a.py::test_one PASSED\n=== the next test's own banner ===\n"
+    assert pytest_output.last_started(banner_only + "tests/test_b.py::test_two \n") == (
+        "tests/test_b.py::test_two"
+    )
 
 
 def test_why_pytest_stopped_a_collected_run(tmp_path: Path) -> None:
@@ -403,9 +408,16 @@ def test_why_pytest_stopped_a_collected_run(tmp_path: Path) -> None:
     assert pytest_output.interruption(exited, tmp_path) == (
         "pytest.exit() was called: the database is gone"
     )
-    stepwise = "Interrupted: Test failed, continuing from this test next run.\n"
-    assert pytest_output.interruption(stepwise, tmp_path) == (
-        "Test failed, continuing from this test next run."
+    xdist = (
+        "!!!!!!!!!!!!!!!!!!!!!!!!!! stopping after 1 failures !!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        "!!!!!!!!!!!! xdist.dsession.Interrupted: stopping after 1 failures !!!!!!!!!!!!!\n"
+    )
+    assert pytest_output.interruption(xdist, tmp_path) == (
+        "stopping after 1 failures (-x or --maxfail, in args or the project's addopts)"
     )
     # a collection error stops a run with exit code 2 too: that is collection's to say
-    assert pytest_output.interruption("Interrupted: 1 error during collection\n", tmp_path) is None
+    collection = (
+        "!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!\n"
+    )
+    assert pytest_output.interruption(collection, tmp_path) is None
+    assert pytest_output.interruption("E   AssertionError: x\n", tmp_path) is None

@@ -147,6 +147,13 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
             inputs.raw("args"),
             "pytest options without --rootdir: the rootdir is the project directory (path)",
         )
+    if "no:junitxml" in (p.removeprefix("-p") for p in extra):
+        # pytest would refuse shipline's own --junitxml before anything could say why
+        raise InputError(
+            "args",
+            inputs.raw("args"),
+            "pytest options without -p no:junitxml: shipline reads pytest's JUnit report",
+        )
     options = [*extra]
     if inputs.raw("markers"):
         options += ["-m", inputs.raw("markers")]

@@ -392,11 +392,12 @@ def combine_runs(results: Iterable[TestResult]) -> dict[str, TestResult]:
 
 
 def slowest_cell(cells: Mapping[str, Iterable[TestResult]]) -> float:
-    """How much longer the slowest matrix cell took than the mean one, on the tests that ran
-    (were not skipped) in every cell; 1.0 for one cell. The history keeps the mean over the
-    cells, so a shard count sized for ``target`` from it alone would suit an average cell."""
+    """How much longer the slowest matrix cell took than the mean one, on the tests that
+    passed in every cell (as the history times tests: a cell whose tests fail at once is no
+    faster); 1.0 for one cell. The history keeps the mean over the cells, so a shard count
+    sized for ``target`` from it alone would suit an average cell."""
     ran = [
-        {r.nodeid: r.seconds for r in results if r.outcome is not Outcome.SKIPPED}
+        {r.nodeid: r.seconds for r in results if r.outcome is Outcome.PASSED}
         for results in cells.values()
     ]
     if len(ran) < 2:

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
+from shipline.ansi import plain
 from shipline.errors import ToolFailedError
 from shipline.testmatrix.results import Outcome, TestResult
 
@@ -111,10 +112,10 @@ def _result(
             # and place, the rest follow in its message
             found = Outcome.FAILED if tag == "failure" else Outcome.ERROR
             outcome = max(outcome, found, key=lambda o: o.rank)
-            messages.append(child.get("message", "") or tag)
-            details = details or child.text or ""
+            messages.append(plain(child.get("message", "")) or tag)
+            details = details or plain(child.text or "")  # FORCE_COLOR colours it too
         elif tag == "skipped" and outcome is Outcome.PASSED:
-            outcome, messages = Outcome.SKIPPED, [child.get("message", "")]
+            outcome, messages = Outcome.SKIPPED, [plain(child.get("message", ""))]
     file, line = first.get("file") or None, _int(first.get("line"))
     if line is not None:
         line += 1  # pytest writes the 0-based line of the test's definition

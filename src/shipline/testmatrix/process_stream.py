@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import queue
-import re
 import signal
 import subprocess
 import threading
@@ -19,12 +18,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from shipline.ansi import plain
 from shipline.errors import ToolFailedError
 from shipline.tools import ToolResult
 
 TAIL_LINES = 200
-# ANSI escape sequences (colours, cursor moves): the log shows them, the kept lines drop them
-_ANSI_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
 # processes its tests started too, and those left behind once it exits. Windows has none.
 PROCESS_GROUPS = hasattr(os, "killpg")
@@ -78,7 +76,7 @@ def stream(
 
     def show(line: str) -> None:
         echo(line)
-        tail.append(_ANSI_CODES.sub("", line))  # for reading: FORCE_COLOR=1 colours pytest too
+        tail.append(plain(line))  # the log shows colours; what is read must not hold them
 
     process = _start(args, cwd=cwd, env=env)
     with _reading(process) as (lines, stop), _stopped_when_interrupted(process, lines, stop, show):

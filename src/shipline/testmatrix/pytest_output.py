@@ -30,12 +30,17 @@ _TIMEOUT_BANNER = re.compile(r"\+{5,} Timeout \+{5,}")
 _CONFTEST_FAILED = re.compile(r"^ImportError while loading conftest '(?P<path>.+)'\.$")
 # a test id as pytest -v prints it when the test starts: "tests/test_x.py::test_y "
 _STARTED_TEST = re.compile(r"^(?P<nodeid>[^\s:][^\s]*?\.py::\S+)")
-# the headings of pytest's sections after the run ("==== warnings summary ====", "____ test_x
-# ____")
-_SECTION = re.compile(r"^[=_]{3,} .* [=_]{3,}$")
+# the headings of pytest's sections after the run: not any "=== ... ===" line, which a test's
+# own output (-s) may print
+_SECTION = re.compile(
+    r"^=+ (?:warnings summary|short test summary info|FAILURES|ERRORS|PASSES|XFAILURES|XPASSES"
+    r"|slowest .*durations) =+$"
+)
 # where a test raised KeyboardInterrupt, as pytest prints it below "!!! KeyboardInterrupt !!!"
 _KEYBOARD_INTERRUPT = re.compile(r"^(?P<path>\S+):(?P<line>\d+): KeyboardInterrupt$")
-_EXIT_CALLED = re.compile(r"^!+ _pytest\.outcomes\.Exit: (?P<message>.*?) !+$")
+# pytest's banner when something stopped the session: "!!! Interrupted: 1 error during
+# collection !!!", "!!! _pytest.outcomes.Exit: why !!!", "!!! xdist.dsession.Interrupted: ... !!!"
+_STOPPED = re.compile(r"^!+ (?P<what>(?:[\w.]+\.)?(?:Interrupted|Exit)): (?P<why>.*?) !+$")
 
 
 def pytest_missing(output: str) -> bool:
@@ -190,15 +195,15 @@ def interruption(output: str, directory: Path) -> str | None:
     if raised:
         where = f"{_shown(Path(raised[-1]['path']), directory)}:{raised[-1]['line']}"
         return f"a test raised KeyboardInterrupt ({where})"
-    exits = [m["message"] for line in lines if (m := _EXIT_CALLED.match(line))]
-    if exits:
-        return f"pytest.exit() was called: {exits[-1]}"
-    said = [
-        line.removeprefix("Interrupted: ") for line in lines if line.startswith("Interrupted: ")
-    ]
-    if said and "during collection" not in said[-1]:
-        return said[-1]
-    return None
+    stops = [m for line in lines if (m := _STOPPED.match(line))]
+    if not stops or "during collection" in stops[-1]["why"]:
+        return None
+    what, why = stops[-1]["what"], stops[-1]["why"]
+    if what.endswith("Exit"):
+        return f"pytest.exit() was called: {why}"
+    if why.startswith("stopping after"):  # pytest-xdist's -x and --maxfail end so
+        return f"{why} (-x or --maxfail, in args or the project's addopts)"
+    return why
 
 
 def no_report(result: ToolResult, directory: Path) -> str:

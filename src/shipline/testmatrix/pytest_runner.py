@@ -531,6 +531,7 @@ def _pytest(
         # after the project's options: pytest keeps the last --junitxml and -o of a key, and
         # shipline reads this report, in this form
         f"--junitxml={report}",
+        "--junit-prefix=",  # a prefix on class names would hide which test a case is
         # xunit1 keeps file and line on each test case, for annotations on the right line;
         # total: a test's fixtures are its time too
         "-o",

@@ -35,6 +35,7 @@ import fnmatch
 import importlib.util
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,8 @@ def _error_line(report: Any) -> str:
     """The exception pytest shows last ("E   ModuleNotFoundError: ..."), else its first and
     last lines: a report without one says what went wrong first and what to do last
     ("import file mismatch: ... HINT: ... use a unique basename for your test file modules")."""
-    lines = [line.strip() for line in report.longreprtext.splitlines() if line.strip()]
+    text = _COLOUR_CODES.sub("", report.longreprtext)  # FORCE_COLOR=1 colours it
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     if errors:
         return errors[-1]
@@ -86,6 +88,8 @@ def _error_line(report: Any) -> str:
 
 # the end of a failure's traceback is where it happened; a whole one may be megabytes of reprs
 DETAILS_CHARS = 20_000
+# terminal colour codes (as shipline.ansi: this module runs in the project's pytest, alone)
+_COLOUR_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class _Reruns:
@@ -110,8 +114,9 @@ class _Reruns:
         # one attempt may report a failed call and a failed teardown: count attempts, which
         # rerunfailures numbers in "rerun" (0 for the first run)
         failed.add(getattr(report, "rerun", len(failed)))
-        self.messages.setdefault(report.nodeid, _failure_message(report))
-        self.details.setdefault(report.nodeid, str(report.longrepr)[-DETAILS_CHARS:])
+        self.messages.setdefault(report.nodeid, _COLOUR_CODES.sub("", _failure_message(report)))
+        details = _COLOUR_CODES.sub("", str(report.longrepr))
+        self.details.setdefault(report.nodeid, details[-DETAILS_CHARS:])
         self.errors.setdefault(report.nodeid, report.when != "call")
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
@@ -180,11 +185,11 @@ def _refuse_what_is_not_a_run(config: Any, *, running: bool) -> None:
         named.remove("--setup-only")
     if running and config.getoption("collectonly", None):  # plan collects with it itself
         named.append("--collect-only")
-    if running and config.pluginmanager.is_blocked("junitxml"):
+    if config.pluginmanager.is_blocked("junitxml"):
         named.append("-p no:junitxml")
     if named:
         raise pytest.UsageError(
-            "shipline runs each test of the shard once and reads pytest's JUnit report: "
+            "shipline runs each test once and reads pytest's JUnit report: "
             f"leave out {', '.join(named)} (in args or the project's addopts)"
         )
 
@@ -324,7 +329,9 @@ def _testpaths_missed(config: Any) -> bool:
     """The configuration names testpaths, yet pytest collected from the directory it runs in:
     none of them is under the rootdir (pytest only warns, and collects every test below)."""
     source = getattr(config, "args_source", None)  # pytest 7.2 and newer
-    return bool(config.getini("testpaths")) and getattr(source, "name", "") == "INVOCATION_DIR"
+    # pytest 7 spells the name INCOVATION_DIR
+    fallback = getattr(source, "name", "") in ("INVOCATION_DIR", "INCOVATION_DIR")
+    return bool(config.getini("testpaths")) and fallback
 
 
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
