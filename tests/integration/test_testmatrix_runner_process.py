@@ -625,6 +625,8 @@ def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> No
     # no prefix on the class's name: its test is found in the report
     outcomes = {r["nodeid"]: r["outcome"] for r in report["results"]}
     assert outcomes["tests/test_two.py::TestInAClass::test_method"] == "passed"
+    (said,) = [m for level, _, m in run.annotations if level == "warning"]
+    assert said.startswith("args: shipline's own --junitxml comes after yours and wins")
 
 
 def test_colour_forced_on_does_not_change_what_pytest_s_output_is_read_as(

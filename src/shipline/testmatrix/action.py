@@ -362,6 +362,12 @@ def _run(context: ActionContext, common: Common) -> int:
     runner.check_pytest(test_project)
     if measure:
         runner.check_coverage(test_project)
+    if any(o.split("=", 1)[0] in ("--junitxml", "--junit-xml") for o in test_project.options):
+        context.console.warning(
+            "args: shipline's own --junitxml comes after yours and wins; the shard's report "
+            f"is in {inputs.raw('results')}, and merge writes junit.xml of every shard",
+            title="test-matrix",
+        )
     today = today_utc()
 
     stem = report_stem(shard, shards, label)
