@@ -531,17 +531,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = _merged_junit(results_dir, manifests)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
-    counted = {m.report_id for m in manifests if m.report_id in common.history.reports}
-    history = durations.merge(
-        common.history,
-        durations.combine_runs(
-            r for m in manifests if m.report_id not in counted for r in m.results
-        ),
-        quarantined=held,
-        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
-        reports=(m.report_id for m in manifests if m.report_id),
-    )
-    history = replace(history, slowest_cell=durations.slowest_cell(_cells(manifests)))
+    history, again = _next_history(common.history, manifests, held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -599,8 +589,7 @@ def _merge(context: ActionContext, common: Common) -> int:
             context, common.register, common.release_after, common.project, history, summary, today
         )
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
-    if counted:
-        again = sum(1 for m in manifests if m.report_id in counted)
+    if again:
         written += (
             f" {again} of the {len(manifests)} shard reports were counted by an earlier "
             "merge (a re-run): their tests' durations and pass streaks are kept as they were."
@@ -608,6 +597,24 @@ def _merge(context: ActionContext, common: Common) -> int:
     summary.paragraph(written)
     context.write_summary(summary)
     return 0 if passed else 1
+
+
+def _next_history(
+    history: durations.History, manifests: Sequence[Manifest], held: frozenset[str]
+) -> tuple[durations.History, int]:
+    """The durations file after this merge, and how many of its shard reports an earlier merge
+    already counted (a re-run): their tests keep their entries."""
+    counted = {m.report_id for m in manifests if m.report_id in history.reports}
+    fresh = [r for m in manifests if m.report_id not in counted for r in m.results]
+    merged = durations.merge(
+        history,
+        durations.combine_runs(fresh),
+        quarantined=held,
+        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
+        reports=(m.report_id for m in manifests if m.report_id),
+    )
+    merged = replace(merged, slowest_cell=durations.slowest_cell(_cells(manifests)))
+    return merged, sum(1 for m in manifests if m.report_id in counted)
 
 
 def _check_same_project(manifests: Sequence[Manifest], common: Common, given: str) -> None:
