@@ -19,6 +19,7 @@ from shipline import __version__
 from shipline.errors import ShiplineError
 from shipline.gha.inputs import ActionSpec, Inputs
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
+from shipline.tools import stop_running_tools
 
 
 def build_parser(specs: dict[str, ActionSpec]) -> argparse.ArgumentParser:
@@ -76,7 +77,7 @@ def run_action(name: str, inputs: Inputs) -> int:
 
     context = ActionContext.create(inputs)
     try:
-        with _terminate_as_interrupt():
+        with interrupt_stops_tools():
             return load_runner(name)(context)
     except ShiplineError as error:
         context.console.error(str(error), title=f"shipline {name}")
@@ -94,16 +95,25 @@ def run_action(name: str, inputs: Inputs) -> int:
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops an action as Ctrl-C does: its tools are stopped (pytest tears its fixtures
-    down) and nothing is left running. A cancelled GitHub run sends SIGTERM 7.5 s after its
-    SIGINT, ``docker stop`` and ``timeout`` send it alone; Python's default would end shipline
-    at once and orphan the tools it started in process groups of their own."""
+def interrupt_stops_tools() -> Iterator[None]:
+    """SIGTERM stops an action as Ctrl-C does, and either first stops every tool run_tool is
+    waiting on (in a thread pool too), with what each started: nothing is left running. A
+    cancelled GitHub run sends SIGINT, then SIGTERM 7.5 s later; ``docker stop`` and
+    ``timeout`` send SIGTERM alone, on which Python would end at once and orphan the tools.
+    test-matrix stops pytest itself, gently (its fixtures are torn down)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
-    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    before = {
+        signum: signal.signal(signum, _interrupted) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    stop_running_tools()
+    raise KeyboardInterrupt

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,24 +71,58 @@ def run_tool(
     ok_codes: Sequence[int] = (0,),
     env: Mapping[str, str] | None = None,
 ) -> ToolResult:
+    """Run a tool to its end. It runs in a process group of its own, which is killed with
+    everything the tool started when it outlives ``timeout``, when the waiting is interrupted,
+    or when ``stop_running_tools`` is called from another thread."""
     name = Path(args[0]).name
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             list(args),
             cwd=cwd,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
             env=None if env is None else {**os.environ, **env},
-            check=False,
+            process_group=0,
         )
-    except subprocess.TimeoutExpired:
-        raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
     except OSError as error:
         raise ToolFailedError(f"{name} could not start: {error}") from None
-    result = ToolResult(tuple(args), completed.returncode, completed.stdout, completed.stderr)
-    if completed.returncode not in ok_codes:
-        raise ToolFailedError(
-            f"{name} failed with exit code {completed.returncode}: {result.tail()}"
-        )
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        process.wait()  # not its output: a process that left the group may hold the pipe
+        raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
+    except BaseException:  # Ctrl-C or SIGTERM (cli): nothing the tool started may outlive us
+        _kill_group(process)
+        process.wait()
+        raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+    result = ToolResult(tuple(args), process.returncode, stdout, stderr)
+    if process.returncode not in ok_codes:
+        raise ToolFailedError(f"{name} failed with exit code {process.returncode}: {result.tail()}")
     return result
+
+
+# Tools run_tool is waiting on, in any thread: the main thread's interrupt stops them all
+# (a thread pool's workers get no KeyboardInterrupt, and the pool waits for them).
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_running_tools() -> None:
+    """Kill every tool run_tool is waiting on, with what each started."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    # ESRCH: nothing is left in the group; EPERM: macOS, when only zombies are
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

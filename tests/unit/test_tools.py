@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from shipline.cli import interrupt_stops_tools
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 from shipline.lint import tools as lint_tools
 from shipline.tools import find_interpreter, find_tool, run_tool
+from tests.support.processes import ended, long_lived_child
 
 
 def fake_tool(directory: Path, name: str, script: str) -> Path:
@@ -51,6 +57,48 @@ def test_crash_and_timeout_block_with_the_tail_of_stderr(tmp_path: Path) -> None
     slow = fake_tool(tmp_path, "slow", "sleep 5")
     with pytest.raises(ToolFailedError, match="slow did not finish within 0 s"):
         run_tool([str(slow)], cwd=tmp_path, timeout=0.2)
+
+
+def busy_tool(directory: Path, pid_file: Path) -> Path:
+    """A tool that started a child of its own (as buildah's RUN or git's hooks) and waits."""
+    return fake_tool(
+        directory, "busy", f'"{sys.executable}" -c "{long_lived_child(pid_file)}" & wait'
+    )
+
+
+def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    busy = busy_tool(tmp_path, tmp_path / "child.pid")
+    with pytest.raises(ToolFailedError, match="busy did not finish within 1 s"):
+        run_tool([str(busy)], cwd=tmp_path, timeout=1)
+    assert ended(tmp_path / "child.pid")
+
+
+def test_an_interrupt_stops_the_tools_other_threads_wait_on(tmp_path: Path) -> None:
+    """A cancelled run (SIGTERM here): a thread pool's worker gets no KeyboardInterrupt, and
+    the pool would wait for its tool."""
+    busy = busy_tool(tmp_path, tmp_path / "child.pid")
+    failures: list[str] = []
+
+    def work() -> None:
+        try:
+            run_tool([str(busy)], cwd=tmp_path, timeout=120)
+        except ToolFailedError as error:
+            failures.append(str(error))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "child.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the signal arrives here
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert failures == ["busy failed with exit code -9: no output"]
+    assert ended(tmp_path / "child.pid")
+    assert signal.getsignal(signal.SIGTERM) is handler  # put back
 
 
 @pytest.mark.parametrize(
