@@ -626,6 +626,15 @@ def test_target_sizes_shards_for_the_slowest_matrix_cell(tmp_path: Path) -> None
     mean_cell = sharding.plan(sorted(history.tests), history.seconds, 2).makespan
     assert float(plan.outputs["estimated-seconds"]) == pytest.approx(factor * mean_cell, abs=0.1)
 
+    # a run in which one cell's tests all fail at once says nothing about its speed
+    shutil.rmtree(workspace / "test-results")
+    for label, delay in (("fast", "0.25"), ("slow", "broken")):
+        (workspace / "delay").write_text(delay)
+        shipline(workspace, "run", shards="1", shard="1", label=label)
+    assert shipline(workspace, "merge").code == 1
+    after = json.loads((workspace / "test-durations.json").read_text())
+    assert after["slowest_cell"] == factor
+
 
 TEARDOWN_ERROR = """\
 import pytest

@@ -437,17 +437,24 @@ def test_files_without_reports_read_as_none_counted_and_are_written_the_same() -
 
 
 def test_the_slowest_matrix_cell_is_measured_on_the_tests_every_cell_ran() -> None:
-    fast = [result("a", Outcome.PASSED, 1.0), result("b", Outcome.FAILED, 1.0)]
-    slow = [result("a", Outcome.PASSED, 2.0), result("b", Outcome.PASSED, 1.0)]
+    fast = [result("a", Outcome.PASSED, 1.0), result("b", Outcome.FAILED, 0.2)]
+    slow = [result("a", Outcome.PASSED, 2.0), result("b", Outcome.PASSED, 0.2)]
     # only in one cell, or skipped in one: not compared
-    fast += [result("only_here", Outcome.PASSED, 50.0), result("c", Outcome.SKIPPED, 0.0)]
-    slow += [result("c", Outcome.PASSED, 30.0)]
-    middle = [result("a", Outcome.PASSED, 1.5), result("b", Outcome.PASSED, 1.5)]
+    fast += [result("only_here", Outcome.PASSED, 0.3), result("c", Outcome.SKIPPED, 0.0)]
+    slow += [result("c", Outcome.PASSED, 0.4)]
+    middle = [result("a", Outcome.PASSED, 1.5), result("b", Outcome.PASSED, 0.2)]
     # b failed in one cell (at once, say): only a, which passed in all, compares them
     factor = durations.slowest_cell({"fast": fast, "slow": slow, "middle": middle})
     assert factor == pytest.approx(2.0 / 1.5)
     assert durations.slowest_cell({"one": slow}) == 1.0
-    assert durations.slowest_cell({"x": [result("a", Outcome.PASSED, 0.0)]} | {"y": []}) == 1.0
+    # no test passed in every cell (one cell broke), or those that did took little of a
+    # cell's time: nothing is measured
+    broken = [result("a", Outcome.FAILED, 0.01), result("b", Outcome.ERROR, 0.0)]
+    assert durations.slowest_cell({"fast": fast, "broken": broken}) is None
+    quick = [result("a", Outcome.PASSED, 0.01), result("big", Outcome.FAILED, 0.01)]
+    slow_big = [result("a", Outcome.PASSED, 0.02), result("big", Outcome.PASSED, 5.0)]
+    assert durations.slowest_cell({"quick": quick, "slow_big": slow_big}) is None
+    assert durations.slowest_cell({"x": [result("a", Outcome.PASSED, 0.0)]} | {"y": []}) is None
     assert json.loads(durations.History(slowest_cell=factor).to_text())["slowest_cell"] == 1.333
     history = durations.History(slowest_cell=1.25)
     assert durations.parse(history.to_text(), "d.json") == history

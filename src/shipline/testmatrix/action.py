@@ -613,7 +613,8 @@ def _next_history(
         counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
         reports=(m.report_id for m in manifests if m.report_id),
     )
-    merged = replace(merged, slowest_cell=durations.slowest_cell(_cells(manifests)))
+    measured = durations.slowest_cell(_cells(manifests))
+    merged = replace(merged, slowest_cell=history.slowest_cell if measured is None else measured)
     return merged, sum(1 for m in manifests if m.report_id in counted)
 
 

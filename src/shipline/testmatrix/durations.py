@@ -20,8 +20,9 @@ Format (``version`` 1)::
   a test quarantined for failing on one OS keeps measuring on the others. One merged run is one
   sample: the mean time of the cells where the test passed.
 - ``slowest_cell`` (optional, absent when 1) is how much longer the last merge's slowest matrix
-  cell took than the mean one, on the tests that ran in every cell: the plan scales the total
-  by it before it sizes shards for ``target``, which the slowest cell's shards must keep to.
+  cell took than the mean one, on the tests that passed in every cell (kept as it was when
+  those took less than half of some cell's time): the plan scales the total by it before it
+  sizes shards for ``target``, which the slowest cell's shards must keep to.
 - ``outcome`` is the last outcome (the worst over the matrix cells); a test last skipped keeps
   its ``seconds`` and ``recent`` as they were, and is planned on what its skipped run took:
   ``skipped_seconds`` (optional, absent when 0). pytest times a test skipped before it ran (a
@@ -391,21 +392,26 @@ def combine_runs(results: Iterable[TestResult]) -> dict[str, TestResult]:
     return combined
 
 
-def slowest_cell(cells: Mapping[str, Iterable[TestResult]]) -> float:
+def slowest_cell(cells: Mapping[str, Iterable[TestResult]]) -> float | None:
     """How much longer the slowest matrix cell took than the mean one, on the tests that
     passed in every cell (as the history times tests: a cell whose tests fail at once is no
-    faster); 1.0 for one cell. The history keeps the mean over the cells, so a shard count
-    sized for ``target`` from it alone would suit an average cell."""
-    ran = [
-        {r.nodeid: r.seconds for r in results if r.outcome is Outcome.PASSED}
-        for results in cells.values()
-    ]
-    if len(ran) < 2:
+    faster); 1.0 for one cell. None when those tests took less than half of some cell's time:
+    a broken cell says nothing about speed, nor do a few quick tests, so the last measured
+    factor stands. The history keeps the mean over the cells, so a shard count sized for
+    ``target`` from it alone would suit an average cell."""
+    cells_results = [list(results) for results in cells.values()]
+    if len(cells_results) < 2:
         return 1.0
-    everywhere = sorted(set.intersection(*(set(times) for times in ran)))
-    totals = [math.fsum(times[test] for test in everywhere) for times in ran]
-    mean = math.fsum(totals) / len(totals)
-    return max(1.0, max(totals) / mean) if mean > 0 else 1.0
+    passed = [
+        {r.nodeid: r.seconds for r in results if r.outcome is Outcome.PASSED}
+        for results in cells_results
+    ]
+    everywhere = sorted(set.intersection(*(set(times) for times in passed)))
+    totals = [math.fsum(times[test] for test in everywhere) for times in passed]
+    spent = [math.fsum(r.seconds for r in results) for results in cells_results]
+    if not all(0 < total >= share / 2 for total, share in zip(totals, spent, strict=True)):
+        return None
+    return max(1.0, max(totals) / (math.fsum(totals) / len(totals)))
 
 
 def _mean(values: list[float]) -> float:
