@@ -1037,6 +1037,10 @@ def test_collection_errors_block_with_the_reason(tmp_path: Path) -> None:
             "input 'args' got '-p no:junitxml': expected pytest options without -p no:junitxml",
         ),
         (
+            {"mode": "plan", "args": "-x -pno:junitxml"},
+            "expected pytest options without -p no:junitxml",
+        ),
+        (
             {"mode": "run", "shards": "2", "shard": "1", "keep_together": "package"},
             "input 'keep-together' got 'package': expected one of none, class, module",
         ),
@@ -1095,6 +1099,14 @@ def test_merge_refuses_to_run_on_another_project_than_the_shards(tmp_path: Path)
     )
     assert not (workspace / "test-durations.json").exists()
     assert shipline(workspace, "merge").code == 0  # path: proj, as the shards
+
+
+def test_a_keyword_that_reads_like_a_plugin_option_is_no_plugin_option(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    plan = shipline(workspace, "plan", args="-k no:junitxml")
+    assert plan.code == 1, plan.log  # no test matches that keyword: not bad input
+    assert "without -p no:junitxml" not in plan.log
 
 
 def test_merge_refuses_missing_shards(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ a run that collected no test blocks the job with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import shlex
 import time
@@ -147,7 +148,9 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
             inputs.raw("args"),
             "pytest options without --rootdir: the rootdir is the project directory (path)",
         )
-    if "no:junitxml" in (p.removeprefix("-p") for p in extra):
+    plugins = [b for a, b in itertools.pairwise(extra) if a == "-p"]
+    plugins += [option.removeprefix("-p") for option in extra if option.startswith("-pno:")]
+    if "no:junitxml" in plugins:
         # pytest would refuse shipline's own --junitxml before anything could say why
         raise InputError(
             "args",
