@@ -96,7 +96,7 @@ def run_action(name: str, inputs: Inputs) -> int:
 
 @contextmanager
 def interrupt_stops_tools() -> Iterator[None]:
-    """SIGTERM stops an action as Ctrl-C does, and either first stops every tool run_tool is
+    """SIGTERM stops an action as Ctrl-C does, and both first kill every tool run_tool is
     waiting on (in a thread pool too), with what each started: nothing is left running. A
     cancelled GitHub run sends SIGINT, then SIGTERM 7.5 s later; ``docker stop`` and
     ``timeout`` send SIGTERM alone, on which Python would end at once and orphan the tools.

@@ -111,7 +111,8 @@ def run_tool(
 # Tools run_tool is waiting on, in any thread: the main thread's interrupt stops them all
 # (a thread pool's workers get no KeyboardInterrupt, and the pool waits for them).
 _RUNNING: set[subprocess.Popen[str]] = set()
-_RUNNING_LOCK = threading.Lock()
+# reentrant: the interrupt's handler runs in the main thread, maybe while it holds the lock
+_RUNNING_LOCK = threading.RLock()
 
 
 def stop_running_tools() -> None:
