@@ -124,6 +124,11 @@ def stop_running_tools() -> None:
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    # ESRCH: nothing is left in the group; EPERM: macOS, when only zombies are
+    signal_group(process, signal.SIGKILL)
+
+
+def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:
+    """``signum`` to the process group a process leads (started with ``process_group=0``)."""
+    # ESRCH: no process is left in the group; EPERM: macOS, when only zombies are
     with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(process.pid, signum)

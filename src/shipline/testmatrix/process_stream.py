@@ -20,7 +20,7 @@ from typing import IO
 
 from shipline.ansi import plain
 from shipline.errors import ToolFailedError
-from shipline.tools import ToolResult
+from shipline.tools import ToolResult, signal_group
 
 TAIL_LINES = 200
 # POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
@@ -234,7 +234,7 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
     when waiting is interrupted, by a second Ctrl-C)."""
     try:
         if PROCESS_GROUPS:  # Windows has no SIGINT to send to another process
-            _signal_group(process, signal.SIGINT)
+            signal_group(process, signal.SIGINT)
             with suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_GRACE_SECONDS)
     finally:
@@ -250,10 +250,4 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
     if not PROCESS_GROUPS:
         process.kill()  # no process groups (Windows): the process itself, as before
         return
-    _signal_group(process, signal.SIGKILL)
-
-
-def _signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:
-    # ESRCH: no process is left in the group; EPERM: macOS, when only zombies are
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
+    signal_group(process, signal.SIGKILL)
