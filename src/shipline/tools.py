@@ -79,6 +79,9 @@ def run_tool(
         process = subprocess.Popen(
             list(args),
             cwd=cwd,
+            # in a group of its own it is not the terminal's foreground job: reading from a
+            # terminal would stop it (SIGTTIN) until the timeout; no tool here reads its input
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

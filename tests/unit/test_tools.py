@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -64,6 +65,25 @@ def busy_tool(directory: Path, pid_file: Path) -> Path:
     return fake_tool(
         directory, "busy", f'"{sys.executable}" -c "{long_lived_child(pid_file)}" & wait'
     )
+
+
+def test_a_tool_gets_no_input_of_ours(tmp_path: Path) -> None:
+    """A tool in a process group of its own that read the terminal would stop (SIGTTIN): it
+    gets an empty input, not whatever shipline's own is."""
+    reader = fake_tool(tmp_path, "reader", "cat")
+    harness = (
+        "import pathlib, sys; from shipline.tools import run_tool; "
+        f"print(repr(run_tool([{str(reader)!r}], cwd=pathlib.Path('.'), timeout=30).stdout))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", harness],
+        input="what shipline was given",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert shown.stdout.strip() == "''"
 
 
 def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
