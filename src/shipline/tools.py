@@ -71,63 +71,93 @@ def run_tool(
     ok_codes: Sequence[int] = (0,),
     env: Mapping[str, str] | None = None,
 ) -> ToolResult:
-    """Run a tool to its end. It runs in a process group of its own, which is killed with
-    everything the tool started when it outlives ``timeout``, when the waiting is interrupted,
-    or when ``stop_running_tools`` is called from another thread."""
+    """Run a tool to its end; it is killed when it outlives ``timeout``, stopped (Ctrl-C, then
+    killed a moment later) when the waiting is interrupted, and killed when
+    ``stop_running_tools`` is called from the main thread's interrupt.
+
+    Without a terminal (CI) the tool gets a process group of its own, so that what it started
+    stops with it. At a terminal it stays in shipline's group: a Ctrl-C there reaches it as it
+    reaches shipline, and it may ask on the terminal (ssh's host key, gpg's passphrase), which
+    a background group could not.
+    """
     name = Path(args[0]).name
+    own_group = not os.isatty(0)
     try:
         process = subprocess.Popen(
             list(args),
             cwd=cwd,
-            # in a group of its own it is not the terminal's foreground job: reading from a
-            # terminal would stop it (SIGTTIN) until the timeout; no tool here reads its input
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,  # no tool here reads an input: it gets none of shipline's
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=None if env is None else {**os.environ, **env},
-            process_group=0,
+            process_group=0 if own_group else None,
         )
     except OSError as error:
         raise ToolFailedError(f"{name} could not start: {error}") from None
+    tool = _Tool(process, own_group, threading.get_ident())
     with _RUNNING_LOCK:
-        _RUNNING.add(process)
+        _RUNNING.add(tool)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
-        process.wait()  # not its output: a process that left the group may hold the pipe
+        tool.kill()
+        process.wait()  # not its output: a process it started may hold the pipe
         raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
-    except BaseException:  # Ctrl-C or SIGTERM (cli): nothing the tool started may outlive us
-        _kill_group(process)
-        process.wait()
+    except BaseException:  # Ctrl-C or SIGTERM (cli)
+        tool.stop()
         raise
     finally:
         with _RUNNING_LOCK:
-            _RUNNING.discard(process)
+            _RUNNING.discard(tool)
     result = ToolResult(tuple(args), process.returncode, stdout, stderr)
     if process.returncode not in ok_codes:
         raise ToolFailedError(f"{name} failed with exit code {process.returncode}: {result.tail()}")
     return result
 
 
-# Tools run_tool is waiting on, in any thread: the main thread's interrupt stops them all
-# (a thread pool's workers get no KeyboardInterrupt, and the pool waits for them).
-_RUNNING: set[subprocess.Popen[str]] = set()
+# How long an interrupted tool may take to tidy up (buildah removes its working container)
+# before it is killed: well within the 7.5 s a cancelled GitHub run leaves between its SIGINT
+# and its SIGTERM.
+TIDY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Tool:
+    process: subprocess.Popen[str]
+    own_group: bool
+    thread: int
+
+    def stop(self) -> None:
+        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill."""
+        if self.own_group:
+            signal_group(self.process, signal.SIGINT)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=TIDY_SECONDS)
+        self.kill()
+        self.process.wait()
+
+    def kill(self) -> None:
+        if self.own_group:
+            signal_group(self.process, signal.SIGKILL)
+        else:
+            self.process.kill()
+
+
+# Tools run_tool is waiting on, in any thread: the main thread's interrupt kills those of the
+# other threads (a thread pool's workers get no KeyboardInterrupt, and the pool waits for them).
+_RUNNING: set[_Tool] = set()
 # reentrant: the interrupt's handler runs in the main thread, maybe while it holds the lock
 _RUNNING_LOCK = threading.RLock()
 
 
 def stop_running_tools() -> None:
-    """Kill every tool run_tool is waiting on, with what each started."""
+    """Kill the tools other threads wait on; the calling thread's own tool is stopped by its
+    run_tool, which gives it a moment to tidy up."""
     with _RUNNING_LOCK:
-        running = list(_RUNNING)
-    for process in running:
-        _kill_group(process)
-
-
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    signal_group(process, signal.SIGKILL)
+        others = [tool for tool in _RUNNING if tool.thread != threading.get_ident()]
+    for tool in others:
+        tool.kill()
 
 
 def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:

@@ -86,6 +86,54 @@ def test_a_tool_gets_no_input_of_ours(tmp_path: Path) -> None:
     assert shown.stdout.strip() == "''"
 
 
+@pytest.mark.parametrize("terminal", [True, False], ids=["at-a-terminal", "in-ci"])
+def test_a_tool_has_a_process_group_of_its_own_only_without_a_terminal(terminal: bool) -> None:
+    """At a terminal a tool must stay in the foreground group (Ctrl-C reaches it, it may ask
+    for a passphrase); in CI its own group lets shipline stop what it started too."""
+    harness = (
+        "import os, pathlib, sys; from shipline.tools import run_tool; "
+        f"print(run_tool([{sys.executable!r}, '-c', 'import os; print(os.getpgid(0))'], "
+        "cwd=pathlib.Path('.'), timeout=30).stdout.strip(), os.getpgid(0))"
+    )
+    leader, follower = os.openpty()
+    try:
+        shown = subprocess.run(
+            [sys.executable, "-c", harness],
+            stdin=follower if terminal else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    tool_group, shipline_group = shown.stdout.split()
+    assert (tool_group == shipline_group) is terminal
+
+
+def test_an_interrupted_tool_gets_a_moment_to_tidy_up(tmp_path: Path) -> None:
+    """As buildah removes its working container on Ctrl-C: the tool of the interrupted thread
+    is stopped with SIGINT, and killed only if it does not end within a moment."""
+    tidy = fake_tool(
+        tmp_path,
+        "tidy",
+        f"trap 'touch {tmp_path}/tidied; exit 1' INT; touch {tmp_path}/started; "
+        "while :; do sleep 0.1; done",
+    )
+
+    def interrupt_once_started() -> None:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=interrupt_once_started).start()
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        run_tool([str(tidy)], cwd=tmp_path, timeout=60)
+    assert (tmp_path / "tidied").exists()
+
+
 def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
     busy = busy_tool(tmp_path, tmp_path / "child.pid")
     with pytest.raises(ToolFailedError, match="busy did not finish within 1 s"):
