@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from shipline import __version__
 from shipline.errors import ShiplineError
 from shipline.gha.inputs import ActionSpec, Inputs
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
-from shipline.tools import stop_running_tools
+from shipline.tools import interrupt_stops_tools
 
 
 def build_parser(specs: dict[str, ActionSpec]) -> argparse.ArgumentParser:
@@ -92,28 +89,3 @@ def run_action(name: str, inputs: Inputs) -> int:
             f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
         )
         return 1
-
-
-@contextmanager
-def interrupt_stops_tools() -> Iterator[None]:
-    """SIGTERM stops an action as Ctrl-C does, and both first kill every tool run_tool is
-    waiting on (in a thread pool too), with what each started: nothing is left running. A
-    cancelled GitHub run sends SIGINT, then SIGTERM 7.5 s later; ``docker stop`` and
-    ``timeout`` send SIGTERM alone, on which Python would end at once and orphan the tools.
-    test-matrix stops pytest itself, gently (its fixtures are torn down)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    before = {
-        signum: signal.signal(signum, _interrupted) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    stop_running_tools()
-    raise KeyboardInterrupt

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +72,8 @@ def run_tool(
     env: Mapping[str, str] | None = None,
 ) -> ToolResult:
     """Run a tool to its end; it is killed when it outlives ``timeout``, stopped (Ctrl-C, then
-    killed a moment later) when the waiting is interrupted, and killed when
-    ``stop_running_tools`` is called from the main thread's interrupt.
+    killed a moment later) when the waiting is interrupted, and killed when the main thread's
+    interrupt comes while another thread waits on it (interrupt_stops_tools).
 
     Without a terminal (CI) the tool gets a process group of its own, so that what it started
     stops with it. At a terminal it stays in shipline's group: a Ctrl-C there reaches it as it
@@ -82,34 +82,35 @@ def run_tool(
     """
     name = Path(args[0]).name
     own_group = not os.isatty(0)
-    try:
-        process = subprocess.Popen(
-            list(args),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,  # no tool here reads an input: it gets none of shipline's
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=None if env is None else {**os.environ, **env},
-            process_group=0 if own_group else None,
-        )
-    except OSError as error:
-        raise ToolFailedError(f"{name} could not start: {error}") from None
-    tool = _Tool(process, own_group, threading.get_ident())
-    with _RUNNING_LOCK:
-        _RUNNING.add(tool)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        tool.kill()
-        process.wait()  # not its output: a process it started may hold the pipe
-        raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
-    except BaseException:  # Ctrl-C or SIGTERM (cli)
-        tool.stop()
-        raise
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(tool)
+    with interrupt_held() as release:
+        try:
+            process = subprocess.Popen(
+                list(args),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,  # no tool here reads an input: it gets none of shipline's
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=None if env is None else {**os.environ, **env},
+                process_group=0 if own_group else None,
+            )
+        except OSError as error:
+            raise ToolFailedError(f"{name} could not start: {error}") from None
+        tool = _Tool(process, own_group, threading.get_ident())
+        _register(tool)
+        try:
+            release()
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tool.kill()
+            process.wait()  # not its output: a process it started may hold the pipe
+            raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
+        except BaseException:  # Ctrl-C or SIGTERM (interrupt_stops_tools)
+            tool.stop()
+            raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(tool)
     result = ToolResult(tuple(args), process.returncode, stdout, stderr)
     if process.returncode not in ok_codes:
         raise ToolFailedError(f"{name} failed with exit code {process.returncode}: {result.tail()}")
@@ -151,7 +152,81 @@ _RUNNING: set[_Tool] = set()
 _RUNNING_LOCK = threading.RLock()
 
 
-def stop_running_tools() -> None:
+@dataclass
+class _Interrupt:
+    """What interrupt_stops_tools' handler has seen, and what it must leave for later."""
+
+    stopping: bool = False  # it came: a tool another thread starts now is killed at once
+    holding: bool = False  # the main thread is starting a tool: a KeyboardInterrupt waits
+    pending: bool = False  # it came while holding
+
+
+_INTERRUPT = _Interrupt()
+
+
+@contextmanager
+def interrupt_stops_tools() -> Iterator[None]:
+    """SIGTERM stops an action as Ctrl-C does, and both first kill every tool run_tool is
+    waiting on (in a thread pool too), with what each started: nothing is left running. A
+    cancelled GitHub run sends SIGINT, then SIGTERM 7.5 s later; ``docker stop`` and
+    ``timeout`` send SIGTERM alone, on which Python would end at once and orphan the tools.
+    test-matrix stops pytest itself, gently (its fixtures are torn down)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    before = {
+        signum: signal.signal(signum, _interrupted) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        _INTERRUPT.stopping = _INTERRUPT.pending = False
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    _INTERRUPT.stopping = True  # before the look at the running tools: see _register
+    _kill_other_threads_tools()
+    if _INTERRUPT.holding:
+        _INTERRUPT.pending = True
+        return
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_held() -> Iterator[Callable[[], None]]:
+    """Hold the main thread's interrupt while a tool starts, until ``release`` is called where
+    a KeyboardInterrupt stops the tool (or the block ends). Raised between the tool's start
+    and there, it would leave the tool running, unknown to anyone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None  # a KeyboardInterrupt is never raised in other threads
+        return
+
+    def release() -> None:
+        _INTERRUPT.holding = False
+        if _INTERRUPT.pending:
+            _INTERRUPT.pending = False
+            raise KeyboardInterrupt
+
+    _INTERRUPT.holding = True
+    try:
+        yield release
+    finally:
+        release()
+
+
+def _register(tool: _Tool) -> None:
+    """Known to the interrupt from now on; killed at once when it came already (the interrupt
+    marks itself before it looks at the running tools, so no tool is missed by both)."""
+    with _RUNNING_LOCK:
+        _RUNNING.add(tool)
+        stopping = _INTERRUPT.stopping and tool.thread != threading.main_thread().ident
+    if stopping:
+        tool.kill()
+
+
+def _kill_other_threads_tools() -> None:
     """Kill the tools other threads wait on; the calling thread's own tool is stopped by its
     run_tool, which gives it a moment to tidy up."""
     with _RUNNING_LOCK:

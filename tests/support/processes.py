@@ -43,6 +43,24 @@ def ended(pid_file: Path, within: float = 10.0) -> bool:
     return False
 
 
+def group_ended(group: int, within: float = 10.0) -> bool:
+    """No process but zombies is left in the process group within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(_live_member(stat, group) for stat in Path("/proc").glob("[0-9]*/stat")):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _live_member(stat: Path, group: int) -> bool:
+    try:  # state, parent, group: the fields after the command's name in parentheses
+        state, _, member_of = stat.read_text().rsplit(")", 1)[1].split()[:3]
+    except (OSError, IndexError, ValueError):
+        return False  # it ended while we looked
+    return state != "Z" and int(member_of) == group
+
+
 def end(pid_file: Path) -> None:
     """Kill the process if it is still running (cleanup for one that escaped on purpose)."""
     if pid_file.exists():

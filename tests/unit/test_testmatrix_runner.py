@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shipline.errors import ToolFailedError, UsageError
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
-from shipline.tools import ToolResult
-from tests.support.processes import end, ended, long_lived_child
+from shipline.tools import ToolResult, interrupt_stops_tools
+from tests.support.processes import end, ended, group_ended, long_lived_child
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.
 TOO_MANY = [f"tests/test_x.py::test[{n:04d}-" + "x" * 980 + "]" for n in range(3000)]
@@ -183,6 +186,27 @@ def _stop(script: str, tmp_path: Path, stopped_by: str) -> None:
     else:
         with pytest.raises(process_stream.StreamTimeoutError):
             stream(command, cwd=tmp_path, timeout=1, echo=print)
+
+
+@needs_process_groups
+def test_an_interrupt_as_the_run_starts_still_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between pytest's start and the moment the stream can stop it, an interrupt waits."""
+    busy = long_lived_child(tmp_path / "pytest.pid")
+    real_start = process_stream._start
+    started: list[int] = []
+
+    def start_then_interrupted(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        process = real_start(*args, **kwargs)
+        started.append(process.pid)
+        os.kill(os.getpid(), signal.SIGINT)  # handled here, before the stream can stop it
+        return process
+
+    monkeypatch.setattr(process_stream, "_start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        stream([sys.executable, "-c", busy], cwd=tmp_path, timeout=120, echo=print)
+    assert group_ended(started[0])
 
 
 @needs_process_groups

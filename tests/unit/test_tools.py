@@ -7,15 +7,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from shipline.cli import interrupt_stops_tools
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 from shipline.lint import tools as lint_tools
-from shipline.tools import find_interpreter, find_tool, run_tool
-from tests.support.processes import ended, long_lived_child
+from shipline.tools import find_interpreter, find_tool, interrupt_stops_tools, run_tool
+from tests.support.processes import ended, group_ended, long_lived_child
 
 
 def fake_tool(directory: Path, name: str, script: str) -> Path:
@@ -167,6 +167,54 @@ def test_an_interrupt_stops_the_tools_other_threads_wait_on(tmp_path: Path) -> N
     assert failures == ["busy failed with exit code -9: no output"]
     assert ended(tmp_path / "child.pid")
     assert signal.getsignal(signal.SIGTERM) is handler  # put back
+
+
+def test_an_interrupt_as_a_tool_starts_still_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt lands between the tool's start and the moment run_tool knows it (round
+    12 left 21 of 300 such tools running): it waits until the tool can be stopped."""
+    busy = busy_tool(tmp_path, tmp_path / "child.pid")
+    real_popen = subprocess.Popen
+    started: list[int] = []
+
+    def popen_then_interrupted(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        process = real_popen(*args, **kwargs)
+        started.append(process.pid)
+        os.kill(os.getpid(), signal.SIGTERM)  # handled here, before the tool is known
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_interrupted)
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        run_tool([str(busy)], cwd=tmp_path, timeout=60)
+    assert group_ended(started[0])  # the tool's, with what it started
+
+
+def test_a_tool_another_thread_starts_after_the_interrupt_is_killed(tmp_path: Path) -> None:
+    """A worker that was just starting its tool as the interrupt came does not run it on."""
+    busy = busy_tool(tmp_path, tmp_path / "child.pid")
+    outcomes: list[str] = []
+
+    def in_a_worker(tool: str) -> None:
+        def work() -> None:
+            try:
+                outcomes.append(run_tool([tool], cwd=tmp_path, timeout=120).stdout)
+            except ToolFailedError as error:
+                outcomes.append(str(error))
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+
+    with interrupt_stops_tools():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)  # the signal arrives here
+        in_a_worker(str(busy))
+    assert ended(tmp_path / "child.pid")
+    in_a_worker(str(fake_tool(tmp_path, "later", "echo ran")))  # the next action's tools run
+    assert outcomes == ["busy failed with exit code -9: no output", "ran\n"]
 
 
 @pytest.mark.parametrize(

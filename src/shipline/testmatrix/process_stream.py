@@ -20,7 +20,7 @@ from typing import IO
 
 from shipline.ansi import plain
 from shipline.errors import ToolFailedError
-from shipline.tools import ToolResult, signal_group
+from shipline.tools import ToolResult, interrupt_held, signal_group
 
 TAIL_LINES = 200
 # POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
@@ -78,15 +78,20 @@ def stream(
         echo(line)
         tail.append(plain(line))  # the log shows colours; what is read must not hold them
 
-    process = _start(args, cwd=cwd, env=env)
-    with _reading(process) as (lines, stop), _stopped_when_interrupted(process, lines, stop, show):
-        timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
-        if timed_out:
-            _stop_group(process)
-        returncode = process.wait()
-        _kill_group(process)  # what its tests left running: they hold the pipe, and time
-        if not _drain(lines, stop, show):
-            echo(OUTPUT_CUT)
+    with interrupt_held() as release:
+        process = _start(args, cwd=cwd, env=env)
+        with (
+            _reading(process) as (lines, stop),
+            _stopped_when_interrupted(process, lines, stop, show),
+        ):
+            release()
+            timed_out = _show_until_exit(process, lines, time.monotonic() + timeout, show)
+            if timed_out:
+                _stop_group(process)
+            returncode = process.wait()
+            _kill_group(process)  # what its tests left running: they hold the pipe, and time
+            if not _drain(lines, stop, show):
+                echo(OUTPUT_CUT)
     if timed_out:
         raise StreamTimeoutError(
             f"{Path(args[0]).name} did not finish within {timeout:g} s", "\n".join(tail)
