@@ -167,6 +167,16 @@ def test_the_supported_lines_follow_the_day_of_the_plan(today: dt.date, lines: l
         ({"requires-python": "==3.11.0.*"}, ["3.11"]),
         ({"requires-python": "==3.11.0.0.*"}, ["3.11"]),  # 3.11.0 is padded to 3.11.0.0
         ({"requires-python": ">=3.11.1,<3.11.2"}, ["3.11"]),
+        # a pre-, development or post-release is a point just below or above its release
+        ({"requires-python": ">=3.12.0rc1"}, ["3.12", "3.13", "3.14"]),
+        ({"requires-python": ">=3.12RC1"}, ["3.12", "3.13", "3.14"]),
+        ({"requires-python": ">3.12.0b2"}, ["3.12", "3.13", "3.14"]),
+        ({"requires-python": ">=3.11.0.dev0"}, ["3.11", "3.12", "3.13", "3.14"]),
+        ({"requires-python": "<3.13.0a1"}, ["3.10", "3.11", "3.12"]),
+        ({"requires-python": "<=3.13.0rc2"}, ["3.10", "3.11", "3.12"]),
+        ({"requires-python": "~=3.12.0rc1"}, ["3.12"]),
+        ({"requires-python": "!=3.12.0rc1,>=3.12"}, ["3.12", "3.13", "3.14"]),
+        ({"requires-python": "<=3.11.0.post1"}, ["3.10", "3.11"]),
         (
             {
                 "requires-python": ">=3.11",
@@ -187,7 +197,9 @@ def test_python_versions_from_the_project(project: dict[str, object], expected: 
 
 
 # no patch release lies between 3.11.1 and 3.11.2, and 3.12.0.x is not a CPython release line
-@pytest.mark.parametrize("spec", [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1"])
+@pytest.mark.parametrize(
+    "spec", [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1", "==3.12.0rc1", "==3.11.0.post1"]
+)
 def test_a_requires_python_that_matches_no_supported_line_is_an_error(spec: str) -> None:
     with pytest.raises(pythons.SpecifierError) as caught:
         pythons.project_versions({"project": {"requires-python": spec}}, BEFORE_3_15)
@@ -237,6 +249,8 @@ def test_a_pyproject_of_the_wrong_shape_is_an_error(
         ("~=3", "~= needs at least two parts"),
         (">=3.*", "'.*' goes only with == or !="),
         ("~=3.11.*", "'.*' goes only with == or !="),
+        ("==3.12.0rc1.*", "'.*' goes only with == or != and a release, such as ==3.12.*"),
+        (">=3.12.0gamma1", "cannot read the version clause"),
         ("===3.11", "cannot read the version clause"),
     ],
 )

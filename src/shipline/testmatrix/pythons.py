@@ -4,10 +4,12 @@ Classifiers such as ``Programming Language :: Python :: 3.12`` are what a projec
 support, so they win; otherwise ``requires-python`` is applied to the CPython lines that are
 supported upstream on the day of the plan (``LINES``: released, not past their end of life).
 
-``requires-python`` is read as PEP 440 specifies, for the release-only versions that
-projects write there (``>=3.11``, ``~=3.10.2``, ``!=3.12.*``). A minor line such as 3.11 is
-admitted when *some* release 3.11.z satisfies every clause: ``>3.11`` admits 3.11 (3.11.1
-satisfies it) and ``~=3.10.2`` admits only 3.10. Shipline has no dependency on ``packaging``,
+``requires-python`` is read as PEP 440 specifies, for the versions that projects write there
+(``>=3.11``, ``~=3.10.2``, ``!=3.12.*``, ``>=3.12.0rc1``). A minor line such as 3.11 is
+admitted when *some* final release 3.11.z satisfies every clause: ``>3.11`` admits 3.11
+(3.11.1 satisfies it), ``~=3.10.2`` admits only 3.10, and ``<3.13.0a1`` leaves 3.13 out. Tests
+run on final releases only, so a pre-, post- or development release in a clause matters only
+as the point just below or above its release. Shipline has no dependency on ``packaging``,
 hence this small subset.
 """
 
@@ -49,7 +51,14 @@ def supported(today: dt.date) -> list[str]:
 
 VERSION = re.compile(r"^3\.\d{1,2}$")
 _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
-_CLAUSE = re.compile(r"^\s*(~=|==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?\s*$")
+_CLAUSE = re.compile(
+    r"^\s*(?P<operator>~=|==|!=|<=|>=|<|>)\s*(?P<release>[0-9]+(?:\.[0-9]+)*)"
+    r"(?P<pre>[-_.]?(?:a|alpha|b|beta|c|rc|pre|preview)[-_.]?[0-9]*)?"
+    r"(?P<post>[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?"
+    r"(?P<dev>[-_.]?dev[-_.]?[0-9]*)?"
+    r"(?P<wildcard>\.\*)?\s*$",
+    re.IGNORECASE,
+)
 
 Release = tuple[int, ...]
 
@@ -65,14 +74,18 @@ class Clause:
     operator: str
     bound: Release
     wildcard: bool  # the trailing ``.*`` of ``==`` and ``!=``
+    # -1: a pre- or development release of ``bound``, just below it for any final release;
+    # 1: a post-release, just above it
+    nudge: int = 0
 
     def admits(self, release: Release) -> bool:
         """Whether the final release ``release`` satisfies this clause (PEP 440)."""
         if self.operator == "~=":  # ~=3.10.2 is >=3.10.2 together with ==3.10.*
-            return _compare(release, self.bound) >= 0 and _prefix_match(release, self.bound[:-1])
+            at_least = (_compare(release, self.bound) or -self.nudge) >= 0
+            return at_least and _prefix_match(release, self.bound[:-1])
         if self.wildcard:
             return _prefix_match(release, self.bound) == (self.operator == "==")
-        order = _compare(release, self.bound)
+        order = _compare(release, self.bound) or -self.nudge
         return {
             "==": order == 0,
             "!=": order != 0,
@@ -103,18 +116,29 @@ def _key(version: str) -> Release:
     return tuple(int(part) for part in version.split("."))
 
 
+def _nudge(clause: re.Match[str]) -> int:
+    """Where the clause's version lies for final releases: a pre-release (``3.12.0rc1``) or a
+    development release (``3.12.0.dev1``) just below its release, a post-release above."""
+    if clause["pre"] or (clause["dev"] and not clause["post"]):
+        return -1
+    return 1 if clause["post"] else 0
+
+
 def parse_specifier(specifier: str) -> list[Clause]:
     clauses = []
     for text in filter(None, (part.strip() for part in specifier.split(","))):
         match = _CLAUSE.match(text)
         if not match:
             raise SpecifierError(f"cannot read the version clause {text!r}")
-        operator, bound, star = match.groups()
-        if star and operator not in ("==", "!="):
-            raise SpecifierError(f"{text!r}: '.*' goes only with == or !=")
+        operator, bound, star = match["operator"], match["release"], match["wildcard"]
+        nudge = _nudge(match)
+        if star and (operator not in ("==", "!=") or nudge):
+            raise SpecifierError(
+                f"{text!r}: '.*' goes only with == or != and a release, such as ==3.12.*"
+            )
         if operator == "~=" and "." not in bound:
             raise SpecifierError(f"{text!r}: ~= needs at least two parts, such as ~=3.11")
-        clauses.append(Clause(operator, _key(bound), bool(star)))
+        clauses.append(Clause(operator, _key(bound), bool(star), nudge))
     return clauses
 
 
