@@ -20,6 +20,9 @@ from pathlib import Path
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 
+# Windows has none: there a tool is one process, killed alone
+PROCESS_GROUPS = hasattr(os, "killpg")
+
 
 @dataclass(frozen=True)
 class ToolResult:
@@ -81,7 +84,7 @@ def run_tool(
     a background group could not.
     """
     name = Path(args[0]).name
-    own_group = not os.isatty(0)
+    own_group = PROCESS_GROUPS and not os.isatty(0)
     with interrupt_held() as release:
         try:
             process = subprocess.Popen(

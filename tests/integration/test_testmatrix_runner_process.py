@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shipline.testmatrix import process_stream
+from shipline.tools import PROCESS_GROUPS
 from tests.support.action_runner import ActionRun, run_action
 from tests.support.processes import ended, long_lived_child
 
@@ -37,9 +37,7 @@ def test_two(n):
 # printed at import: with -s it lands in pytest's listing of the collected tests
 NOISY_CONFTEST = 'print("conftest loaded")\nprint()\nprint("tests/fake.py::not_a_test")\n'
 
-needs_process_groups = pytest.mark.skipif(
-    not process_stream.PROCESS_GROUPS, reason="no process groups (Windows)"
-)
+needs_process_groups = pytest.mark.skipif(not PROCESS_GROUPS, reason="no process groups (Windows)")
 
 
 def make_project(workspace: Path, tests: dict[str, str], ini: str = "") -> None:

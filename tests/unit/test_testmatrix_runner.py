@@ -15,7 +15,7 @@ import pytest
 from shipline.errors import ToolFailedError, UsageError
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
-from shipline.tools import ToolResult, interrupt_stops_tools
+from shipline.tools import PROCESS_GROUPS, ToolResult, interrupt_stops_tools
 from tests.support.processes import end, ended, group_ended, long_lived_child
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.
@@ -49,9 +49,7 @@ print("started", flush=True)
 {then}
 """
 
-needs_process_groups = pytest.mark.skipif(
-    not process_stream.PROCESS_GROUPS, reason="no process groups (Windows)"
-)
+needs_process_groups = pytest.mark.skipif(not PROCESS_GROUPS, reason="no process groups (Windows)")
 
 
 @needs_process_groups

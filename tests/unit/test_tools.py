@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shipline import tools
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 from shipline.lint import tools as lint_tools
@@ -139,6 +140,17 @@ def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) 
     with pytest.raises(ToolFailedError, match="busy did not finish within 1 s"):
         run_tool([str(busy)], cwd=tmp_path, timeout=1)
     assert ended(tmp_path / "child.pid")
+
+
+def test_without_process_groups_a_tool_past_its_timeout_is_killed_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows: no process groups, no os.killpg; the tool itself is killed."""
+    monkeypatch.setattr(tools, "PROCESS_GROUPS", False)
+    monkeypatch.delattr(os, "killpg")
+    sleeper = fake_tool(tmp_path, "sleeper", "exec sleep 60")
+    with pytest.raises(ToolFailedError, match="sleeper did not finish within 1 s"):
+        run_tool([str(sleeper)], cwd=tmp_path, timeout=1)
 
 
 def test_an_interrupt_stops_the_tools_other_threads_wait_on(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ end without waiting for ever on a process that escaped.
 from __future__ import annotations
 
 import errno
-import os
 import queue
 import signal
 import subprocess
@@ -20,12 +19,9 @@ from typing import IO
 
 from shipline.ansi import plain
 from shipline.errors import ToolFailedError
-from shipline.tools import ToolResult, interrupt_held, signal_group
+from shipline.tools import PROCESS_GROUPS, ToolResult, interrupt_held, signal_group
 
 TAIL_LINES = 200
-# POSIX (Linux, macOS): pytest runs in a process group of its own, so that a timeout kills the
-# processes its tests started too, and those left behind once it exits. Windows has none.
-PROCESS_GROUPS = hasattr(os, "killpg")
 # Once pytest has exited, how long to wait for more of its output after the last line came: a
 # process that escaped its group (a daemon a test started in a session of its own) may hold the
 # pipe open for ever. And how long such a process may keep writing before it is no longer read
@@ -156,7 +152,9 @@ def _start(
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            start_new_session=PROCESS_GROUPS,  # a group of its own, led by its pid
+            # a group of its own, led by its pid (POSIX): a timeout kills the processes its
+            # tests started too, and those left behind once it exits
+            start_new_session=PROCESS_GROUPS,
         )
     except OSError as error:
         if error.errno == errno.E2BIG:
