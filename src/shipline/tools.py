@@ -12,16 +12,21 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 
 # Windows has none: there a tool is one process, killed alone
 PROCESS_GROUPS = hasattr(os, "killpg")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def run_tool(
         _register(tool)
         try:
             release()
-            stdout, stderr = process.communicate(timeout=timeout)
+            stdout, stderr = _communicate(process, timeout)
         except subprocess.TimeoutExpired:
             tool.kill()
             process.wait()  # not its output: a process it started may hold the pipe
@@ -120,6 +125,23 @@ def run_tool(
     return result
 
 
+# How long the main thread blocks at most while it waits: a signal delivered to another thread
+# reaches the handler only once the main thread wakes.
+POLL_SECONDS = 0.2
+
+
+def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """The tool's output once it has ended, waited for in short polls (see POLL_SECONDS); the
+    last poll's TimeoutExpired past ``timeout``. Polling again loses no output."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return process.communicate(timeout=min(POLL_SECONDS, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+
+
 # How long an interrupted tool may take to tidy up (buildah removes its working container)
 # before it is killed: well within the 7.5 s a cancelled GitHub run leaves between its SIGINT
 # and its SIGTERM.
@@ -133,13 +155,16 @@ class _Tool:
     thread: int
 
     def stop(self) -> None:
-        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill."""
-        if self.own_group:
-            signal_group(self.process, signal.SIGINT)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=TIDY_SECONDS)
-        self.kill()
-        self.process.wait()
+        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill;
+        killed too when a second interrupt cuts the tidying short."""
+        try:
+            if self.own_group:
+                signal_group(self.process, signal.SIGINT)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=TIDY_SECONDS)
+        finally:
+            self.kill()
+            self.process.wait()
 
     def kill(self) -> None:
         if self.own_group:
@@ -177,15 +202,17 @@ def interrupt_stops_tools() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
-    before = {
-        signum: signal.signal(signum, _interrupted) for signum in (signal.SIGINT, signal.SIGTERM)
-    }
+    _INTERRUPT.stopping = _INTERRUPT.pending = False  # in case a signal cut the last block's end
+    before_int = signal.signal(signal.SIGINT, _interrupted)
+    before_term = signal.signal(signal.SIGTERM, _interrupted)
     try:
         yield
     finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
-        _INTERRUPT.stopping = _INTERRUPT.pending = False
+        try:
+            signal.signal(signal.SIGINT, before_int)
+        finally:  # also when a SIGTERM lands just here
+            signal.signal(signal.SIGTERM, before_term)
+            _INTERRUPT.stopping = _INTERRUPT.pending = False
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -236,6 +263,34 @@ def _kill_other_threads_tools() -> None:
         others = [tool for tool in _RUNNING if tool.thread != threading.get_ident()]
     for tool in others:
         tool.kill()
+
+
+def in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run each call in a thread of its own; their results, in order.
+
+    The main thread waits in short polls, so that an interrupt reaches its handler (which kills
+    the threads' tools) at once. After an interrupt it waits for every thread to end, through
+    further interrupts too: a thread still running when the interrupt_stops_tools block ended
+    could start a tool nobody would stop.
+    """
+    with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        try:
+            _wait_for(futures)
+        except KeyboardInterrupt:
+            _wait_for(futures, through_interrupts=True)
+            raise
+    return [future.result() for future in futures]
+
+
+def _wait_for(futures: Sequence[Future[T]], *, through_interrupts: bool = False) -> None:
+    while True:
+        try:
+            if not wait(futures, timeout=POLL_SECONDS).not_done:
+                return
+        except KeyboardInterrupt:
+            if not through_interrupts:
+                raise
 
 
 def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:

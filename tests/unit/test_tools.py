@@ -135,6 +135,117 @@ def test_an_interrupted_tool_gets_a_moment_to_tidy_up(tmp_path: Path) -> None:
     assert (tmp_path / "tidied").exists()
 
 
+def wait_for_file(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_a_second_interrupt_while_a_tool_tidies_up_still_kills_it(tmp_path: Path) -> None:
+    """Ctrl-C twice, or SIGINT then SIGTERM: the tool is killed however its tidy-up ends."""
+    stubborn = fake_tool(
+        tmp_path, "stubborn", f"trap '' INT; echo $$ > {tmp_path}/pid; while :; do sleep 0.1; done"
+    )
+
+    def interrupt_twice() -> None:
+        wait_for_file(tmp_path / "pid")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the tool is being given its moment to tidy up
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_twice).start()
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        run_tool([str(stubborn)], cwd=tmp_path, timeout=60)
+    assert group_ended(int((tmp_path / "pid").read_text()))
+
+
+def slow_tool(directory: Path) -> Path:
+    """A tool that writes its pid, then finishes 20 s later (unless it is stopped first)."""
+    return fake_tool(
+        directory,
+        "slow",
+        f"echo $$ > {directory}/pid; sleep 20; touch {directory}/finished",
+    )
+
+
+def interrupt_in_another_thread(pid_file: Path) -> None:
+    """A signal the kernel gives to a thread that is not the main one, as it may: Python runs
+    the handler in the main thread, once that wakes."""
+
+    def interrupt() -> None:
+        wait_for_file(pid_file)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    threading.Thread(target=interrupt).start()
+
+
+def test_an_interrupt_another_thread_receives_stops_the_tool_at_once(tmp_path: Path) -> None:
+    slow = slow_tool(tmp_path)
+    interrupt_in_another_thread(tmp_path / "pid")
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        run_tool([str(slow)], cwd=tmp_path, timeout=60)
+    assert not (tmp_path / "finished").exists()
+    assert group_ended(int((tmp_path / "pid").read_text()))
+
+
+def test_in_threads_an_interrupt_kills_the_threads_tools_at_once(tmp_path: Path) -> None:
+    slow = slow_tool(tmp_path)
+    interrupt_in_another_thread(tmp_path / "pid")
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        tools.in_threads([lambda: run_tool([str(slow)], cwd=tmp_path, timeout=60)])
+    assert not (tmp_path / "finished").exists()
+    assert group_ended(int((tmp_path / "pid").read_text()))
+
+
+def main_thread_in(function: str) -> bool:
+    frame = sys._current_frames().get(threading.main_thread().ident or 0)
+    while frame is not None and frame.f_code.co_name != function:
+        frame = frame.f_back
+    return frame is not None
+
+
+def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Had a second or third interrupt ended the wait, the block would end while a thread was
+    still to start its tool, and nobody would stop that tool."""
+    handled: list[int] = []
+    real_handler = tools._interrupted
+
+    def counted(signum: int, frame: object) -> None:
+        handled.append(signum)
+        real_handler(signum, frame)
+
+    monkeypatch.setattr(tools, "_interrupted", counted)
+    busy = busy_tool(tmp_path, tmp_path / "child.pid")
+    go = threading.Event()
+    outcomes: list[str] = []
+
+    def late_tool() -> None:
+        go.wait(timeout=30)
+        try:
+            run_tool([str(busy)], cwd=tmp_path, timeout=10)
+        except ToolFailedError as error:
+            outcomes.append(str(error))
+
+    def interrupt_three_times() -> None:
+        deadline = time.monotonic() + 30
+        while not main_thread_in("_wait_for") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for count, signum in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGTERM), 1):
+            os.kill(os.getpid(), signum)
+            deadline = time.monotonic() + 30
+            while len(handled) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+        go.set()
+
+    threading.Thread(target=interrupt_three_times).start()
+    with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+        tools.in_threads([late_tool])
+    assert handled == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
+    assert outcomes == ["busy failed with exit code -9: no output"]  # killed as it started
+
+
 def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
     busy = busy_tool(tmp_path, tmp_path / "child.pid")
     with pytest.raises(ToolFailedError, match="busy did not finish within 1 s"):

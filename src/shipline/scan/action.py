@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 
 from shipline.context import ActionContext
@@ -35,6 +35,7 @@ from shipline.scan.policy import (
 )
 from shipline.scan.register import ExceptionEntry, load_register
 from shipline.scan.summary import ScannerRun, build_summary
+from shipline.tools import in_threads
 
 # Annotations are for findings that sit on a line someone can change.
 ANNOTATED_TOOLS = {reports.SEMGREP, reports.TRIVY_SECRET, reports.TRIVY_MISCONFIG, reports.POLICY}
@@ -330,8 +331,7 @@ def run(context: ActionContext) -> int:
                 return result.findings
 
             pending.append(("trivy image", [reports.TRIVY_IMAGE], scan_image))
-    with ThreadPoolExecutor(max_workers=max(1, len(pending))) as pool:
-        done = list(pool.map(lambda job: execute(*job), pending))
+    done = in_threads([partial(execute, *job) for job in pending])
     for scanner_run in done:
         _log_run(context, scanner_run)
         runs.append(scanner_run)
