@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,12 +131,18 @@ POLL_SECONDS = 0.2
 
 
 def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
-    """The tool's output once it has ended, waited for in short polls (see POLL_SECONDS); the
-    last poll's TimeoutExpired past ``timeout``. Polling again loses no output."""
+    """The tool's output once it has ended; the last poll's TimeoutExpired past ``timeout``.
+
+    The main thread, which runs the interrupt's handler, waits in short polls (POLL_SECONDS).
+    Polling again loses no output, but each poll that times out copies what came so far, so
+    the other threads wait in one go.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    poll = POLL_SECONDS if main else timeout
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return process.communicate(timeout=min(POLL_SECONDS, deadline - time.monotonic()))
+            return process.communicate(timeout=min(poll, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             if time.monotonic() >= deadline:
                 raise
@@ -155,14 +161,13 @@ class _Tool:
     thread: int
 
     def stop(self) -> None:
-        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill;
-        killed too when a second interrupt cuts the tidying short."""
-        try:
+        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill; a
+        second interrupt waits, or it would cut this short before the kill."""
+        with interrupt_held():
             if self.own_group:
                 signal_group(self.process, signal.SIGINT)
             with suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=TIDY_SECONDS)
-        finally:
             self.kill()
             self.process.wait()
 
@@ -226,16 +231,18 @@ def _interrupted(signum: int, frame: object) -> None:
 
 @contextmanager
 def interrupt_held() -> Iterator[Callable[[], None]]:
-    """Hold the main thread's interrupt while a tool starts, until ``release`` is called where
-    a KeyboardInterrupt stops the tool (or the block ends). Raised between the tool's start
-    and there, it would leave the tool running, unknown to anyone."""
+    """Hold the main thread's KeyboardInterrupt until ``release`` is called, or the block ends
+    (the handler still kills the other threads' tools at once). Raised between a tool's start
+    and the code that stops it, it would leave the tool running; raised while a lock is being
+    taken, it may leave the lock held."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None  # a KeyboardInterrupt is never raised in other threads
         return
+    outer = _INTERRUPT.holding
 
     def release() -> None:
-        _INTERRUPT.holding = False
-        if _INTERRUPT.pending:
+        _INTERRUPT.holding = outer
+        if _INTERRUPT.pending and not outer:
             _INTERRUPT.pending = False
             raise KeyboardInterrupt
 
@@ -269,28 +276,16 @@ def in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
     """Run each call in a thread of its own; their results, in order.
 
     The main thread waits in short polls, so that an interrupt reaches its handler (which kills
-    the threads' tools) at once. After an interrupt it waits for every thread to end, through
-    further interrupts too: a thread still running when the interrupt_stops_tools block ended
-    could start a tool nobody would stop.
+    the threads' tools) at once. The KeyboardInterrupt is held until every thread has ended:
+    a thread still running once the interrupt_stops_tools block ended could start a tool
+    nobody would stop.
     """
     with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
         futures = [pool.submit(call) for call in calls]
-        try:
-            _wait_for(futures)
-        except KeyboardInterrupt:
-            _wait_for(futures, through_interrupts=True)
-            raise
+        with interrupt_held():
+            while wait(futures, timeout=POLL_SECONDS).not_done:
+                pass
     return [future.result() for future in futures]
-
-
-def _wait_for(futures: Sequence[Future[T]], *, through_interrupts: bool = False) -> None:
-    while True:
-        try:
-            if not wait(futures, timeout=POLL_SECONDS).not_done:
-                return
-        except KeyboardInterrupt:
-            if not through_interrupts:
-                raise
 
 
 def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -159,6 +160,36 @@ def test_a_second_interrupt_while_a_tool_tidies_up_still_kills_it(tmp_path: Path
     assert group_ended(int((tmp_path / "pid").read_text()))
 
 
+def test_a_second_interrupt_as_the_tidy_up_ends_still_kills_the_tool(tmp_path: Path) -> None:
+    """The second interrupt lands just as the kill is due (placed there by a trace hook)."""
+    stubborn = fake_tool(
+        tmp_path, "stubborn", f"trap '' INT; echo $$ > {tmp_path}/pid; while :; do sleep 0.1; done"
+    )
+    kill = tools._Tool.kill.__code__
+    sent: list[bool] = []
+
+    def interrupt_as_kill_is_called(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is kill and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
+    before = sys.gettrace()
+    sys.settrace(interrupt_as_kill_is_called)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+            run_tool([str(stubborn)], cwd=tmp_path, timeout=60)
+    finally:
+        sys.settrace(before)
+    assert sent
+    assert group_ended(int((tmp_path / "pid").read_text()))
+
+
+def interrupt_once(pid_file: Path) -> None:
+    wait_for_file(pid_file)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def slow_tool(directory: Path) -> Path:
     """A tool that writes its pid, then finishes 20 s later (unless it is stopped first)."""
     return fake_tool(
@@ -197,11 +228,15 @@ def test_in_threads_an_interrupt_kills_the_threads_tools_at_once(tmp_path: Path)
     assert group_ended(int((tmp_path / "pid").read_text()))
 
 
-def main_thread_in(function: str) -> bool:
+def main_thread_waits_for_futures() -> bool:
+    """In concurrent.futures.wait (not the wait for a thread's start, which submit does)."""
     frame = sys._current_frames().get(threading.main_thread().ident or 0)
-    while frame is not None and frame.f_code.co_name != function:
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "wait" and code.co_filename.endswith("futures/_base.py"):
+            return True
         frame = frame.f_back
-    return frame is not None
+    return False
 
 
 def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
@@ -230,9 +265,9 @@ def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
 
     def interrupt_three_times() -> None:
         deadline = time.monotonic() + 30
-        while not main_thread_in("_wait_for") and time.monotonic() < deadline:
+        while not main_thread_waits_for_futures() and time.monotonic() < deadline:
             time.sleep(0.05)
-        for count, signum in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGTERM), 1):
+        for count, signum in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGINT), 1):
             os.kill(os.getpid(), signum)
             deadline = time.monotonic() + 30
             while len(handled) < count and time.monotonic() < deadline:
@@ -242,7 +277,7 @@ def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
     threading.Thread(target=interrupt_three_times).start()
     with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
         tools.in_threads([late_tool])
-    assert handled == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
+    assert handled == [signal.SIGTERM, signal.SIGINT, signal.SIGINT]
     assert outcomes == ["busy failed with exit code -9: no output"]  # killed as it started
 
 
