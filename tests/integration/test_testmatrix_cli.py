@@ -385,6 +385,22 @@ def test_paths_outside_the_project_are_refused(tmp_path: Path) -> None:
     assert "input 'paths' got '../shared': expected existing paths inside the project" in run.log
 
 
+def test_a_requires_python_plan_cannot_read_says_which_input_gets_around_it(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(PYPROJECT.replace('">=3.12"', '"===3.12"'))
+    run = shipline(workspace, "plan", shards="1")
+    assert run.code == 2
+    assert (
+        f"cannot read the Python versions from {pyproject}: cannot read the version clause "
+        "'===3.12' (or set the python-versions input)"
+    ) in run.log
+    assert shipline(workspace, "plan", shards="1", **{"python-versions": "3.12"}).code == 0
+
+
 def test_with_keep_together_module_plan_avoids_a_shard_whose_modules_lost_their_tests(
     tmp_path: Path,
 ) -> None:

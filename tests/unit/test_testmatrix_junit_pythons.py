@@ -198,14 +198,15 @@ def test_python_versions_from_the_project(project: dict[str, object], expected: 
 
 # no patch release lies between 3.11.1 and 3.11.2, and 3.12.0.x is not a CPython release line
 @pytest.mark.parametrize(
-    "spec", [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1", "==3.12.0rc1", "==3.11.0.post1"]
+    "spec",
+    [">=3.8,<3.10", ">3.11.1,<3.11.2", "~=3.12.0.1", "==3.12.0rc1", "==3.11.0.post1", "==3.11.0-1"],
 )
 def test_a_requires_python_that_matches_no_supported_line_is_an_error(spec: str) -> None:
     with pytest.raises(pythons.SpecifierError) as caught:
         pythons.project_versions({"project": {"requires-python": spec}}, BEFORE_3_15)
     assert str(caught.value) == (
         f"requires-python {spec!r} matches none of the supported CPython lines "
-        "(3.10, 3.11, 3.12, 3.13, 3.14); set the python-versions input"
+        "(3.10, 3.11, 3.12, 3.13, 3.14)"
     )
 
 
@@ -214,7 +215,7 @@ def test_a_requires_python_that_excludes_every_classifier_is_an_error() -> None:
         "requires-python": ">=3.13",
         "classifiers": ["Programming Language :: Python :: 3.11"],
     }
-    with pytest.raises(pythons.SpecifierError, match=r"the classifiers \(3\.11\); set the"):
+    with pytest.raises(pythons.SpecifierError, match=r"the classifiers \(3\.11\)$"):
         pythons.project_versions({"project": project}, BEFORE_3_15)
 
 

@@ -343,7 +343,10 @@ def _python_versions(inputs: Inputs, project: Path) -> list[str]:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         return pythons.project_versions(data, today_utc())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, pythons.SpecifierError) as error:
-        raise UsageError(f"cannot read the Python versions from {pyproject}: {error}") from None
+        raise UsageError(
+            f"cannot read the Python versions from {pyproject}: {error} "
+            "(or set the python-versions input)"
+        ) from None
 
 
 # --- run --------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 _CLAUSE = re.compile(
     r"^\s*(?P<operator>~=|==|!=|<=|>=|<|>)\s*(?P<release>[0-9]+(?:\.[0-9]+)*)"
     r"(?P<pre>[-_.]?(?:a|alpha|b|beta|c|rc|pre|preview)[-_.]?[0-9]*)?"
-    r"(?P<post>[-_.]?(?:post|rev|r)[-_.]?[0-9]*)?"
+    r"(?P<post>[-_.]?(?:post|rev|r)[-_.]?[0-9]*|-[0-9]+)?"
     r"(?P<dev>[-_.]?dev[-_.]?[0-9]*)?"
     r"(?P<wildcard>\.\*)?\s*$",
     re.IGNORECASE,
@@ -182,8 +182,7 @@ def project_versions(pyproject: Mapping[str, Any], today: dt.date) -> list[str]:
     if not admitted:
         source = "the versions in the classifiers" if claimed else "the supported CPython lines"
         raise SpecifierError(
-            f"requires-python {requires!r} matches none of {source} ({', '.join(tried)}); "
-            "set the python-versions input"
+            f"requires-python {requires!r} matches none of {source} ({', '.join(tried)})"
         )
     return admitted
 
