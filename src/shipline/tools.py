@@ -90,7 +90,10 @@ def run_tool(
     """
     name = Path(args[0]).name
     own_group = PROCESS_GROUPS and not os.isatty(0)
-    with interrupt_held() as release:
+    # The interrupt is held for the tool's whole life: its KeyboardInterrupt comes only where
+    # the tool is stopped for it (between _communicate's polls), never between its start and
+    # that code, nor inside the stopping.
+    with interrupt_held():
         try:
             process = subprocess.Popen(
                 list(args),
@@ -107,13 +110,12 @@ def run_tool(
         tool = _Tool(process, own_group, threading.get_ident())
         _register(tool)
         try:
-            release()
             stdout, stderr = _communicate(process, timeout)
         except subprocess.TimeoutExpired:
             tool.kill()
             process.wait()  # not its output: a process it started may hold the pipe
             raise ToolFailedError(f"{name} did not finish within {timeout:.0f} s") from None
-        except BaseException:  # Ctrl-C or SIGTERM (interrupt_stops_tools)
+        except BaseException:  # the held Ctrl-C or SIGTERM (interrupt_stops_tools)
             tool.stop()
             raise
         finally:
@@ -133,9 +135,9 @@ POLL_SECONDS = 0.2
 def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
     """The tool's output once it has ended; the last poll's TimeoutExpired past ``timeout``.
 
-    The main thread, which runs the interrupt's handler, waits in short polls (POLL_SECONDS).
-    Polling again loses no output, but each poll that times out copies what came so far, so
-    the other threads wait in one go.
+    The main thread, which runs the interrupt's handler, waits in short polls (POLL_SECONDS)
+    and raises a held KeyboardInterrupt between them. Polling again loses no output, but each
+    poll that times out copies what came so far, so the other threads wait in one go.
     """
     main = threading.current_thread() is threading.main_thread()
     poll = POLL_SECONDS if main else timeout
@@ -144,6 +146,8 @@ def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, s
         try:
             return process.communicate(timeout=min(poll, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            if main:
+                _raise_held_interrupt()
             if time.monotonic() >= deadline:
                 raise
 
@@ -190,7 +194,7 @@ class _Interrupt:
     """What interrupt_stops_tools' handler has seen, and what it must leave for later."""
 
     stopping: bool = False  # it came: a tool another thread starts now is killed at once
-    holding: bool = False  # the main thread is starting a tool: a KeyboardInterrupt waits
+    holding: bool = False  # the main thread is where a KeyboardInterrupt would do harm: it waits
     pending: bool = False  # it came while holding
 
 
@@ -231,10 +235,10 @@ def _interrupted(signum: int, frame: object) -> None:
 
 @contextmanager
 def interrupt_held() -> Iterator[Callable[[], None]]:
-    """Hold the main thread's KeyboardInterrupt until ``release`` is called, or the block ends
-    (the handler still kills the other threads' tools at once). Raised between a tool's start
-    and the code that stops it, it would leave the tool running; raised while a lock is being
-    taken, it may leave the lock held."""
+    """Hold the main thread's KeyboardInterrupt until ``release`` is called, the block ends,
+    or code ready for it raises it (_raise_held_interrupt); the handler still kills the other
+    threads' tools at once. Raised between a tool's start and the code that stops it, it would
+    leave the tool running; raised while a lock is being taken, it may leave the lock held."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None  # a KeyboardInterrupt is never raised in other threads
         return
@@ -242,15 +246,21 @@ def interrupt_held() -> Iterator[Callable[[], None]]:
 
     def release() -> None:
         _INTERRUPT.holding = outer
-        if _INTERRUPT.pending and not outer:
-            _INTERRUPT.pending = False
-            raise KeyboardInterrupt
+        if not outer:
+            _raise_held_interrupt()
 
     _INTERRUPT.holding = True
     try:
         yield release
     finally:
         release()
+
+
+def _raise_held_interrupt() -> None:
+    """The held KeyboardInterrupt, raised at a point ready for it (main thread only)."""
+    if _INTERRUPT.pending:
+        _INTERRUPT.pending = False
+        raise KeyboardInterrupt
 
 
 def _register(tool: _Tool) -> None:

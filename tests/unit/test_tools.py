@@ -6,6 +6,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -160,27 +162,50 @@ def test_a_second_interrupt_while_a_tool_tidies_up_still_kills_it(tmp_path: Path
     assert group_ended(int((tmp_path / "pid").read_text()))
 
 
-def test_a_second_interrupt_as_the_tidy_up_ends_still_kills_the_tool(tmp_path: Path) -> None:
-    """The second interrupt lands just as the kill is due (placed there by a trace hook)."""
-    stubborn = fake_tool(
-        tmp_path, "stubborn", f"trap '' INT; echo $$ > {tmp_path}/pid; while :; do sleep 0.1; done"
-    )
+@contextmanager
+def interrupt_as_kill_is_called() -> Iterator[list[bool]]:
+    """A SIGINT sent just as the main thread calls a tool's kill (a trace hook places it)."""
     kill = tools._Tool.kill.__code__
     sent: list[bool] = []
 
-    def interrupt_as_kill_is_called(frame: FrameType, event: str, arg: object) -> None:
+    def trace(frame: FrameType, event: str, arg: object) -> None:
         if event == "call" and frame.f_code is kill and not sent:
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
     before = sys.gettrace()
-    sys.settrace(interrupt_as_kill_is_called)
+    sys.settrace(trace)
     try:
-        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            run_tool([str(stubborn)], cwd=tmp_path, timeout=60)
+        yield sent
     finally:
         sys.settrace(before)
+
+
+def test_a_second_interrupt_as_the_tidy_up_ends_still_kills_the_tool(tmp_path: Path) -> None:
+    stubborn = fake_tool(
+        tmp_path, "stubborn", f"trap '' INT; echo $$ > {tmp_path}/pid; while :; do sleep 0.1; done"
+    )
+    threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
+    with (
+        interrupt_as_kill_is_called() as sent,
+        pytest.raises(KeyboardInterrupt),
+        interrupt_stops_tools(),
+    ):
+        run_tool([str(stubborn)], cwd=tmp_path, timeout=60)
+    assert sent
+    assert group_ended(int((tmp_path / "pid").read_text()))
+
+
+def test_an_interrupt_as_a_tool_past_its_timeout_is_killed_waits_for_the_kill(
+    tmp_path: Path,
+) -> None:
+    sleeper = fake_tool(tmp_path, "sleeper", f"echo $$ > {tmp_path}/pid; sleep 60")
+    with (
+        interrupt_as_kill_is_called() as sent,
+        pytest.raises(KeyboardInterrupt),
+        interrupt_stops_tools(),
+    ):
+        run_tool([str(sleeper)], cwd=tmp_path, timeout=1)
     assert sent
     assert group_ended(int((tmp_path / "pid").read_text()))
 
