@@ -110,7 +110,7 @@ def run_tool(
         tool = _Tool(process, own_group, threading.get_ident())
         _register(tool)
         try:
-            stdout, stderr = _communicate(process, timeout)
+            stdout, stderr = _communicate(process, timeout, name)
         except subprocess.TimeoutExpired:
             tool.kill()
             process.wait()  # not its output: a process it started may hold the pipe
@@ -130,17 +130,21 @@ def run_tool(
 # How long the main thread blocks at most while it waits: a signal delivered to another thread
 # reaches the handler only once the main thread wakes.
 POLL_SECONDS = 0.2
+# How long another thread waits for a tool's output at a time: once the interrupt has killed the
+# tool, a process it left in a session of its own may hold that output open for long.
+OTHER_THREADS_POLL_SECONDS = 1.0
 
 
-def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+def _communicate(process: subprocess.Popen[str], timeout: float, name: str) -> tuple[str, str]:
     """The tool's output once it has ended; the last poll's TimeoutExpired past ``timeout``.
 
     The main thread, which runs the interrupt's handler, waits in short polls (POLL_SECONDS)
-    and raises a held KeyboardInterrupt between them. Polling again loses no output, but each
-    poll that times out copies what came so far, so the other threads wait in one go.
+    and raises a held KeyboardInterrupt between them. Other threads poll less often (each poll
+    that times out copies what came so far; polling again loses none), and stop waiting for the
+    output of a tool the interrupt has killed.
     """
     main = threading.current_thread() is threading.main_thread()
-    poll = POLL_SECONDS if main else timeout
+    poll = POLL_SECONDS if main else OTHER_THREADS_POLL_SECONDS
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -148,6 +152,8 @@ def _communicate(process: subprocess.Popen[str], timeout: float) -> tuple[str, s
         except subprocess.TimeoutExpired:
             if main:
                 _raise_held_interrupt()
+            elif _INTERRUPT.stopping and process.poll() is not None:
+                raise ToolFailedError(f"{name} was stopped by the interrupt") from None
             if time.monotonic() >= deadline:
                 raise
 
@@ -201,6 +207,9 @@ class _Interrupt:
 _INTERRUPT = _Interrupt()
 
 
+_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
 def interrupt_stops_tools() -> Iterator[None]:
     """SIGTERM stops an action as Ctrl-C does, and both first kill every tool run_tool is
@@ -211,17 +220,19 @@ def interrupt_stops_tools() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set signal handlers
         return
-    _INTERRUPT.stopping = _INTERRUPT.pending = False  # in case a signal cut the last block's end
-    before_int = signal.signal(signal.SIGINT, _interrupted)
-    before_term = signal.signal(signal.SIGTERM, _interrupted)
-    try:
-        yield
-    finally:
+    _INTERRUPT.stopping = _INTERRUPT.pending = False
+    # the handlers change while the interrupt is held: a signal that comes meanwhile is raised
+    # inside the block (at release) or once they are back
+    with interrupt_held() as release:
+        before = {signum: signal.signal(signum, _interrupted) for signum in _STOPPING_SIGNALS}
         try:
-            signal.signal(signal.SIGINT, before_int)
-        finally:  # also when a SIGTERM lands just here
-            signal.signal(signal.SIGTERM, before_term)
-            _INTERRUPT.stopping = _INTERRUPT.pending = False
+            release()
+            yield
+        finally:
+            with interrupt_held():
+                for signum, handler in before.items():
+                    signal.signal(signum, handler)
+                _INTERRUPT.stopping = False
 
 
 def _interrupted(signum: int, frame: object) -> None:
@@ -290,11 +301,10 @@ def in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
     a thread still running once the interrupt_stops_tools block ended could start a tool
     nobody would stop.
     """
-    with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
-        futures = [pool.submit(call) for call in calls]
-        with interrupt_held():
-            while wait(futures, timeout=POLL_SECONDS).not_done:
-                pass
+    with interrupt_held(), ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]  # held here too: a thread starts
+        while wait(futures, timeout=POLL_SECONDS).not_done:
+            pass
     return [future.result() for future in futures]
 
 

@@ -19,7 +19,7 @@ from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
 from shipline.lint import tools as lint_tools
 from shipline.tools import find_interpreter, find_tool, interrupt_stops_tools, run_tool
-from tests.support.processes import ended, group_ended, long_lived_child
+from tests.support.processes import end, ended, group_ended, long_lived_child
 
 
 def fake_tool(directory: Path, name: str, script: str) -> Path:
@@ -304,6 +304,95 @@ def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
         tools.in_threads([late_tool])
     assert handled == [signal.SIGTERM, signal.SIGINT, signal.SIGINT]
     assert outcomes == ["busy failed with exit code -9: no output"]  # killed as it started
+
+
+def test_in_threads_an_interrupt_as_a_thread_starts_waits_for_that_thread(
+    tmp_path: Path,
+) -> None:
+    """The signal lands as the pool starts its thread (while Thread.start waits for it)."""
+    slow = slow_tool(tmp_path)
+    outcomes: list[str] = []
+    ended_work = threading.Event()
+
+    def work() -> None:
+        try:
+            outcomes.append(run_tool([str(slow)], cwd=tmp_path, timeout=60).stdout)
+        except ToolFailedError as error:
+            outcomes.append(str(error))
+        finally:
+            ended_work.set()
+
+    thread_start = threading.Thread.start.__code__
+    sent: list[bool] = []
+
+    def trace(frame: FrameType, event: str, arg: object) -> None:
+        caller = frame.f_back
+        starting = caller is not None and caller.f_code is thread_start
+        if event == "call" and frame.f_code.co_name == "wait" and starting and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    before = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+            tools.in_threads([work])
+    finally:
+        sys.settrace(before)
+    assert sent
+    assert ended_work.wait(timeout=30)
+    assert outcomes == ["slow failed with exit code -9: no output"]  # killed as it started
+
+
+def test_in_threads_leaves_the_output_of_a_killed_tool_unread(tmp_path: Path) -> None:
+    """What the tool started in a session of its own holds its output open: once the tool
+    itself is killed, the thread no longer waits for that output to end."""
+    daemon_pid = tmp_path / "daemon.pid"
+    leaves_a_daemon = fake_tool(
+        tmp_path,
+        "leaves-a-daemon",
+        f"setsid sh -c 'echo $$ > {daemon_pid}; exec sleep 60' & echo $$ > {tmp_path}/pid; "
+        "exec sleep 60",
+    )
+    outcomes: list[str] = []
+
+    def work() -> None:
+        try:
+            outcomes.append(run_tool([str(leaves_a_daemon)], cwd=tmp_path, timeout=60).stdout)
+        except ToolFailedError as error:
+            outcomes.append(str(error))
+
+    threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+            tools.in_threads([work])
+        assert outcomes == ["leaves-a-daemon was stopped by the interrupt"]
+    finally:
+        wait_for_file(daemon_pid)
+        end(daemon_pid)
+
+
+def test_a_signal_while_the_handlers_change_is_raised_inside_the_block() -> None:
+    """Landed just after our SIGINT handler is set (a profile hook places it): the handlers
+    are still put back, and nothing of the interrupt is left for the next block."""
+    sent: list[bool] = []
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event == "return" and frame.f_code is signal.signal.__code__ and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    before = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+            time.sleep(30)  # it is raised before this
+    finally:
+        sys.setprofile(before)
+    assert sent
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
+    assert tools._Interrupt() == tools._INTERRUPT
 
 
 def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
