@@ -230,7 +230,8 @@ def interrupt_stops_tools() -> Iterator[None]:
             yield
         finally:
             with interrupt_held():
-                for signum, handler in before.items():
+                # SIGINT's last: once it is put back, a SIGINT raises at once, held or not
+                for signum, handler in reversed(before.items()):
                     signal.signal(signum, handler)
                 _INTERRUPT.stopping = False
 
@@ -260,8 +261,8 @@ def interrupt_held() -> Iterator[Callable[[], None]]:
         if not outer:
             _raise_held_interrupt()
 
-    _INTERRUPT.holding = True
     try:
+        _INTERRUPT.holding = True  # inside the try: a signal just before it leaves nothing held
         yield release
     finally:
         release()

@@ -372,22 +372,26 @@ def test_in_threads_leaves_the_output_of_a_killed_tool_unread(tmp_path: Path) ->
         end(daemon_pid)
 
 
-def test_a_signal_while_the_handlers_change_is_raised_inside_the_block() -> None:
-    """Landed just after our SIGINT handler is set (a profile hook places it): the handlers
-    are still put back, and nothing of the interrupt is left for the next block."""
+@pytest.mark.parametrize("change", [1, 3], ids=["as-they-are-set", "as-they-are-put-back"])
+def test_a_signal_while_the_handlers_change_leaves_none_of_them_behind(change: int) -> None:
+    """Landed just after the first handler is set, or the first is put back (a profile hook
+    places it): both are put back, and nothing of the interrupt is left for the next block."""
     sent: list[bool] = []
+    changes: list[bool] = []
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
         if event == "return" and frame.f_code is signal.signal.__code__ and not sent:
-            sent.append(True)
-            os.kill(os.getpid(), signal.SIGINT)
+            changes.append(True)
+            if len(changes) == change:
+                sent.append(True)
+                os.kill(os.getpid(), signal.SIGINT)
 
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     before = sys.getprofile()
     sys.setprofile(profile)
     try:
         with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            time.sleep(30)  # it is raised before this
+            time.sleep(30 if change == 1 else 0)  # set: raised before this ends
     finally:
         sys.setprofile(before)
     assert sent
