@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from shipline import __version__
 from shipline.errors import ShiplineError
 from shipline.gha.inputs import ActionSpec, Inputs
+from shipline.interrupts import interrupt_stops_tools
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
-from shipline.tools import interrupt_stops_tools
 
 
 def build_parser(specs: dict[str, ActionSpec]) -> argparse.ArgumentParser:

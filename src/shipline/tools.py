@@ -1,7 +1,8 @@
 """Running external tools: found where the action's environment put them, bounded in time.
 
 A tool that is missing, crashes or hangs raises an error that blocks the action; callers
-decide from the report, never from the exit code alone.
+decide from the report, never from the exit code alone. What an interrupt does to a running
+tool is the business of ``shipline.interrupts``.
 """
 
 from __future__ import annotations
@@ -13,20 +14,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
+from shipline.interrupts import (
+    POLL_SECONDS,
+    interrupt_held,
+    raise_held_interrupt,
+    register,
+    stopping,
+    unregister,
+)
 
 # Windows has none: there a tool is one process, killed alone
 PROCESS_GROUPS = hasattr(os, "killpg")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def run_tool(
         except OSError as error:
             raise ToolFailedError(f"{name} could not start: {error}") from None
         tool = _Tool(process, own_group, threading.get_ident())
-        _register(tool)
+        register(tool)
         try:
             stdout, stderr = _communicate(process, timeout, name)
         except subprocess.TimeoutExpired:
@@ -119,17 +124,13 @@ def run_tool(
             tool.stop()
             raise
         finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(tool)
+            unregister(tool)
     result = ToolResult(tuple(args), process.returncode, stdout, stderr)
     if process.returncode not in ok_codes:
         raise ToolFailedError(f"{name} failed with exit code {process.returncode}: {result.tail()}")
     return result
 
 
-# How long the main thread blocks at most while it waits: a signal delivered to another thread
-# reaches the handler only once the main thread wakes.
-POLL_SECONDS = 0.2
 # How long another thread waits for a tool's output at a time: once the interrupt has killed the
 # tool, a process it left in a session of its own may hold that output open for long.
 OTHER_THREADS_POLL_SECONDS = 1.0
@@ -151,8 +152,8 @@ def _communicate(process: subprocess.Popen[str], timeout: float, name: str) -> t
             return process.communicate(timeout=min(poll, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             if main:
-                _raise_held_interrupt()
-            elif _INTERRUPT.stopping and process.poll() is not None:
+                raise_held_interrupt()
+            elif stopping() and process.poll() is not None:
                 raise ToolFailedError(f"{name} was stopped by the interrupt") from None
             if time.monotonic() >= deadline:
                 raise
@@ -186,127 +187,6 @@ class _Tool:
             signal_group(self.process, signal.SIGKILL)
         else:
             self.process.kill()
-
-
-# Tools run_tool is waiting on, in any thread: the main thread's interrupt kills those of the
-# other threads (a thread pool's workers get no KeyboardInterrupt, and the pool waits for them).
-_RUNNING: set[_Tool] = set()
-# reentrant: the interrupt's handler runs in the main thread, maybe while it holds the lock
-_RUNNING_LOCK = threading.RLock()
-
-
-@dataclass
-class _Interrupt:
-    """What interrupt_stops_tools' handler has seen, and what it must leave for later."""
-
-    stopping: bool = False  # it came: a tool another thread starts now is killed at once
-    holding: bool = False  # the main thread is where a KeyboardInterrupt would do harm: it waits
-    pending: bool = False  # it came while holding
-
-
-_INTERRUPT = _Interrupt()
-
-
-_STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextmanager
-def interrupt_stops_tools() -> Iterator[None]:
-    """SIGTERM stops an action as Ctrl-C does, and both first kill every tool run_tool is
-    waiting on (in a thread pool too), with what each started: nothing is left running. A
-    cancelled GitHub run sends SIGINT, then SIGTERM 7.5 s later; ``docker stop`` and
-    ``timeout`` send SIGTERM alone, on which Python would end at once and orphan the tools.
-    test-matrix stops pytest itself, gently (its fixtures are torn down)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
-        return
-    _INTERRUPT.stopping = _INTERRUPT.pending = False
-    # the handlers change while the interrupt is held: a signal that comes meanwhile is raised
-    # inside the block (at release) or once they are back
-    with interrupt_held() as release:
-        before = {signum: signal.signal(signum, _interrupted) for signum in _STOPPING_SIGNALS}
-        try:
-            release()
-            yield
-        finally:
-            with interrupt_held():
-                # SIGINT's last: once it is put back, a SIGINT raises at once, held or not
-                for signum, handler in reversed(before.items()):
-                    signal.signal(signum, handler)
-                _INTERRUPT.stopping = False
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    _INTERRUPT.stopping = True  # before the look at the running tools: see _register
-    _kill_other_threads_tools()
-    if _INTERRUPT.holding:
-        _INTERRUPT.pending = True
-        return
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def interrupt_held() -> Iterator[Callable[[], None]]:
-    """Hold the main thread's KeyboardInterrupt until ``release`` is called, the block ends,
-    or code ready for it raises it (_raise_held_interrupt); the handler still kills the other
-    threads' tools at once. Raised between a tool's start and the code that stops it, it would
-    leave the tool running; raised while a lock is being taken, it may leave the lock held."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None  # a KeyboardInterrupt is never raised in other threads
-        return
-    outer = _INTERRUPT.holding
-
-    def release() -> None:
-        _INTERRUPT.holding = outer
-        if not outer:
-            _raise_held_interrupt()
-
-    try:
-        _INTERRUPT.holding = True  # inside the try: a signal just before it leaves nothing held
-        yield release
-    finally:
-        release()
-
-
-def _raise_held_interrupt() -> None:
-    """The held KeyboardInterrupt, raised at a point ready for it (main thread only)."""
-    if _INTERRUPT.pending:
-        _INTERRUPT.pending = False
-        raise KeyboardInterrupt
-
-
-def _register(tool: _Tool) -> None:
-    """Known to the interrupt from now on; killed at once when it came already (the interrupt
-    marks itself before it looks at the running tools, so no tool is missed by both)."""
-    with _RUNNING_LOCK:
-        _RUNNING.add(tool)
-        stopping = _INTERRUPT.stopping and tool.thread != threading.main_thread().ident
-    if stopping:
-        tool.kill()
-
-
-def _kill_other_threads_tools() -> None:
-    """Kill the tools other threads wait on; the calling thread's own tool is stopped by its
-    run_tool, which gives it a moment to tidy up."""
-    with _RUNNING_LOCK:
-        others = [tool for tool in _RUNNING if tool.thread != threading.get_ident()]
-    for tool in others:
-        tool.kill()
-
-
-def in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
-    """Run each call in a thread of its own; their results, in order.
-
-    The main thread waits in short polls, so that an interrupt reaches its handler (which kills
-    the threads' tools) at once. The KeyboardInterrupt is held until every thread has ended:
-    a thread still running once the interrupt_stops_tools block ended could start a tool
-    nobody would stop.
-    """
-    with interrupt_held(), ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
-        futures = [pool.submit(call) for call in calls]  # held here too: a thread starts
-        while wait(futures, timeout=POLL_SECONDS).not_done:
-            pass
-    return [future.result() for future in futures]
 
 
 def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from shipline.errors import ToolFailedError, UsageError
+from shipline.interrupts import interrupt_stops_tools
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
-from shipline.tools import PROCESS_GROUPS, ToolResult, interrupt_stops_tools
+from shipline.tools import PROCESS_GROUPS, ToolResult
 from tests.support.processes import end, ended, group_ended, long_lived_child
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.

@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from shipline import tools
+from shipline import interrupts, tools
 from shipline.errors import ToolFailedError, ToolMissingError
 from shipline.gha.inputs import InputError
+from shipline.interrupts import interrupt_stops_tools
 from shipline.lint import tools as lint_tools
-from shipline.tools import find_interpreter, find_tool, interrupt_stops_tools, run_tool
+from shipline.tools import find_interpreter, find_tool, run_tool
 from tests.support.processes import end, ended, group_ended, long_lived_child
 
 
@@ -248,7 +249,7 @@ def test_in_threads_an_interrupt_kills_the_threads_tools_at_once(tmp_path: Path)
     slow = slow_tool(tmp_path)
     interrupt_in_another_thread(tmp_path / "pid")
     with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-        tools.in_threads([lambda: run_tool([str(slow)], cwd=tmp_path, timeout=60)])
+        interrupts.in_threads([lambda: run_tool([str(slow)], cwd=tmp_path, timeout=60)])
     assert not (tmp_path / "finished").exists()
     assert group_ended(int((tmp_path / "pid").read_text()))
 
@@ -270,13 +271,13 @@ def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
     """Had a second or third interrupt ended the wait, the block would end while a thread was
     still to start its tool, and nobody would stop that tool."""
     handled: list[int] = []
-    real_handler = tools._interrupted
+    real_handler = interrupts._interrupted
 
     def counted(signum: int, frame: object) -> None:
         handled.append(signum)
         real_handler(signum, frame)
 
-    monkeypatch.setattr(tools, "_interrupted", counted)
+    monkeypatch.setattr(interrupts, "_interrupted", counted)
     busy = busy_tool(tmp_path, tmp_path / "child.pid")
     go = threading.Event()
     outcomes: list[str] = []
@@ -301,7 +302,7 @@ def test_in_threads_outlasts_further_interrupts_until_its_threads_end(
 
     threading.Thread(target=interrupt_three_times).start()
     with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-        tools.in_threads([late_tool])
+        interrupts.in_threads([late_tool])
     assert handled == [signal.SIGTERM, signal.SIGINT, signal.SIGINT]
     assert outcomes == ["busy failed with exit code -9: no output"]  # killed as it started
 
@@ -336,7 +337,7 @@ def test_in_threads_an_interrupt_as_a_thread_starts_waits_for_that_thread(
     sys.settrace(trace)
     try:
         with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            tools.in_threads([work])
+            interrupts.in_threads([work])
     finally:
         sys.settrace(before)
     assert sent
@@ -365,7 +366,7 @@ def test_in_threads_leaves_the_output_of_a_killed_tool_unread(tmp_path: Path) ->
     threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
     try:
         with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            tools.in_threads([work])
+            interrupts.in_threads([work])
         assert outcomes == ["leaves-a-daemon was stopped by the interrupt"]
     finally:
         wait_for_file(daemon_pid)
@@ -396,7 +397,7 @@ def test_a_signal_while_the_handlers_change_leaves_none_of_them_behind(change: i
         sys.setprofile(before)
     assert sent
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
-    assert tools._Interrupt() == tools._INTERRUPT
+    assert interrupts._Interrupt() == interrupts._INTERRUPT
 
 
 def test_a_tool_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:

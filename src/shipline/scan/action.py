@@ -20,6 +20,7 @@ from shipline.context import ActionContext
 from shipline.errors import ShiplineError, ToolFailedError, UsageError
 from shipline.findings import Finding, Severity
 from shipline.gha.commands import Annotation, AnnotationLevel
+from shipline.interrupts import in_threads
 from shipline.lint.tools import SKIP_DIRS, find_dockerfiles
 from shipline.sarif import write_log
 from shipline.scan import reports, scanners
@@ -35,7 +36,6 @@ from shipline.scan.policy import (
 )
 from shipline.scan.register import ExceptionEntry, load_register
 from shipline.scan.summary import ScannerRun, build_summary
-from shipline.tools import in_threads
 
 # Annotations are for findings that sit on a line someone can change.
 ANNOTATED_TOOLS = {reports.SEMGREP, reports.TRIVY_SECRET, reports.TRIVY_MISCONFIG, reports.POLICY}

@@ -19,7 +19,8 @@ from typing import IO
 
 from shipline.ansi import plain
 from shipline.errors import ToolFailedError
-from shipline.tools import PROCESS_GROUPS, ToolResult, interrupt_held, signal_group
+from shipline.interrupts import interrupt_held
+from shipline.tools import PROCESS_GROUPS, ToolResult, signal_group
 
 TAIL_LINES = 200
 # Once pytest has exited, how long to wait for more of its output after the last line came: a
