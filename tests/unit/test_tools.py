@@ -182,31 +182,27 @@ def interrupt_as_kill_is_called() -> Iterator[list[bool]]:
         sys.settrace(before)
 
 
-def test_a_second_interrupt_as_the_tidy_up_ends_still_kills_the_tool(tmp_path: Path) -> None:
-    stubborn = fake_tool(
-        tmp_path, "stubborn", f"trap '' INT; echo $$ > {tmp_path}/pid; while :; do sleep 0.1; done"
-    )
-    threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
-    with (
-        interrupt_as_kill_is_called() as sent,
-        pytest.raises(KeyboardInterrupt),
-        interrupt_stops_tools(),
-    ):
-        run_tool([str(stubborn)], cwd=tmp_path, timeout=60)
-    assert sent
-    assert group_ended(int((tmp_path / "pid").read_text()))
-
-
-def test_an_interrupt_as_a_tool_past_its_timeout_is_killed_waits_for_the_kill(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("script", "timeout", "interrupted_first"),
+    [
+        # a second interrupt as a stubborn tool's tidy-up ends
+        ("trap '' INT; while :; do sleep 0.1; done", 60, True),
+        ("sleep 60", 1, False),  # an interrupt as a tool past its timeout is killed
+    ],
+    ids=["tidy-up-ends", "timed-out"],
+)
+def test_an_interrupt_just_as_a_tool_is_killed_waits_for_the_kill(
+    tmp_path: Path, script: str, timeout: int, interrupted_first: bool
 ) -> None:
-    sleeper = fake_tool(tmp_path, "sleeper", f"echo $$ > {tmp_path}/pid; sleep 60")
+    tool = fake_tool(tmp_path, "tool", f"echo $$ > {tmp_path}/pid; {script}")
+    if interrupted_first:
+        threading.Thread(target=lambda: interrupt_once(tmp_path / "pid")).start()
     with (
         interrupt_as_kill_is_called() as sent,
         pytest.raises(KeyboardInterrupt),
         interrupt_stops_tools(),
     ):
-        run_tool([str(sleeper)], cwd=tmp_path, timeout=1)
+        run_tool([str(tool)], cwd=tmp_path, timeout=timeout)
     assert sent
     assert group_ended(int((tmp_path / "pid").read_text()))
 
