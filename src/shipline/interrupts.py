@@ -79,7 +79,7 @@ def interrupt_stops_tools() -> Iterator[None]:
 
 
 def _interrupted(signum: int, frame: object) -> None:
-    _INTERRUPT.stopping = True  # before the look at the running tools: see _register
+    _INTERRUPT.stopping = True  # before the look at the running tools: see register
     _kill_other_threads_tools()
     if _INTERRUPT.holding:
         _INTERRUPT.pending = True
@@ -122,8 +122,8 @@ def register(tool: RunningTool) -> None:
     marks itself before it looks at the running tools, so no tool is missed by both)."""
     with _RUNNING_LOCK:
         _RUNNING.add(tool)
-        stopping = _INTERRUPT.stopping and tool.thread != threading.main_thread().ident
-    if stopping:
+        late = _INTERRUPT.stopping and tool.thread != threading.main_thread().ident
+    if late:
         tool.kill()
 
 
