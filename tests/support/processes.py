@@ -54,8 +54,8 @@ def group_ended(group: int, within: float = 10.0) -> bool:
 
 
 def _live_member(stat: Path, group: int) -> bool:
-    try:  # state, parent, group: the fields after the command's name in parentheses
-        state, _, member_of = stat.read_text().rsplit(")", 1)[1].split()[:3]
+    try:
+        state, _, member_of = _stat_fields(stat)[:3]
     except (OSError, IndexError, ValueError):
         return False  # it ended while we looked
     return state != "Z" and int(member_of) == group
@@ -73,8 +73,13 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    stat = Path(f"/proc/{pid}/stat")
     try:  # a killed process whose parent is gone may stay a zombie until init reaps it
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat_fields(Path(f"/proc/{pid}/stat"))[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _stat_fields(stat: Path) -> list[str]:
+    """A process's state, parent, process group and so on: the fields of /proc/<pid>/stat
+    after its command's name, which is in parentheses and may hold spaces."""
+    return stat.read_text().rsplit(")", 1)[1].split()
