@@ -172,21 +172,33 @@ class _Tool:
     thread: int
 
     def stop(self) -> None:
-        """As a Ctrl-C at a terminal would (there it reached the tool already), then kill; a
-        second interrupt waits, or it would cut this short before the kill."""
-        with interrupt_held():
-            if self.own_group:
-                signal_group(self.process, signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=TIDY_SECONDS)
-            self.kill()
-            self.process.wait()
+        stop_process(self.process, own_group=self.own_group, grace=TIDY_SECONDS)
+        self.process.wait()
 
     def kill(self) -> None:
-        if self.own_group:
-            signal_group(self.process, signal.SIGKILL)
-        else:
-            self.process.kill()
+        kill_process(self.process, own_group=self.own_group)
+
+
+def stop_process(process: subprocess.Popen[str], *, own_group: bool, grace: float) -> None:
+    """As a Ctrl-C at a terminal would (there it reached the process already): SIGINT to the
+    process's group, and whatever still runs ``grace`` seconds later is killed. A second
+    interrupt meanwhile waits: it would cut this short before the kill."""
+    with interrupt_held():
+        if own_group:
+            signal_group(process, signal.SIGINT)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=grace)
+        kill_process(process, own_group=own_group)
+
+
+def kill_process(process: subprocess.Popen[str], *, own_group: bool) -> None:
+    """Kill the process, and with a group of its own everything it started that is still in
+    it (also once the process has been reaped: its pid is its group's id, which the system
+    does not hand out again while a process of the group is left)."""
+    if own_group:
+        signal_group(process, signal.SIGKILL)
+    else:
+        process.kill()
 
 
 def signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:

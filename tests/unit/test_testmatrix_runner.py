@@ -8,10 +8,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
 
+from shipline import tools
 from shipline.errors import ToolFailedError, UsageError
 from shipline.interrupts import interrupt_stops_tools
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
@@ -185,6 +187,50 @@ def _stop(script: str, tmp_path: Path, stopped_by: str) -> None:
     else:
         with pytest.raises(process_stream.StreamTimeoutError):
             stream(command, cwd=tmp_path, timeout=1, echo=print)
+
+
+# pytest that counts the SIGINTs it gets and does not stop for them
+COUNTS_INTERRUPTS = """\
+import pathlib, signal, time
+counted = pathlib.Path({counted!r})
+signal.signal(signal.SIGINT, lambda *_: counted.open("a").write("SIGINT\\n"))
+print("started", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+@needs_process_groups
+def test_a_second_interrupt_as_the_run_is_killed_does_not_start_the_stop_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second interrupt (placed by a trace hook as the kill is due) waits for the kill: it
+    does not leave the kill undone, to be done after another SIGINT and another grace time."""
+    monkeypatch.setattr(process_stream, "STOP_GRACE_SECONDS", 1.0)
+    counted = tmp_path / "counted"
+    script = COUNTS_INTERRUPTS.format(counted=str(counted))
+    kill = tools.kill_process.__code__
+    sent: list[bool] = []
+
+    def trace(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is kill and counted.exists() and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    before = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
+            stream(
+                [sys.executable, "-c", script],
+                cwd=tmp_path,
+                timeout=120,
+                echo=_interrupted_on_start,
+            )
+    finally:
+        sys.settrace(before)
+    assert sent
+    assert counted.read_text() == "SIGINT\n"
 
 
 @needs_process_groups

@@ -166,7 +166,7 @@ def test_a_second_interrupt_while_a_tool_tidies_up_still_kills_it(tmp_path: Path
 @contextmanager
 def interrupt_as_kill_is_called() -> Iterator[list[bool]]:
     """A SIGINT sent just as the main thread calls a tool's kill (a trace hook places it)."""
-    kill = tools._Tool.kill.__code__
+    kill = tools.kill_process.__code__
     sent: list[bool] = []
 
     def trace(frame: FrameType, event: str, arg: object) -> None:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import errno
 import queue
-import signal
 import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from shipline.ansi import plain
 from shipline.errors import ToolFailedError
 from shipline.interrupts import interrupt_held
-from shipline.tools import PROCESS_GROUPS, ToolResult, signal_group
+from shipline.tools import PROCESS_GROUPS, ToolResult, kill_process, stop_process
 
 TAIL_LINES = 200
 # Once pytest has exited, how long to wait for more of its output after the last line came: a
@@ -233,25 +232,10 @@ def _drain(
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:
-    """SIGINT to the process's group, as a terminal's Ctrl-C: pytest tears its fixtures down
-    and writes its report; whatever still runs ``STOP_GRACE_SECONDS`` later is killed (also
-    when waiting is interrupted, by a second Ctrl-C)."""
-    try:
-        if PROCESS_GROUPS:  # Windows has no SIGINT to send to another process
-            signal_group(process, signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=STOP_GRACE_SECONDS)
-    finally:
-        _kill_group(process)
+    """As a terminal's Ctrl-C: pytest tears its fixtures down and writes its report."""
+    stop_process(process, own_group=PROCESS_GROUPS, grace=STOP_GRACE_SECONDS)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    """Kill the process and everything it started that is still in its group.
-
-    Also called once the process has been reaped: its pid is its group's id, which the system
-    does not hand out again while a process of the group is left.
-    """
-    if not PROCESS_GROUPS:
-        process.kill()  # no process groups (Windows): the process itself, as before
-        return
-    signal_group(process, signal.SIGKILL)
+    """What pytest's tests left running in its group (pytest itself, without groups)."""
+    kill_process(process, own_group=PROCESS_GROUPS)
