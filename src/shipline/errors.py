@@ -15,6 +15,18 @@ class UsageError(ShiplineError):
     exit_code = 2
 
 
+class FileLineError(UsageError):
+    """An input file we cannot trust: names the kind of file, the file and the line."""
+
+    kind = "file"
+
+    def __init__(self, path: object, line: int | None, reason: str) -> None:
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{self.kind} {where}: {reason}")
+        self.path = str(path)
+        self.line = line
+
+
 class ToolMissingError(UsageError):
     """An external tool is not installed; the message says how to install it."""
 

@@ -60,21 +60,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shipline.errors import UsageError
+from shipline.errors import FileLineError
 from shipline.testmatrix.results import Outcome, TestResult
 
 VERSION = 1
 WINDOW = 5
 
 
-class DurationsFileError(UsageError):
+class DurationsFileError(FileLineError):
     """A durations file we cannot trust: names the file and line."""
 
-    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"durations file {where}: {reason}")
-        self.path = str(path)
-        self.line = line
+    kind = "durations file"
 
 
 @dataclass(frozen=True)

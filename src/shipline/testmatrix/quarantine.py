@@ -22,21 +22,17 @@ from typing import Any
 
 import yaml
 
-from shipline.errors import UsageError
+from shipline.errors import FileLineError
 from shipline.testmatrix.sharding import module_of
 from shipline.yamllines import line_at, repeated_key
 
 SCHEMA_FILE = "quarantine.schema.json"
 
 
-class RegisterError(UsageError):
+class RegisterError(FileLineError):
     """A malformed register: names file and line."""
 
-    def __init__(self, path: str, line: int | None, reason: str) -> None:
-        where = f"{path}:{line}" if line else path
-        super().__init__(f"quarantine register {where}: {reason}")
-        self.path = path
-        self.line = line
+    kind = "quarantine register"
 
 
 @dataclass(frozen=True)
