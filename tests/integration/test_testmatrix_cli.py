@@ -133,12 +133,18 @@ def make_project(workspace: Path, *, failing: bool = False, flaky: bool = False)
     return project
 
 
-def shipline(workspace: Path, mode: str, python: Path | str = sys.executable, **inputs: str) -> Run:
+def shipline(
+    workspace: Path,
+    mode: str,
+    python: Path | str = sys.executable,
+    env: dict[str, str] | None = None,
+    **inputs: str,
+) -> Run:
     run = run_action(
         "test-matrix",
         workspace,
         {"mode": mode, "path": "proj", "python": str(python), **inputs},
-        env={"FLAKY_DIR": str(workspace)},
+        env={"FLAKY_DIR": str(workspace), **(env or {})},
     )
     return Run(run.code, run.annotations, run.outputs, run.summary, run.log)
 
@@ -735,6 +741,69 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
     assert "expired on 2020-01-01" in expired.log
 
 
+def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_green(
+    tmp_path: Path,
+) -> None:
+    # GitHub's "Re-run failed jobs" keeps each attempt's artifact: merge downloads the failed
+    # attempt's report of the shard beside the new one, each in a directory of its own
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    codes = [
+        shipline(
+            workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, shards="2", shard=str(shard),
+            reruns="0", results=f"test-results/shard-{shard}-attempt-1",
+        ).code
+        for shard in (1, 2)
+    ]  # fmt: skip
+    assert sorted(codes) == [0, 1]
+    failed = codes.index(1) + 1
+    # (the merge writes its durations apart: the re-run shard plans as the plan job's copy says)
+    merge = {"results": "test-results", "durations": "merged-durations.json"}
+    assert shipline(workspace, "merge", **merge).code == 1
+    (project / "tests" / "test_failing.py").write_text(
+        FAILING.replace("expected = 3", "expected = 2")
+    )
+    again = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, shards="2", shard=str(failed),
+        results=f"test-results/shard-{failed}-attempt-2",
+    )  # fmt: skip
+    assert again.code == 0, again.log
+    merged = shipline(workspace, "merge", **merge)
+    assert merged.code == 0, merged.log
+    assert merged.outputs["failed"] == "0" and merged.outputs["tests"] == "9"
+    assert (
+        f"Set aside 1 shard report(s) of an earlier attempt, whose shards ran again in a re-run: "
+        f"`shard-{failed}of2` (attempt 1)."
+    ) in merged.summary
+
+
+def test_merge_needs_the_quarantine_register_the_shards_judged_with(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    register(workspace, "2999-12-31")
+    held = shipline(workspace, "run", shards="1", shard="1", quarantine="quarantine.yml")
+    assert held.code == 0 and held.outputs["quarantined"] == "1", held.log
+    unjudged = shipline(workspace, "merge")
+    assert unjudged.code == 2
+    assert (
+        "input 'quarantine' got '': expected the register the shards ran with "
+        "(quarantine.yml, says shard-1of1.json)"
+    ) in unjudged.log
+    assert not (workspace / "test-results" / "junit.xml").exists()  # nothing half-done
+    (workspace / "other.yml").write_text(
+        (workspace / "quarantine.yml").read_text().replace("2999", "2998")
+    )
+    other = shipline(workspace, "merge", quarantine="other.yml")
+    assert (
+        other.code == 2
+        and "(quarantine.yml, says shard-1of1.json): its entries differ" in other.log
+    )
+    # the same entries, laid out and commented otherwise, are the same register
+    (workspace / "same.yml").write_text("# moved\n" + (workspace / "quarantine.yml").read_text())
+    merged = shipline(workspace, "merge", quarantine="same.yml")
+    assert merged.code == 0 and merged.outputs["quarantined"] == "1", merged.log
+
+
 def test_a_quarantined_test_that_keeps_passing_is_ready_to_release(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)
@@ -1209,6 +1278,13 @@ def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_p
     assert matrix == {"python": ["3.13"], "os": ["ubuntu-24.04", "macos-15"], "shard": [1, 2, 3, 4]}
     capped = shipline(workspace, "plan", target="1m", **{"max_shards": "3"})
     assert capped.outputs["shards"] == "3"
+    said = (
+        "target 1m needs 4 shards, but max-shards allows 3: the longest shard is estimated at "
+        "90 s, so mind the shard jobs' timeouts"
+    )
+    assert ("warning", said) in [(n, m) for n, _, m in capped.annotations]
+    assert "⚠️ Target 1m needs 4 shards" in capped.summary
+    assert [n for n, _, _ in chosen.annotations if n == "warning"] == []
 
 
 def test_pytest_output_is_shown_live_but_cannot_issue_workflow_commands(tmp_path: Path) -> None:

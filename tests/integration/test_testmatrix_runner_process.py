@@ -129,6 +129,51 @@ def test_the_timeout_bounds_a_run_whose_test_s_child_holds_the_output(
     assert "KeyboardInterrupt" in run.log
 
 
+def test_reruns_get_what_the_first_run_left_of_the_timeout(tmp_path: Path) -> None:
+    # fails at once, then hangs on its rerun: a timeout per pytest run would let the shard run
+    # for twice the timeout, past a job's timeout-minutes that holds it once
+    marker = tmp_path / "failed-once"
+    hangs_on_rerun = f"""\
+        import pathlib, time
+
+
+        def test_then_hangs():
+            marker = pathlib.Path({str(marker)!r})
+            if marker.exists():
+                time.sleep(60)
+            marker.touch()
+            assert False
+        """
+    make_project(tmp_path, {"test_rerun.py": hangs_on_rerun})
+    run = shipline(tmp_path, "run", timeout="12s", reruns="2")
+    assert run.code == 1, run.log
+    said = error(run)
+    assert said.startswith("rerun 1, in the ") and " s left of timeout 12s: pytest did not " in said
+    left = said.removeprefix("rerun 1, in the ").split(" ", 1)[0]
+    assert 5 <= float(left) < 12 and said.endswith(f"did not finish within {left} s")
+
+
+def test_no_rerun_starts_when_the_first_run_left_too_little_of_the_timeout(tmp_path: Path) -> None:
+    slow_and_failing = """\
+        import time
+
+
+        def test_slow():
+            time.sleep(5)
+
+
+        def test_fails():
+            assert False
+        """
+    make_project(tmp_path, {"test_slow.py": slow_and_failing})
+    run = shipline(tmp_path, "run", timeout="9s", reruns="2")
+    assert run.code == 1 and run.outputs["failed"] == "1", run.log
+    assert "no time left of timeout 9s to rerun 1 failing test(s): their failures stand" in [
+        message for name, _, message in run.annotations if name == "warning"
+    ]
+    assert not list((tmp_path / "test-results").glob("*rerun*"))
+
+
 @needs_process_groups
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_or_sigterm_lets_pytest_tear_its_fixtures_down(

@@ -43,6 +43,71 @@ def test_a_shard_runs_id_travels_in_its_report(tmp_path: Path) -> None:
     assert [m.report_id for m in report.read_manifests(tmp_path)] == ["9f2c"]
 
 
+def test_the_attempt_and_register_a_shard_ran_with_travel_in_its_report(tmp_path: Path) -> None:
+    made = manifest(1, 1)
+    made.attempt, made.register, made.register_sha256 = 3, ".github/q.yml", "ab12"
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(made.to_json()))
+    (loaded,) = report.read_manifests(tmp_path)
+    assert (loaded.attempt, loaded.register, loaded.register_sha256) == (3, ".github/q.yml", "ab12")
+    bare = manifest(1, 1).to_json()
+    del bare["attempt"], bare["quarantine"]  # a report from before these were kept
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(bare))
+    (loaded,) = report.read_manifests(tmp_path)
+    assert (loaded.attempt, loaded.register, loaded.register_sha256) == (0, "", "")
+
+
+def attempt(made: report.Manifest, number: int) -> report.Manifest:
+    made.attempt = number
+    made.source = f"{made.source}@{number}"
+    return made
+
+
+def sources(manifests: list[report.Manifest]) -> list[str]:
+    return sorted(m.source for m in manifests)
+
+
+def test_a_shard_run_again_in_a_later_attempt_replaces_its_earlier_report() -> None:
+    # "Re-run failed jobs": shard 2 of cell a failed in attempt 1 and ran again in attempt 2;
+    # shard 1 and cell b passed in attempt 1 and stand as they are
+    first = [attempt(m, 1) for m in whole_run(["a", "b"])]
+    again = attempt(manifest(2, 2, "a"), 2)
+    kept, replaced = report.latest_attempts([again, *first])
+    assert sources(replaced) == ["a/shard-2of2-a.json@1"]
+    assert sources(kept) == sorted(
+        [
+            "a/shard-2of2-a.json@2",
+            "a/shard-1of2-a.json@1",
+            "b/shard-1of2-b.json@1",
+            "b/shard-2of2-b.json@1",
+        ]
+    )
+    report.check_complete(kept, report.Expected(cells=2, shards=2))
+
+
+def test_a_re_run_that_planned_again_sets_the_old_plans_reports_aside() -> None:
+    # "Re-run all jobs" after the history changed: the plan made 2 shards instead of 3
+    old = [attempt(manifest(shard, 3, "a"), 1) for shard in (1, 2, 3)]
+    new = [attempt(manifest(shard, 2, "a"), 2) for shard in (1, 2)]
+    kept, replaced = report.latest_attempts([*old, *new])
+    assert sources(replaced) == sources(old)
+    assert sources(kept) == sources(new)
+    # a shard of the new plan that reported nothing is missing, not filled from the old plan
+    kept, _ = report.latest_attempts([*old, new[0]])
+    assert sources(kept) == sources(new[:1])
+    with pytest.raises(report.ManifestError, match=r"missing.*shard-2of2-a"):
+        report.check_complete(kept, None)
+
+
+def test_reports_of_one_attempt_never_replace_each_other() -> None:
+    twice = [attempt(m, 2) for m in [*whole_run(["a"]), manifest(2, 2, "a")]]
+    kept, replaced = report.latest_attempts(twice)
+    assert (len(kept), replaced) == (3, [])
+    with pytest.raises(report.ManifestError, match="two reports for shard-2of2-a"):
+        report.check_complete(kept, None)
+    outside_actions = [*whole_run(["a"]), manifest(2, 2, "a")]  # attempt 0 throughout
+    assert report.latest_attempts(outside_actions)[1] == []
+
+
 def test_a_malformed_manifest_blocks(tmp_path: Path) -> None:
     (tmp_path / "shard-1of1.json").write_text('{"version": 1, "shard": 1}')
     with pytest.raises(report.ManifestError, match="malformed"):

@@ -72,9 +72,10 @@ def test_every_unit_test_ran_on_exactly_one_shard(run: actrun.ActResult, artifac
     assigned: list[str] = []
     for shard in range(1, SHARDS + 1):
         (report,) = artifacts.glob(
-            f"test-results-3.11-ubuntu-latest-{shard}/shard-{shard}of{SHARDS}-*.json"
-        )
+            f"test-results-3.11-ubuntu-latest-{shard}-1/shard-{shard}of{SHARDS}-*.json"
+        )  # "-1": the run's first attempt, which the report records too
         manifest = json.loads(report.read_text())
+        assert manifest["attempt"] == 1
         assert manifest["tests"], f"shard {shard} is empty"
         assigned += manifest["tests"]
     assert sorted(assigned) == sorted(expected)
@@ -126,7 +127,7 @@ def test_a_failing_test_fails_its_shard_and_the_merge_on_its_line(
     assert failing_run.exit_code == 1, failing_run.report()
     (shard,) = failing_run.runs("test")
     assert shard.result == "failure"
-    (report,) = failing_artifacts.glob("test-results-3.11-ubuntu-latest-1/shard-1of1-*.json")
+    (report,) = failing_artifacts.glob("test-results-3.11-ubuntu-latest-1-1/shard-1of1-*.json")
     results = {r["nodeid"]: r for r in json.loads(report.read_text())["results"]}
     injected = results["tests/unit/test_injected_failure.py::test_injected_failure"]
     assert (injected["outcome"], injected["attempts"]) == ("failed", 3)  # two reruns

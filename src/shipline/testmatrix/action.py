@@ -37,6 +37,7 @@ from shipline.testmatrix.report import (
     check_complete,
     counts,
     judge,
+    latest_attempts,
     read_manifests,
     report_stem,
     today_utc,
@@ -50,6 +51,9 @@ SUMMARY_CHARS = 300  # of a message in a summary table
 ANNOTATION_CHARS = 2000
 ANNOTATIONS_PER_LEVEL = 10  # GitHub shows no more errors (or warnings, notices) of a step
 SLOWEST = 10
+# A rerun round needs a fresh pytest to start and collect: with less of the timeout left it
+# would only time out
+RERUN_SECONDS_AT_LEAST = 5.0
 NOTHING_COLLECTED = (
     "pytest collected no tests for this selection (paths/markers): "
     "a test job that runs nothing must not pass"
@@ -222,6 +226,17 @@ def _plan(context: ActionContext, common: Common) -> int:
         estimates, target / slowest, min(max_shards, most)
     )
     plan, modules = _shard_plan(tests, common, wanted, test_project)
+    capped = None
+    if not requested and plan.unknown < len(tests):
+        needed = sharding.choose_shard_count(estimates, target / slowest, len(tests))
+        if needed > wanted:
+            cap = "max-shards" if max_shards <= most else f"GitHub's {MATRIX_JOBS} jobs per matrix"
+            capped = (
+                f"target {inputs.raw('target')} needs {needed} shards, but {cap} allows "
+                f"{wanted}: the longest shard is estimated at "
+                f"{plan.makespan * slowest:.0f} s, so mind the shard jobs' timeouts"
+            )
+            context.console.warning(capped, title="test-matrix plan")
     if not versions:
         versions = [runner.interpreter_version(test_project)]
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
@@ -253,6 +268,8 @@ def _plan(context: ActionContext, common: Common) -> int:
                 else ""
             )
         )
+        if capped:
+            summary.paragraph(f"⚠️ {capped[0].upper()}{capped[1:]}.")
         summary.table(
             ["Shard", "Tests", "Estimated"],
             [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
@@ -434,14 +451,34 @@ def _run(context: ActionContext, common: Common) -> int:
     for attempt in range(1, reruns + 1):
         if not still_failing:
             break
+        # the reruns get what the shard's first run left of the timeout, so that a job whose
+        # timeout-minutes holds the timeout is never cancelled by GitHub before shipline stops
+        left = round(test_project.timeout - (time.monotonic() - started), 1)
+        if left < RERUN_SECONDS_AT_LEAST:
+            console.warning(
+                f"no time left of timeout {inputs.raw('timeout')} to rerun "
+                f"{len(still_failing)} failing test(s): their failures stand",
+                title="test-matrix",
+            )
+            break
         report = results_dir / f"{stem}-rerun{attempt}.xml"
         with (
             console.group(f"Rerun {attempt}: {len(still_failing)} failing test(s)"),
             _verbatim(console) as echo,
         ):
-            again = runner.run(
-                test_project, still_failing, report, echo=echo, coverage_data=coverage_data
-            )
+            try:
+                again = runner.run(
+                    replace(test_project, timeout=left),
+                    still_failing,
+                    report,
+                    echo=echo,
+                    coverage_data=coverage_data,
+                )
+            except runner.PytestTimeoutError as error:
+                raise runner.PytestTimeoutError(
+                    f"rerun {attempt}, in the {left:g} s left of timeout "
+                    f"{inputs.raw('timeout')}: {error}"
+                ) from None
         junit_files.append(report.name)
         rerun = set(still_failing)
         for result in again.results:
@@ -481,6 +518,9 @@ def _run(context: ActionContext, common: Common) -> int:
         chosen.split,
         uuid.uuid4().hex,
         workspace_relative(common.project, common.workspace),
+        _run_attempt(context.environ),
+        common.register.path if common.register else "",
+        common.register.fingerprint() if common.register else "",
     )
     manifest_path = results_dir / f"{stem}.json"
     manifest_path.write_text(json.dumps(manifest.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -494,6 +534,12 @@ def _run(context: ActionContext, common: Common) -> int:
     summary.paragraph(f"Wall time **{seconds:.1f} s** ({chosen.estimated}).")
     context.write_summary(summary)
     return 0 if verdict.passed else 1
+
+
+def _run_attempt(environ: Mapping[str, str]) -> int:
+    """GitHub's attempt of this workflow run (1, then 2 after a re-run); 0 outside Actions."""
+    value = environ.get("GITHUB_RUN_ATTEMPT", "")
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 @contextmanager
@@ -520,11 +566,12 @@ def _merge(context: ActionContext, common: Common) -> int:
     if not results_dir.is_dir():
         raise ToolFailedError(f"no shard reports: {inputs.raw('results')} is not a directory")
     today = today_utc()
-    manifests = read_manifests(results_dir)
+    manifests, replaced = latest_attempts(read_manifests(results_dir))
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
     check_complete(manifests, expected)
     _check_same_project(manifests, common, inputs.raw("path"))
+    _check_same_register(manifests, common, inputs.raw("quarantine"))
     if any(m.flaky_fails for m in manifests):
         common = replace(common, flaky=FlakyPolicy.FAIL)  # a shard's flaky: fail holds here too
     manifests.sort(key=lambda m: (m.label, m.shard))
@@ -594,6 +641,8 @@ def _merge(context: ActionContext, common: Common) -> int:
         _report_register(
             context, common.register, common.release_after, common.project, history, summary, today
         )
+    if replaced:
+        summary.paragraph(_set_aside(replaced))
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if again:
         written += (
@@ -636,6 +685,32 @@ def _check_same_project(manifests: Sequence[Manifest], common: Common, given: st
                 given,
                 f"the project directory the shards ran in ({m.path}, says {m.source})",
             )
+
+
+def _check_same_register(manifests: Sequence[Manifest], common: Common, given: str) -> None:
+    """Merge judges the tests again: without the quarantine register a shard judged with, a
+    test that shard let pass as quarantined would fail the required check with no word of why.
+    (Shards run without one leave merge free to judge with one.)"""
+    here = common.register.fingerprint() if common.register else ""
+    for m in manifests:
+        if m.register_sha256 and m.register_sha256 != here:
+            differ = ": its entries differ" if common.register else ""
+            raise InputError(
+                "quarantine",
+                given,
+                f"the register the shards ran with ({m.register}, says {m.source}){differ}",
+            )
+
+
+def _set_aside(replaced: Sequence[Manifest]) -> str:
+    shown = ", ".join(
+        f"{code_span(m.stem)} (attempt {m.attempt})"
+        for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
+    )
+    return (
+        f"Set aside {len(replaced)} shard report(s) of an earlier attempt, whose shards ran "
+        f"again in a re-run: {shown}."
+    )
 
 
 def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:

@@ -545,6 +545,10 @@ def _pytest(
     return result, time.monotonic() - started
 
 
+class PytestTimeoutError(ToolFailedError):
+    """pytest outlived its timeout (and was stopped)."""
+
+
 def _stream_pytest(
     args: Sequence[str],
     project: Project,
@@ -557,7 +561,7 @@ def _stream_pytest(
         return stream(args, cwd=project.directory, timeout=project.timeout, echo=echo, env=env)
     except StreamTimeoutError as late:
         running = last_started(late.output)
-        raise ToolFailedError(
+        raise PytestTimeoutError(
             f"pytest did not finish within {project.timeout:g} s"
             + (f"; it was running {running}" if running else "")
         ) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,12 @@ class Register:
 
     def expired(self, today: dt.date) -> list[Entry]:
         return [e for e in self.entries if e.expired(today)]
+
+    def fingerprint(self) -> str:
+        """A checksum of what the register decides (which tests, until when), whatever its
+        layout and comments: run and merge must judge with the same one."""
+        decided = sorted((e.test, e.expires.isoformat()) for e in self.entries)
+        return hashlib.sha256(json.dumps(decided).encode("utf-8")).hexdigest()
 
 
 class _StringDatesLoader(yaml.SafeLoader):

@@ -88,6 +88,13 @@ class Manifest:
     # failed jobs" keeps the artifacts of the jobs that passed) must not count them twice
     report_id: str = ""
     path: str = ""  # the project directory relative to the workspace: merge must run on it too
+    # GitHub's run attempt: "Re-run failed jobs" leaves the earlier attempt's report beside the
+    # new one, and merge keeps the newest (0: not run by GitHub Actions)
+    attempt: int = 0
+    # the quarantine register the shard judged with (workspace-relative) and its entries'
+    # checksum: merge must judge with the same one ("": none)
+    register: str = ""
+    register_sha256: str = ""
     source: str = field(default="", compare=False)  # where merge read it (not written)
 
     @property
@@ -110,6 +117,10 @@ class Manifest:
             "split": self.split.to_json() if self.split else None,
             "id": self.report_id,
             "path": self.path,
+            "attempt": self.attempt,
+            "quarantine": (
+                {"path": self.register, "sha256": self.register_sha256} if self.register else None
+            ),
             "results": [
                 {
                     "nodeid": r.nodeid,
@@ -130,6 +141,7 @@ class Manifest:
         try:
             if data.get("version") != MANIFEST_VERSION:
                 raise ValueError(f"unsupported version {data.get('version')!r}")
+            register = data.get("quarantine")
             results = [
                 TestResult(
                     str(r["nodeid"]),
@@ -158,6 +170,9 @@ class Manifest:
                 Split.from_json(data["split"]) if data.get("split") is not None else None,
                 str(data.get("id") or ""),
                 str(data.get("path") or ""),
+                int(data.get("attempt") or 0),
+                str(register["path"]) if register else "",
+                str(register["sha256"]) if register else "",
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
@@ -177,6 +192,31 @@ def read_manifests(directory: Path) -> list[Manifest]:
         manifest.coverage = [(manifest_dir / c).as_posix() for c in manifest.coverage]
         manifests.append(manifest)
     return manifests
+
+
+def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list[Manifest]]:
+    """The reports that stand for each shard, and those of earlier run attempts they replace.
+
+    GitHub's "Re-run failed jobs" runs a failed shard again in a new attempt of the same
+    workflow run, and keeps the earlier attempt's report beside the new one: a shard's newest
+    report stands for it. When a re-run planned again with another shard count, the reports of
+    the older plan are set aside as a whole. Reports of one attempt never replace each other
+    (two for one shard are refused by ``check_complete``).
+    """
+    newest: dict[str, int] = {}
+    for m in manifests:
+        newest[m.label] = max(newest.get(m.label, 0), m.attempt)
+    plans = {(m.label, m.shards) for m in manifests if m.attempt == newest[m.label]}
+    latest: dict[tuple[str, int], int] = {}
+    for m in manifests:
+        if (m.label, m.shards) in plans:
+            latest[m.label, m.shard] = max(latest.get((m.label, m.shard), 0), m.attempt)
+    kept: list[Manifest] = []
+    replaced: list[Manifest] = []
+    for m in manifests:
+        stands = (m.label, m.shards) in plans and m.attempt == latest[m.label, m.shard]
+        (kept if stands else replaced).append(m)
+    return kept, replaced
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,8 @@ SPEC = ActionSpec(
         ),
         InputSpec(
             "quarantine",
-            "Quarantine register (YAML); listed tests run but their failures do not block.",
+            "Quarantine register (YAML); listed tests run but their failures do not block. "
+            "Give merge the register the shards ran with.",
         ),
         InputSpec(
             "release-after",
@@ -111,7 +112,12 @@ SPEC = ActionSpec(
             "merge: lowest total coverage percentage that passes (empty: the project's own "
             "coverage fail_under if it sets one, else report only).",
         ),
-        InputSpec("timeout", "Time allowed for each pytest run, e.g. 30m.", default="60m"),
+        InputSpec(
+            "timeout",
+            "Time allowed for the shard's pytest runs together (the first, then each rerun "
+            "round in what is left), e.g. 30m.",
+            default="60m",
+        ),
     ),
     outputs=(
         OutputSpec("matrix", "plan: JSON for strategy.matrix with python, os and shard."),
@@ -125,7 +131,7 @@ SPEC = ActionSpec(
         OutputSpec("tests", "plan: number of tests collected; run/merge: number of tests run."),
         OutputSpec("passed", "run/merge: tests that passed first time."),
         OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
-        OutputSpec("skipped", "run/merge: skipped tests."),
+        OutputSpec("skipped", "run/merge: skipped tests, xfailed ones included (an xpass passed)."),
         OutputSpec("flaky", "run/merge: tests that passed only on a rerun (not quarantined)."),
         OutputSpec("quarantined", "run/merge: quarantined tests that failed, not blocking."),
         OutputSpec("coverage", "merge: total coverage percentage, when measured."),
