@@ -7,6 +7,7 @@ coverage), exactly as a user's project would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
@@ -748,6 +749,7 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     # attempt's report of the shard beside the new one, each in a directory of its own
     workspace = tmp_path / "ws"
     project = make_project(workspace, failing=True)
+    write_fast_and_slow_durations(workspace)  # the file the plan job hands every shard
     codes = [
         shipline(
             workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, shards="2", shard=str(shard),
@@ -770,11 +772,47 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert again.code == 0, again.log
     merged = shipline(workspace, "merge", **merge)
     assert merged.code == 0, merged.log
-    assert merged.outputs["failed"] == "0" and merged.outputs["tests"] == "9"
+    assert merged.outputs["tests"] == "9" and merged.outputs["failed"] == "0"
+    # failed, then passed when its job ran again: flaky, as on a rerun within the shard
+    assert merged.outputs["flaky"] == "1"
     assert (
-        f"Set aside 1 shard report(s) of an earlier attempt, whose shards ran again in a re-run: "
-        f"`shard-{failed}of2` (attempt 1)."
+        "Set aside 1 shard report(s) of earlier attempts of this run (their shards ran again, "
+        f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that failed "
+        "there and passed in the newer attempt count as flaky."
     ) in merged.summary
+    assert "| Wall time | Attempt |" in merged.summary
+    assert shipline(workspace, "merge", flaky="fail", **merge).code == 1
+    # every report names the durations file its shard planned with, and the attempt
+    planned_with = hashlib.sha256((workspace / "test-durations.json").read_bytes()).hexdigest()
+    reports = [json.loads(p.read_text()) for p in workspace.glob("test-results/*/shard-*.json")]
+    assert sorted((r["shard"], r["attempt"], r["plan"]) for r in reports) == sorted(
+        [(1, 1, planned_with), (2, 1, planned_with), (failed, 2, planned_with)]
+    )
+
+
+def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path: Path) -> None:
+    # the durations file the first merge saved is the one the merge of the re-run reads: that
+    # run was counted once already, for every test of the shard set aside too
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    first = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
+    )
+    assert first.code == 1, first.log
+    merge = {"results": "results", "durations": "history.json"}
+    assert shipline(workspace, "merge", **merge).code == 1
+    counted = json.loads((workspace / "history.json").read_text())["tests"]
+    (project / "tests" / "test_failing.py").write_text(
+        FAILING.replace("expected = 3", "expected = 2")
+    )
+    again = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
+    )
+    assert again.code == 0, again.log
+    merged = shipline(workspace, "merge", **merge)
+    assert merged.code == 0 and merged.outputs["flaky"] == "1", merged.log
+    assert json.loads((workspace / "history.json").read_text())["tests"] == counted
 
 
 def test_merge_needs_the_quarantine_register_the_shards_judged_with(tmp_path: Path) -> None:

@@ -168,9 +168,12 @@ def test_no_rerun_starts_when_the_first_run_left_too_little_of_the_timeout(tmp_p
     make_project(tmp_path, {"test_slow.py": slow_and_failing})
     run = shipline(tmp_path, "run", timeout="9s", reruns="2")
     assert run.code == 1 and run.outputs["failed"] == "1", run.log
-    assert "no time left of timeout 9s to rerun 1 failing test(s): their failures stand" in [
-        message for name, _, message in run.annotations if name == "warning"
-    ]
+    (warning,) = [message for name, _, message in run.annotations if name == "warning"]
+    assert warning.startswith("only ") and warning.endswith(
+        " s left of timeout 9s, under the 5 s a rerun needs: 1 failing test(s) not rerun, "
+        "their failures stand"
+    )
+    assert f"⚠️ {warning[0].upper()}{warning[1:]}." in run.summary
     assert not list((tmp_path / "test-results").glob("*rerun*"))
 
 

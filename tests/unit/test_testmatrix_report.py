@@ -45,15 +45,17 @@ def test_a_shard_runs_id_travels_in_its_report(tmp_path: Path) -> None:
 
 def test_the_attempt_and_register_a_shard_ran_with_travel_in_its_report(tmp_path: Path) -> None:
     made = manifest(1, 1)
-    made.attempt, made.register, made.register_sha256 = 3, ".github/q.yml", "ab12"
+    made.attempt, made.plan = 3, "cd34"
+    made.register, made.register_sha256 = ".github/q.yml", "ab12"
     (tmp_path / "shard-1of1.json").write_text(json.dumps(made.to_json()))
     (loaded,) = report.read_manifests(tmp_path)
-    assert (loaded.attempt, loaded.register, loaded.register_sha256) == (3, ".github/q.yml", "ab12")
+    assert (loaded.attempt, loaded.plan) == (3, "cd34")
+    assert (loaded.register, loaded.register_sha256) == (".github/q.yml", "ab12")
     bare = manifest(1, 1).to_json()
-    del bare["attempt"], bare["quarantine"]  # a report from before these were kept
+    del bare["attempt"], bare["plan"], bare["quarantine"]  # from before these were kept
     (tmp_path / "shard-1of1.json").write_text(json.dumps(bare))
     (loaded,) = report.read_manifests(tmp_path)
-    assert (loaded.attempt, loaded.register, loaded.register_sha256) == (0, "", "")
+    assert (loaded.attempt, loaded.plan, loaded.register, loaded.register_sha256) == (0, "", "", "")
 
 
 def attempt(made: report.Manifest, number: int) -> report.Manifest:
@@ -84,10 +86,21 @@ def test_a_shard_run_again_in_a_later_attempt_replaces_its_earlier_report() -> N
     report.check_complete(kept, report.Expected(cells=2, shards=2))
 
 
-def test_a_re_run_that_planned_again_sets_the_old_plans_reports_aside() -> None:
-    # "Re-run all jobs" after the history changed: the plan made 2 shards instead of 3
-    old = [attempt(manifest(shard, 3, "a"), 1) for shard in (1, 2, 3)]
-    new = [attempt(manifest(shard, 2, "a"), 2) for shard in (1, 2)]
+def planned(made: report.Manifest, number: int, durations: str) -> report.Manifest:
+    made.plan = durations  # the checksum of the durations file the shard planned with
+    return attempt(made, number)
+
+
+@pytest.mark.parametrize(
+    ("old_shards", "old_plan"), [(3, "first"), (2, "earlier")], ids=["other count", "other file"]
+)
+def test_a_re_run_that_planned_again_sets_the_old_plans_reports_aside(
+    old_shards: int, old_plan: str
+) -> None:
+    # "Re-run all jobs" after the history changed: the plan ran again, with another shard
+    # count or the same count from another durations file
+    old = [planned(manifest(s, old_shards, "a"), 1, old_plan) for s in range(1, old_shards + 1)]
+    new = [planned(manifest(s, 2, "a"), 2, "newer") for s in (1, 2)]
     kept, replaced = report.latest_attempts([*old, *new])
     assert sources(replaced) == sources(old)
     assert sources(kept) == sources(new)
@@ -98,14 +111,31 @@ def test_a_re_run_that_planned_again_sets_the_old_plans_reports_aside() -> None:
         report.check_complete(kept, None)
 
 
-def test_reports_of_one_attempt_never_replace_each_other() -> None:
-    twice = [attempt(m, 2) for m in [*whole_run(["a"]), manifest(2, 2, "a")]]
-    kept, replaced = report.latest_attempts(twice)
-    assert (len(kept), replaced) == (3, [])
-    with pytest.raises(report.ManifestError, match="two reports for shard-2of2-a"):
-        report.check_complete(kept, None)
-    outside_actions = [*whole_run(["a"]), manifest(2, 2, "a")]  # attempt 0 throughout
-    assert report.latest_attempts(outside_actions)[1] == []
+def test_a_matrix_cell_that_did_not_report_under_the_new_plan_is_refused() -> None:
+    old = [planned(manifest(s, 2, label), 1, "first") for label in "ab" for s in (1, 2)]
+    new = [planned(manifest(s, 2, "a"), 2, "newer") for s in (1, 2)]
+    with pytest.raises(
+        report.ManifestError,
+        match=r"matrix cell 'b' reported only under the plan of an earlier attempt "
+        r"\(b/shard-1of2-b\.json@1, attempt 1\)",
+    ):
+        report.latest_attempts([*old, *new])
+    # the same plan run again ("Re-run failed jobs" of cell a only): cell b's reports stand
+    same = [planned(manifest(s, 2, "a"), 2, "first") for s in (1, 2)]
+    kept, replaced = report.latest_attempts([*old, *same])
+    assert sources(replaced) == sources(old[:2])
+    assert sources(kept) == sources([*same, *old[2:]])
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "2", True, None])
+def test_an_attempt_that_is_no_whole_number_is_a_malformed_report(
+    tmp_path: Path, value: object
+) -> None:
+    data = manifest(1, 1).to_json()
+    data["attempt"] = value
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(data))
+    with pytest.raises(report.ManifestError, match="malformed: attempt must be a whole number"):
+        report.read_manifests(tmp_path)
 
 
 def test_a_malformed_manifest_blocks(tmp_path: Path) -> None:

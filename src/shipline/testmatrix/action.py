@@ -8,6 +8,7 @@ a run that collected no test blocks the job with the reason.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import shlex
@@ -448,6 +449,7 @@ def _run(context: ActionContext, common: Common) -> int:
         )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
+    not_rerun = ""
     for attempt in range(1, reruns + 1):
         if not still_failing:
             break
@@ -455,11 +457,12 @@ def _run(context: ActionContext, common: Common) -> int:
         # timeout-minutes holds the timeout is never cancelled by GitHub before shipline stops
         left = round(test_project.timeout - (time.monotonic() - started), 1)
         if left < RERUN_SECONDS_AT_LEAST:
-            console.warning(
-                f"no time left of timeout {inputs.raw('timeout')} to rerun "
-                f"{len(still_failing)} failing test(s): their failures stand",
-                title="test-matrix",
+            not_rerun = (
+                f"only {max(left, 0):g} s left of timeout {inputs.raw('timeout')}, under the "
+                f"{RERUN_SECONDS_AT_LEAST:g} s a rerun needs: {len(still_failing)} failing "
+                "test(s) not rerun, their failures stand"
             )
+            console.warning(not_rerun, title="test-matrix")
             break
         report = results_dir / f"{stem}-rerun{attempt}.xml"
         with (
@@ -519,6 +522,7 @@ def _run(context: ActionContext, common: Common) -> int:
         uuid.uuid4().hex,
         workspace_relative(common.project, common.workspace),
         _run_attempt(context.environ),
+        _checksum(common.durations_path),
         common.register.path if common.register else "",
         common.register.fingerprint() if common.register else "",
     )
@@ -532,8 +536,18 @@ def _run(context: ActionContext, common: Common) -> int:
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
     summary.paragraph(f"Wall time **{seconds:.1f} s** ({chosen.estimated}).")
+    if not_rerun:
+        summary.paragraph(f"⚠️ {not_rerun[0].upper()}{not_rerun[1:]}.")
     context.write_summary(summary)
     return 0 if verdict.passed else 1
+
+
+def _checksum(path: Path) -> str:
+    """The durations file a shard planned with, as a checksum ("" when there is none)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return ""
 
 
 def _run_attempt(environ: Mapping[str, str]) -> int:
@@ -569,6 +583,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     manifests, replaced = latest_attempts(read_manifests(results_dir))
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
+    turned_flaky = _flaky_across_attempts(manifests, replaced)
     check_complete(manifests, expected)
     _check_same_project(manifests, common, inputs.raw("path"))
     _check_same_register(manifests, common, inputs.raw("quarantine"))
@@ -584,7 +599,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = _merged_junit(results_dir, manifests)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
-    history, again = _next_history(common.history, manifests, held)
+    history, again = _next_history(common.history, manifests, replaced, held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -611,8 +626,17 @@ def _merge(context: ActionContext, common: Common) -> int:
     failed = {r.nodeid for r in verdict.failed}
     flaky = {r.nodeid for r in verdict.flaky}
     # a heading of its own: under the last section's, the table would read as part of it
+    rerun = any(m.attempt > 1 for m in manifests)  # which attempt each report is from
     summary.heading("Shards", 3).table(
-        ["Shard", "Python", "Tests", "Failed", "Flaky", "Wall time"],
+        [
+            "Shard",
+            "Python",
+            "Tests",
+            "Failed",
+            "Flaky",
+            "Wall time",
+            *(["Attempt"] if rerun else []),
+        ],
         [
             [
                 m.stem,
@@ -621,6 +645,7 @@ def _merge(context: ActionContext, common: Common) -> int:
                 sum(1 for r in m.results if r.outcome.failing and r.nodeid in failed),
                 sum(1 for r in m.results if r.outcome is Outcome.FLAKY and r.nodeid in flaky),
                 f"{m.seconds:.1f} s",
+                *([m.attempt] if rerun else []),
             ]
             for m in manifests
         ],
@@ -642,7 +667,7 @@ def _merge(context: ActionContext, common: Common) -> int:
             context, common.register, common.release_after, common.project, history, summary, today
         )
     if replaced:
-        summary.paragraph(_set_aside(replaced))
+        summary.paragraph(_set_aside(replaced, turned_flaky))
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if again:
         written += (
@@ -655,22 +680,45 @@ def _merge(context: ActionContext, common: Common) -> int:
 
 
 def _next_history(
-    history: durations.History, manifests: Sequence[Manifest], held: frozenset[str]
+    history: durations.History,
+    manifests: Sequence[Manifest],
+    replaced: Sequence[Manifest],
+    held: frozenset[str],
 ) -> tuple[durations.History, int]:
     """The durations file after this merge, and how many of its shard reports an earlier merge
-    already counted (a re-run): their tests keep their entries."""
-    counted = {m.report_id for m in manifests if m.report_id in history.reports}
+    already counted (a re-run): their tests keep their entries, and so do the tests of a report
+    set aside for a newer attempt that an earlier merge counted (that merge counted this run)."""
+    counted = {m.report_id for m in [*manifests, *replaced] if m.report_id in history.reports}
     fresh = [r for m in manifests if m.report_id not in counted for r in m.results]
     merged = durations.merge(
         history,
         durations.combine_runs(fresh),
         quarantined=held,
-        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results},
-        reports=(m.report_id for m in manifests if m.report_id),
+        counted_before={
+            r.nodeid for m in [*manifests, *replaced] if m.report_id in counted for r in m.results
+        },
+        reports=(m.report_id for m in [*manifests, *replaced] if m.report_id),
     )
     measured = durations.slowest_cell(_cells(manifests))
     merged = replace(merged, slowest_cell=history.slowest_cell if measured is None else measured)
     return merged, sum(1 for m in manifests if m.report_id in counted)
+
+
+def _flaky_across_attempts(manifests: Sequence[Manifest], replaced: Sequence[Manifest]) -> int:
+    """A test that failed in a report set aside for a newer attempt and passed in the newer one
+    is flaky, as one that passed on rerun within the shard: "Re-run failed jobs" must not hide
+    it (``flaky: fail`` holds, and a quarantined one does not count the pass). Returns how many."""
+    failed = {(m.label, r.nodeid): r for m in replaced for r in m.results if r.outcome.failing}
+    turned = 0
+    for m in manifests:
+        for index, result in enumerate(m.results):
+            before = failed.get((m.label, result.nodeid))
+            if before is not None and result.outcome in (Outcome.PASSED, Outcome.FLAKY):
+                m.results[index] = replace(
+                    before, outcome=Outcome.FLAKY, attempts=before.attempts + result.attempts
+                )
+                turned += 1
+    return turned
 
 
 def _check_same_project(manifests: Sequence[Manifest], common: Common, given: str) -> None:
@@ -702,14 +750,19 @@ def _check_same_register(manifests: Sequence[Manifest], common: Common, given: s
             )
 
 
-def _set_aside(replaced: Sequence[Manifest]) -> str:
+def _set_aside(replaced: Sequence[Manifest], turned_flaky: int) -> str:
     shown = ", ".join(
         f"{code_span(m.stem)} (attempt {m.attempt})"
         for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
     )
+    flaky = (
+        f" {turned_flaky} test(s) that failed there and passed in the newer attempt count as flaky."
+        if turned_flaky
+        else ""
+    )
     return (
-        f"Set aside {len(replaced)} shard report(s) of an earlier attempt, whose shards ran "
-        f"again in a re-run: {shown}."
+        f"Set aside {len(replaced)} shard report(s) of earlier attempts of this run (their "
+        f"shards ran again, or the plan was made again): {shown}.{flaky}"
     )
 
 

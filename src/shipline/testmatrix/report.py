@@ -91,6 +91,8 @@ class Manifest:
     # GitHub's run attempt: "Re-run failed jobs" leaves the earlier attempt's report beside the
     # new one, and merge keeps the newest (0: not run by GitHub Actions)
     attempt: int = 0
+    # a checksum of the durations file the shard planned with: reports of one plan share it
+    plan: str = ""
     # the quarantine register the shard judged with (workspace-relative) and its entries'
     # checksum: merge must judge with the same one ("": none)
     register: str = ""
@@ -118,6 +120,7 @@ class Manifest:
             "id": self.report_id,
             "path": self.path,
             "attempt": self.attempt,
+            "plan": self.plan,
             "quarantine": (
                 {"path": self.register, "sha256": self.register_sha256} if self.register else None
             ),
@@ -170,12 +173,19 @@ class Manifest:
                 Split.from_json(data["split"]) if data.get("split") is not None else None,
                 str(data.get("id") or ""),
                 str(data.get("path") or ""),
-                int(data.get("attempt") or 0),
+                _attempt(data.get("attempt", 0)),
+                str(data.get("plan") or ""),
                 str(register["path"]) if register else "",
                 str(register["sha256"]) if register else "",
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
+
+
+def _attempt(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"attempt must be a whole number of 0 or more, not {value!r}")
+    return value
 
 
 def read_manifests(directory: Path) -> list[Manifest]:
@@ -198,24 +208,33 @@ def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list
     """The reports that stand for each shard, and those of earlier run attempts they replace.
 
     GitHub's "Re-run failed jobs" runs a failed shard again in a new attempt of the same
-    workflow run, and keeps the earlier attempt's report beside the new one: a shard's newest
-    report stands for it. When a re-run planned again with another shard count, the reports of
-    the older plan are set aside as a whole. Reports of one attempt never replace each other
-    (two for one shard are refused by ``check_complete``).
+    workflow run and keeps the earlier attempt's report beside the new one: a shard's newest
+    report stands for it. The plan of the newest attempt is the current one; a "Re-run all jobs"
+    that planned again (another shard count, or another durations file) sets every report of
+    the older plan aside, so a shard or matrix cell that did not report under the current plan
+    is missing, never vouched for by the old one. Reports of one attempt never replace each
+    other (two for one shard are refused by ``check_complete``).
     """
-    newest: dict[str, int] = {}
-    for m in manifests:
-        newest[m.label] = max(newest.get(m.label, 0), m.attempt)
-    plans = {(m.label, m.shards) for m in manifests if m.attempt == newest[m.label]}
+    if not manifests:
+        return [], []
+    newest = max(m.attempt for m in manifests)
+    plans = {(m.shards, m.plan) for m in manifests if m.attempt == newest}
+    current = [m for m in manifests if (m.shards, m.plan) in plans]
     latest: dict[tuple[str, int], int] = {}
-    for m in manifests:
-        if (m.label, m.shards) in plans:
-            latest[m.label, m.shard] = max(latest.get((m.label, m.shard), 0), m.attempt)
-    kept: list[Manifest] = []
-    replaced: list[Manifest] = []
-    for m in manifests:
-        stands = (m.label, m.shards) in plans and m.attempt == latest[m.label, m.shard]
-        (kept if stands else replaced).append(m)
+    for m in current:
+        latest[m.label, m.shard] = max(latest.get((m.label, m.shard), 0), m.attempt)
+    kept = [m for m in current if m.attempt == latest[m.label, m.shard]]
+    standing = {id(m) for m in kept}
+    replaced = [m for m in manifests if id(m) not in standing]
+    cells = {m.label for m in kept}
+    gone = sorted({m.label for m in replaced} - cells)
+    if gone:
+        old = next(m for m in replaced if m.label == gone[0])
+        raise ManifestError(
+            f"matrix cell {gone[0]!r} reported only under the plan of an earlier attempt "
+            f"({old.source}, attempt {old.attempt}), not under this attempt's: its jobs did not "
+            "report since the plan was made again"
+        )
     return kept, replaced
 
 
