@@ -778,9 +778,15 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert (
         "Set aside 1 shard report(s) of earlier attempts of this run (their shards ran again, "
         f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that failed "
-        "there and passed in the newer attempt count as flaky."
+        "there passed in the newer attempt: flaky."
     ) in merged.summary
     assert "| Wall time | Attempt |" in merged.summary
+    assert "| `tests/test_failing.py::test_broken` | run attempt 2 |" in merged.summary
+    assert (
+        "warning",
+        "tests/test_failing.py::test_broken is flaky: failed, then passed when its job ran again "
+        "(run attempt 2): in run attempt 1, after 1 tries: assert (1 + 1) == 3",
+    ) in [(n, m) for n, _, m in merged.annotations]
     assert shipline(workspace, "merge", flaky="fail", **merge).code == 1
     # every report names the durations file its shard planned with, and the attempt
     planned_with = hashlib.sha256((workspace / "test-durations.json").read_bytes()).hexdigest()
@@ -788,6 +794,81 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert sorted((r["shard"], r["attempt"], r["plan"]) for r in reports) == sorted(
         [(1, 1, planned_with), (2, 1, planned_with), (failed, 2, planned_with)]
     )
+
+
+SKIPPED_WHEN_RUN_AGAIN = """\
+import os
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+
+def test_needs_the_service() -> None:
+    if os.environ.get("SERVICE_DOWN"):
+        pytest.skip("the service is down")
+    assert os.environ.get("SERVICE_FIXED"), "the service answered 500"
+"""
+
+
+def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
+    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    first = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
+    )
+    assert first.code == 1, first.log
+    again = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2", "SERVICE_DOWN": "1"},
+        results="results/2", **shard,
+    )  # fmt: skip
+    assert again.code == 0 and again.outputs["skipped"] == "1", again.log
+    merged = shipline(workspace, "merge", results="results", durations="history.json")
+    assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
+    assert (
+        "error",
+        "tests/test_service.py::test_needs_the_service failed: in run attempt 1, after 1 tries, "
+        "and skipped in run attempt 2: AssertionError: the service answered 500",
+    ) in [(n, m.split("\n")[0]) for n, _, m in merged.annotations]
+    assert "1 test(s) that failed there were skipped in the newer one: they failed." in (
+        merged.summary
+    )
+
+
+def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pass(
+    tmp_path: Path,
+) -> None:
+    # "Re-run all jobs" after a run whose merge passed and saved the durations file (lint
+    # failed, say): the plan restores that file, and the new attempt fails a test
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
+    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    fixed = {"SERVICE_FIXED": "1"}
+    assert (
+        shipline(
+            workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1", **fixed}, results="results/1", **shard
+        ).code
+        == 0
+    )
+    merge = {"results": "results", "durations": "history.json"}
+    assert shipline(workspace, "merge", **merge).code == 0
+    first = json.loads((workspace / "history.json").read_text())["tests"]
+    again = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
+    )
+    assert again.code == 1, again.log
+    merged = shipline(workspace, "merge", **merge)
+    assert merged.code == 1, merged.log
+    after = json.loads((workspace / "history.json").read_text())["tests"]
+    service = "tests/test_service.py::test_needs_the_service"
+    assert (first[service]["outcome"], after[service]["outcome"]) == ("passed", "failed")
+    # the passes of this run were counted once, by the first merge
+    assert {t: e for t, e in after.items() if t != service} == {
+        t: e for t, e in first.items() if t != service
+    }
 
 
 def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path: Path) -> None:
@@ -812,7 +893,13 @@ def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path:
     assert again.code == 0, again.log
     merged = shipline(workspace, "merge", **merge)
     assert merged.code == 0 and merged.outputs["flaky"] == "1", merged.log
-    assert json.loads((workspace / "history.json").read_text())["tests"] == counted
+    after = json.loads((workspace / "history.json").read_text())["tests"]
+    broken = "tests/test_failing.py::test_broken"
+    assert (counted[broken]["outcome"], after[broken]["outcome"]) == ("failed", "flaky")
+    # the passes were counted once, by the first merge
+    assert {t: e for t, e in after.items() if t != broken} == {
+        t: e for t, e in counted.items() if t != broken
+    }
 
 
 def test_merge_needs_the_quarantine_register_the_shards_judged_with(tmp_path: Path) -> None:

@@ -127,6 +127,17 @@ def test_a_matrix_cell_that_did_not_report_under_the_new_plan_is_refused() -> No
     assert sources(kept) == sources([*same, *old[2:]])
 
 
+def test_shards_of_one_cell_that_planned_with_different_durations_files_are_refused() -> None:
+    # a workflow whose shard jobs each restore the durations themselves, not the plan's file
+    shards = [planned(manifest(1, 2, "a"), 2, "x"), planned(manifest(2, 2, "a"), 1, "y")]
+    with pytest.raises(
+        report.ManifestError,
+        match=r"the shards of the matrix cell 'a' planned with different durations files: "
+        r"shard-1of2-a \(attempt 2\) and shard-2of2-a \(attempt 1\)",
+    ):
+        report.check_complete(shards, None)
+
+
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, None])
 def test_an_attempt_that_is_no_whole_number_is_a_malformed_report(
     tmp_path: Path, value: object

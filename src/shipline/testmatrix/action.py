@@ -583,7 +583,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     manifests, replaced = latest_attempts(read_manifests(results_dir))
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
-    turned_flaky = _flaky_across_attempts(manifests, replaced)
+    turned_flaky, stood = _flaky_across_attempts(manifests, replaced)
     check_complete(manifests, expected)
     _check_same_project(manifests, common, inputs.raw("path"))
     _check_same_register(manifests, common, inputs.raw("quarantine"))
@@ -667,12 +667,13 @@ def _merge(context: ActionContext, common: Common) -> int:
             context, common.register, common.release_after, common.project, history, summary, today
         )
     if replaced:
-        summary.paragraph(_set_aside(replaced, turned_flaky))
+        summary.paragraph(_set_aside(replaced, turned_flaky, stood))
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if again:
         written += (
-            f" {again} of the {len(manifests)} shard reports were counted by an earlier "
-            "merge (a re-run): their tests' durations and pass streaks are kept as they were."
+            f" {again} of the {len(manifests) + len(replaced)} shard reports were counted by an "
+            "earlier merge (a re-run): their tests' durations and pass streaks are kept as they "
+            "were" + (", but for tests that failed or were flaky now." if replaced else ".")
         )
     summary.paragraph(written)
     context.write_summary(summary)
@@ -686,39 +687,62 @@ def _next_history(
     held: frozenset[str],
 ) -> tuple[durations.History, int]:
     """The durations file after this merge, and how many of its shard reports an earlier merge
-    already counted (a re-run): their tests keep their entries, and so do the tests of a report
-    set aside for a newer attempt that an earlier merge counted (that merge counted this run)."""
+    already counted (a re-run): their tests keep their entries. So do the tests of a report
+    set aside for a newer attempt that an earlier merge counted (that merge counted this run),
+    unless the newer attempt failed them or found them flaky: a pass must not be counted twice,
+    but a failure must not be hidden by the pass counted before."""
     counted = {m.report_id for m in [*manifests, *replaced] if m.report_id in history.reports}
     fresh = [r for m in manifests if m.report_id not in counted for r in m.results]
+    now = durations.combine_runs(r for m in manifests for r in m.results)
+    bad_now = {t for t, r in now.items() if r.outcome.failing or r.outcome is Outcome.FLAKY}
     merged = durations.merge(
         history,
         durations.combine_runs(fresh),
         quarantined=held,
-        counted_before={
-            r.nodeid for m in [*manifests, *replaced] if m.report_id in counted for r in m.results
+        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results}
+        | {
+            r.nodeid
+            for m in replaced
+            if m.report_id in counted
+            for r in m.results
+            if r.nodeid not in bad_now
         },
         reports=(m.report_id for m in [*manifests, *replaced] if m.report_id),
     )
     measured = durations.slowest_cell(_cells(manifests))
     merged = replace(merged, slowest_cell=history.slowest_cell if measured is None else measured)
-    return merged, sum(1 for m in manifests if m.report_id in counted)
+    return merged, sum(1 for m in [*manifests, *replaced] if m.report_id in counted)
 
 
-def _flaky_across_attempts(manifests: Sequence[Manifest], replaced: Sequence[Manifest]) -> int:
+def _flaky_across_attempts(
+    manifests: Sequence[Manifest], replaced: Sequence[Manifest]
+) -> tuple[int, int]:
     """A test that failed in a report set aside for a newer attempt and passed in the newer one
     is flaky, as one that passed on rerun within the shard: "Re-run failed jobs" must not hide
-    it (``flaky: fail`` holds, and a quarantined one does not count the pass). Returns how many."""
-    failed = {(m.label, r.nodeid): r for m in replaced for r in m.results if r.outcome.failing}
-    turned = 0
+    it (``flaky: fail`` holds, and a quarantined one does not count the pass). A failure the
+    newer attempt answered with a skip stands. Returns how many turned flaky, how many stood."""
+    failed = {
+        (m.label, r.nodeid): (r, m.attempt)
+        for m in sorted(replaced, key=lambda m: m.attempt)  # the newest failure of each test
+        for r in m.results
+        if r.outcome.failing
+    }
+    flaky = stood = 0
     for m in manifests:
         for index, result in enumerate(m.results):
-            before = failed.get((m.label, result.nodeid))
-            if before is not None and result.outcome in (Outcome.PASSED, Outcome.FLAKY):
+            earlier = failed.get((m.label, result.nodeid))
+            if earlier is None or result.outcome.failing:
+                continue
+            before, attempt = earlier
+            if result.outcome is Outcome.SKIPPED:
+                m.results[index] = replace(before, run_attempts=(attempt, m.attempt))
+                stood += 1
+            else:
                 m.results[index] = replace(
-                    before, outcome=Outcome.FLAKY, attempts=before.attempts + result.attempts
+                    before, outcome=Outcome.FLAKY, run_attempts=(attempt, m.attempt)
                 )
-                turned += 1
-    return turned
+                flaky += 1
+    return flaky, stood
 
 
 def _check_same_project(manifests: Sequence[Manifest], common: Common, given: str) -> None:
@@ -750,20 +774,20 @@ def _check_same_register(manifests: Sequence[Manifest], common: Common, given: s
             )
 
 
-def _set_aside(replaced: Sequence[Manifest], turned_flaky: int) -> str:
+def _set_aside(replaced: Sequence[Manifest], turned_flaky: int, stood: int) -> str:
     shown = ", ".join(
         f"{code_span(m.stem)} (attempt {m.attempt})"
         for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
     )
-    flaky = (
-        f" {turned_flaky} test(s) that failed there and passed in the newer attempt count as flaky."
-        if turned_flaky
-        else ""
-    )
-    return (
+    said = (
         f"Set aside {len(replaced)} shard report(s) of earlier attempts of this run (their "
-        f"shards ran again, or the plan was made again): {shown}.{flaky}"
+        f"shards ran again, or the plan was made again): {shown}."
     )
+    if turned_flaky:
+        said += f" {turned_flaky} test(s) that failed there passed in the newer attempt: flaky."
+    if stood:
+        said += f" {stood} test(s) that failed there were skipped in the newer one: they failed."
+    return said
 
 
 def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
@@ -1030,7 +1054,7 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             verdict.flaky,
             flaky_level,
             "flaky",
-            "is flaky: failed, then passed on rerun {reruns}: {message}",
+            "is flaky: failed, then passed {when}: {message}",
         ),
         (
             verdict.quarantined,
@@ -1064,10 +1088,18 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             )
         for result in results[:room]:
             shown[level] += 1
+            when, prefix = f"on rerun {result.attempts - 1}", ""
+            if result.run_attempts is not None:  # its shard's job ran again: a new run attempt
+                failed_in, now = result.run_attempts
+                when = f"when its job ran again (run attempt {now})"
+                prefix = f"in run attempt {failed_in}, after {result.attempts} tries" + (
+                    "" if result.outcome is Outcome.FLAKY else f", and skipped in run attempt {now}"
+                )
+                prefix += ": "
             message = text.format(
                 outcome=result.outcome.value,
-                message=_brief(result.message, ANNOTATION_CHARS),
-                reruns=result.attempts - 1,
+                message=prefix + _brief(result.message, ANNOTATION_CHARS),
+                when=when,
             )
             console.annotate(
                 Annotation(
@@ -1142,7 +1174,11 @@ def _results_summary(
         policy = "blocking" if verdict.blocking_flaky else "not blocking"
         flaky_headers = ["Test", "Passed on attempt", "First failure"]
         flaky_rows: list[list[object]] = [
-            [Code(r.nodeid), r.attempts, _brief(r.message, SUMMARY_CHARS)]
+            [
+                Code(r.nodeid),
+                f"run attempt {r.run_attempts[1]}" if r.run_attempts else r.attempts,
+                _brief(r.message, SUMMARY_CHARS),
+            ]
             for r in verdict.flaky[:SUMMARY_ROWS]
         ]
         if cells is not None:

@@ -283,6 +283,16 @@ def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> 
                 f"the reports labelled {label!r} ran on Python {', '.join(sorted(versions))}: "
                 "give each matrix cell its own label (label input of run)"
             )
+    for label in sorted(pythons):
+        shards = [m for m in manifests if m.label == label]
+        stray = next((m for m in shards if m.plan != shards[0].plan), None)
+        if stray is not None:
+            cell = f"matrix cell {label!r}" if label else "run"
+            raise ManifestError(
+                f"the shards of the {cell} planned with different durations files: "
+                f"{shards[0].stem} (attempt {shards[0].attempt}) and {stray.stem} (attempt "
+                f"{stray.attempt}); give every shard the file the plan job planned with"
+            )
     missing = missing_shards(manifests)
     if missing:
         raise ManifestError(

@@ -39,3 +39,6 @@ class TestResult:
     # the mean time of the cells where it passed outright, None when it passed in none. A
     # failure in another cell leaves those times true, and the durations history keeps them.
     passed_seconds: float | None = None
+    # Set only when a re-run of its shard's job made it flaky: the run attempt it failed in
+    # (``attempts`` counts its tries there) and the one it passed in
+    run_attempts: tuple[int, int] | None = None
