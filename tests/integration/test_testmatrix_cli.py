@@ -12,6 +12,7 @@ import json
 import shutil
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -777,15 +778,15 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert merged.outputs["flaky"] == "1"
     assert (
         "Set aside 1 shard report(s) of earlier attempts of this run (their shards ran again, "
-        f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that failed "
-        "there passed in the newer attempt: flaky."
+        f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that did not "
+        "pass there passed in the newer attempt: flaky."
     ) in merged.summary
     assert "| Wall time | Attempt |" in merged.summary
     assert "| `tests/test_failing.py::test_broken` | run attempt 2 |" in merged.summary
     assert (
         "warning",
-        "tests/test_failing.py::test_broken is flaky: failed, then passed when its job ran again "
-        "(run attempt 2): in run attempt 1, after 1 tries: assert (1 + 1) == 3",
+        "tests/test_failing.py::test_broken is flaky: failed in run attempt 1 (1 tries there), "
+        "then passed in run attempt 2: assert (1 + 1) == 3",
     ) in [(n, m) for n, _, m in merged.annotations]
     assert shipline(workspace, "merge", flaky="fail", **merge).code == 1
     # every report names the durations file its shard planned with, and the attempt
@@ -829,12 +830,42 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
     assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
     assert (
         "error",
-        "tests/test_service.py::test_needs_the_service failed: in run attempt 1, after 1 tries, "
-        "and skipped in run attempt 2: AssertionError: the service answered 500",
+        "tests/test_service.py::test_needs_the_service failed: failed in run attempt 1 (1 tries "
+        "there), then was skipped in run attempt 2: AssertionError: the service answered 500",
     ) in [(n, m.split("\n")[0]) for n, _, m in merged.annotations]
     assert "1 test(s) that failed there were skipped in the newer one: they failed." in (
         merged.summary
     )
+    merged_xml = ET.parse(workspace / "results" / "junit.xml")  # noqa: S314 - merge wrote it
+    suite = merged_xml.getroot().find("testsuite")
+    assert suite is not None and (suite.get("failures"), suite.get("skipped")) == ("1", "0")
+    case = suite.find("testcase[@name='test_needs_the_service']")
+    assert case is not None and case.find("skipped") is None
+    failure = case.find("failure")
+    assert failure is not None and "then was skipped in run attempt 2" in failure.get("message", "")
+
+
+def test_a_test_flaky_in_a_job_run_again_stays_flaky_when_it_then_passes(tmp_path: Path) -> None:
+    # flaky: fail failed the shard on a test that passed on its rerun; its job ran again and
+    # the test passed at once: the run still saw it fail
+    workspace = tmp_path / "ws"
+    make_project(workspace, flaky=True)
+    shard = {"shards": "1", "shard": "1", "reruns": "1", "flaky": "fail"}
+    first = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
+    )
+    assert first.code == 1 and first.outputs["flaky"] == "1", first.log
+    again = shipline(
+        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
+    )
+    assert again.code == 0 and again.outputs["flaky"] == "0", again.log
+    merged = shipline(workspace, "merge", results="results", durations="history.json")
+    assert merged.code == 1 and merged.outputs["flaky"] == "1", merged.log
+    assert (
+        "error",
+        "tests/test_flaky.py::test_flaky is flaky: failed in run attempt 1 (2 tries there), then "
+        "passed in run attempt 2: AssertionError: first attempt fails",
+    ) in [(n, m) for n, _, m in merged.annotations]
 
 
 def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pass(
@@ -869,6 +900,14 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     assert {t: e for t, e in after.items() if t != service} == {
         t: e for t, e in first.items() if t != service
     }
+    assert (
+        "were counted by an earlier merge (a re-run): their tests' durations and pass streaks "
+        "are kept as they were, but for 1 test(s) that failed or were flaky in the newer attempt."
+    ) in merged.summary
+    # the same reports merged once more: nothing changes, and nothing is said to
+    again_merged = shipline(workspace, "merge", **merge)
+    assert json.loads((workspace / "history.json").read_text())["tests"] == after
+    assert "pass streaks are kept as they were." in again_merged.summary
 
 
 def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path: Path) -> None:

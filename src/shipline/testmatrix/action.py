@@ -599,7 +599,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
     merged_junit = _merged_junit(results_dir, manifests)
     held = frozenset(common.register.active(today)) if common.register else frozenset()
-    history, again = _next_history(common.history, manifests, replaced, held)
+    history, again, overridden = _next_history(common.history, manifests, replaced, held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
 
@@ -673,7 +673,12 @@ def _merge(context: ActionContext, common: Common) -> int:
         written += (
             f" {again} of the {len(manifests) + len(replaced)} shard reports were counted by an "
             "earlier merge (a re-run): their tests' durations and pass streaks are kept as they "
-            "were" + (", but for tests that failed or were flaky now." if replaced else ".")
+            "were"
+            + (
+                f", but for {overridden} test(s) that failed or were flaky in the newer attempt."
+                if overridden
+                else "."
+            )
         )
     summary.paragraph(written)
     context.write_summary(summary)
@@ -685,63 +690,66 @@ def _next_history(
     manifests: Sequence[Manifest],
     replaced: Sequence[Manifest],
     held: frozenset[str],
-) -> tuple[durations.History, int]:
-    """The durations file after this merge, and how many of its shard reports an earlier merge
-    already counted (a re-run): their tests keep their entries. So do the tests of a report
-    set aside for a newer attempt that an earlier merge counted (that merge counted this run),
-    unless the newer attempt failed them or found them flaky: a pass must not be counted twice,
-    but a failure must not be hidden by the pass counted before."""
+) -> tuple[durations.History, int, int]:
+    """The durations file after this merge, how many of its shard reports an earlier merge
+    already counted (a re-run), and for how many tests of those the newer attempt overrides it.
+
+    The tests of a counted report keep their entries. So do the tests of a report set aside for
+    a newer attempt that an earlier merge counted (that merge counted this run), unless the
+    newer attempt failed them or found them flaky: a pass must not be counted twice, but a
+    failure must not be hidden by the pass counted before."""
     counted = {m.report_id for m in [*manifests, *replaced] if m.report_id in history.reports}
     fresh = [r for m in manifests if m.report_id not in counted for r in m.results]
     now = durations.combine_runs(r for m in manifests for r in m.results)
     bad_now = {t for t, r in now.items() if r.outcome.failing or r.outcome is Outcome.FLAKY}
+    kept = {r.nodeid for m in manifests if m.report_id in counted for r in m.results}
+    earlier = {r.nodeid for m in replaced if m.report_id in counted for r in m.results}
+    overridden = (earlier & bad_now) - kept
     merged = durations.merge(
         history,
         durations.combine_runs(fresh),
         quarantined=held,
-        counted_before={r.nodeid for m in manifests if m.report_id in counted for r in m.results}
-        | {
-            r.nodeid
-            for m in replaced
-            if m.report_id in counted
-            for r in m.results
-            if r.nodeid not in bad_now
-        },
+        counted_before=kept | (earlier - overridden),
         reports=(m.report_id for m in [*manifests, *replaced] if m.report_id),
     )
     measured = durations.slowest_cell(_cells(manifests))
     merged = replace(merged, slowest_cell=history.slowest_cell if measured is None else measured)
-    return merged, sum(1 for m in [*manifests, *replaced] if m.report_id in counted)
+    return (
+        merged,
+        sum(1 for m in [*manifests, *replaced] if m.report_id in counted),
+        len(overridden),
+    )
 
 
 def _flaky_across_attempts(
     manifests: Sequence[Manifest], replaced: Sequence[Manifest]
-) -> tuple[int, int]:
-    """A test that failed in a report set aside for a newer attempt and passed in the newer one
-    is flaky, as one that passed on rerun within the shard: "Re-run failed jobs" must not hide
-    it (``flaky: fail`` holds, and a quarantined one does not count the pass). A failure the
-    newer attempt answered with a skip stands. Returns how many turned flaky, how many stood."""
-    failed = {
+) -> tuple[list[TestResult], list[TestResult]]:
+    """A test that failed (or was flaky) in a report set aside for a newer attempt and passed in
+    the newer one is flaky, as one that passed on rerun within the shard: "Re-run failed jobs"
+    must not hide it (``flaky: fail`` holds, and a quarantined one does not count the pass). A
+    failure the newer attempt answered with a skip stands. Returns the tests turned flaky and
+    those whose failure stood."""
+    earlier = {
         (m.label, r.nodeid): (r, m.attempt)
-        for m in sorted(replaced, key=lambda m: m.attempt)  # the newest failure of each test
+        for m in sorted(replaced, key=lambda m: m.attempt)  # the newest of each test
         for r in m.results
-        if r.outcome.failing
+        if r.outcome.failing or r.outcome is Outcome.FLAKY
     }
-    flaky = stood = 0
+    flaky: list[TestResult] = []
+    stood: list[TestResult] = []
     for m in manifests:
         for index, result in enumerate(m.results):
-            earlier = failed.get((m.label, result.nodeid))
-            if earlier is None or result.outcome.failing:
+            found = earlier.get((m.label, result.nodeid))
+            if found is None or result.outcome.failing:
                 continue
-            before, attempt = earlier
-            if result.outcome is Outcome.SKIPPED:
-                m.results[index] = replace(before, run_attempts=(attempt, m.attempt))
-                stood += 1
-            else:
-                m.results[index] = replace(
-                    before, outcome=Outcome.FLAKY, run_attempts=(attempt, m.attempt)
-                )
-                flaky += 1
+            before, attempt = found
+            failed_now = before.outcome.failing and result.outcome is Outcome.SKIPPED
+            m.results[index] = replace(
+                before,
+                outcome=before.outcome if failed_now else Outcome.FLAKY,
+                run_attempts=(attempt, m.attempt, result.outcome),
+            )
+            (stood if failed_now else flaky).append(m.results[index])
     return flaky, stood
 
 
@@ -774,7 +782,9 @@ def _check_same_register(manifests: Sequence[Manifest], common: Common, given: s
             )
 
 
-def _set_aside(replaced: Sequence[Manifest], turned_flaky: int, stood: int) -> str:
+def _set_aside(
+    replaced: Sequence[Manifest], turned_flaky: Sequence[TestResult], stood: Sequence[TestResult]
+) -> str:
     shown = ", ".join(
         f"{code_span(m.stem)} (attempt {m.attempt})"
         for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
@@ -783,10 +793,12 @@ def _set_aside(replaced: Sequence[Manifest], turned_flaky: int, stood: int) -> s
         f"Set aside {len(replaced)} shard report(s) of earlier attempts of this run (their "
         f"shards ran again, or the plan was made again): {shown}."
     )
-    if turned_flaky:
-        said += f" {turned_flaky} test(s) that failed there passed in the newer attempt: flaky."
-    if stood:
-        said += f" {stood} test(s) that failed there were skipped in the newer one: they failed."
+    flaky = len({r.nodeid for r in turned_flaky})
+    failed = len({r.nodeid for r in stood})
+    if flaky:
+        said += f" {flaky} test(s) that did not pass there passed in the newer attempt: flaky."
+    if failed:
+        said += f" {failed} test(s) that failed there were skipped in the newer one: they failed."
     return said
 
 
@@ -799,8 +811,9 @@ def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
 
 
 def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
-    """``junit.xml`` from every shard's first attempt, flaky tests shown as passed; each shard's
-    report must hold the tests its shard report says it ran."""
+    """``junit.xml`` from every shard's first attempt, flaky tests shown as passed and failures
+    an earlier run attempt left unanswered as failed; each shard's report must hold the tests
+    its shard report says it ran."""
     merged = results_dir / "junit.xml"
     unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
     cases = write_merged(
@@ -810,6 +823,11 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
                 results_dir / m.junit[0],
                 m.stem,
                 [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
+                {
+                    r.nodeid: (_told(r, r.message), r.details)
+                    for r in m.results
+                    if r.outcome.failing and r.run_attempts is not None
+                },
             )
             for m in manifests
         ],
@@ -1054,7 +1072,7 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             verdict.flaky,
             flaky_level,
             "flaky",
-            "is flaky: failed, then passed {when}: {message}",
+            "is flaky: {message}",
         ),
         (
             verdict.quarantined,
@@ -1088,18 +1106,9 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             )
         for result in results[:room]:
             shown[level] += 1
-            when, prefix = f"on rerun {result.attempts - 1}", ""
-            if result.run_attempts is not None:  # its shard's job ran again: a new run attempt
-                failed_in, now = result.run_attempts
-                when = f"when its job ran again (run attempt {now})"
-                prefix = f"in run attempt {failed_in}, after {result.attempts} tries" + (
-                    "" if result.outcome is Outcome.FLAKY else f", and skipped in run attempt {now}"
-                )
-                prefix += ": "
             message = text.format(
                 outcome=result.outcome.value,
-                message=prefix + _brief(result.message, ANNOTATION_CHARS),
-                when=when,
+                message=_told(result, _brief(result.message, ANNOTATION_CHARS)),
             )
             console.annotate(
                 Annotation(
@@ -1112,6 +1121,20 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
                     title=f"test-matrix {kind}",
                 )
             )
+
+
+def _told(result: TestResult, message: str) -> str:
+    """A test's message with how it came to fail or be flaky, when that took more than one try."""
+    if result.run_attempts is not None:  # its shard's job ran again: a new run attempt
+        before, now, did = result.run_attempts
+        said = "passed" if did is not Outcome.SKIPPED else "was skipped"
+        return (
+            f"failed in run attempt {before} ({result.attempts} tries there), then {said} in "
+            f"run attempt {now}: {message}"
+        )
+    if result.outcome is Outcome.FLAKY:
+        return f"failed, then passed on rerun {result.attempts - 1}: {message}"
+    return message
 
 
 def _more(summary: Summary, total: int, what: str) -> None:
@@ -1160,7 +1183,7 @@ def _results_summary(
                 r.outcome.value,
                 r.attempts,
                 _where(r, common, workspace),
-                _brief(r.message, SUMMARY_CHARS),
+                _brief(_told(r, r.message), SUMMARY_CHARS),
             ]
             for r in verdict.failed[:SUMMARY_ROWS]
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -175,6 +175,9 @@ class ShardReport(NamedTuple):
     path: Path  # the JUnit report of the shard's first attempt
     name: str  # what its suites are renamed to
     flaky: Collection[str]  # node ids that failed there, then passed on a rerun
+    # node ids skipped there that failed in an earlier run attempt, with that failure's message
+    # and details: the merge judged them failed
+    failed: Mapping[str, tuple[str, str]] = {}
 
 
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
@@ -188,14 +191,23 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     for shard in shards:
         root = _parse(shard.path)
         flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
+        failed_keys = {
+            key: why for nodeid, why in shard.failed.items() for key in junit_keys(nodeid)
+        }
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         cases = 0
         for suite in suites:
             suite.set("name", shard.name)
             for case in suite.iter("testcase"):
-                if (case.get("classname", ""), case.get("name", "")) in flaky_keys:
+                key = (case.get("classname", ""), case.get("name", ""))
+                if key in flaky_keys:
                     for child in case:
                         child.tag = FLAKY_TAGS.get(child.tag, child.tag)
+                if key in failed_keys:
+                    for child in case.findall("skipped"):
+                        case.remove(child)
+                    message, details = failed_keys[key]
+                    ET.SubElement(case, "failure", message=message).text = details
             _count(suite)
             merged.append(suite)
             cases += len(_cases_per_test(suite))

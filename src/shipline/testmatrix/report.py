@@ -226,15 +226,28 @@ def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list
     kept = [m for m in current if m.attempt == latest[m.label, m.shard]]
     standing = {id(m) for m in kept}
     replaced = [m for m in manifests if id(m) not in standing]
+    why = (
+        "the plan was made again and its jobs did not report since, or the shards did not all "
+        "get the plan job's durations file"
+    )
     cells = {m.label for m in kept}
     gone = sorted({m.label for m in replaced} - cells)
     if gone:
         old = next(m for m in replaced if m.label == gone[0])
         raise ManifestError(
-            f"matrix cell {gone[0]!r} reported only under the plan of an earlier attempt "
-            f"({old.source}, attempt {old.attempt}), not under this attempt's: its jobs did not "
-            "report since the plan was made again"
+            f"matrix cell {gone[0]!r} reported only under another plan than the newest "
+            f"attempt's ({old.source}, attempt {old.attempt}): {why}"
         )
+    present = {(m.label, m.shard) for m in kept}
+    for m in replaced:
+        if (m.label, m.shard) not in present and m.shard <= max(
+            k.shards for k in kept if k.label == m.label
+        ):
+            raise ManifestError(
+                f"shard {m.shard} of {'matrix cell ' + repr(m.label) if m.label else 'the run'} "
+                f"reported only under another plan than the newest attempt's ({m.source}, "
+                f"attempt {m.attempt}): {why}"
+            )
     return kept, replaced
 
 

@@ -39,6 +39,7 @@ class TestResult:
     # the mean time of the cells where it passed outright, None when it passed in none. A
     # failure in another cell leaves those times true, and the durations history keeps them.
     passed_seconds: float | None = None
-    # Set only when a re-run of its shard's job made it flaky: the run attempt it failed in
-    # (``attempts`` counts its tries there) and the one it passed in
-    run_attempts: tuple[int, int] | None = None
+    # Set only when its shard's job ran again (GitHub's re-run, a new run attempt) after it did
+    # not pass: the attempt it failed (or was flaky) in, where ``attempts`` counts its tries, the
+    # newer attempt, and what it did there (passed, or was skipped)
+    run_attempts: tuple[int, int, Outcome] | None = None
