@@ -151,6 +151,20 @@ def shipline(
     return Run(run.code, run.annotations, run.outputs, run.summary, run.log)
 
 
+def run_in_attempt(
+    workspace: Path, attempt: int, env: dict[str, str] | None = None, **inputs: str
+) -> Run:
+    """A shard run in GitHub's run attempt ``attempt``, into results/<attempt>/ (each attempt's
+    artifact downloads into a directory of its own)."""
+    return shipline(
+        workspace,
+        "run",
+        env={"GITHUB_RUN_ATTEMPT": str(attempt), **(env or {})},
+        results=f"results/{attempt}",
+        **inputs,
+    )
+
+
 def write_durations(workspace: Path, seconds: dict[str, float]) -> None:
     """A durations file as one merged run of these tests would have left it."""
     tests = {test: {"seconds": value, "samples": 1} for test, value in seconds.items()}
@@ -817,14 +831,9 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
     make_project(workspace)
     (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
     shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
-    first = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
-    )
+    first = run_in_attempt(workspace, 1, **shard)
     assert first.code == 1, first.log
-    again = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2", "SERVICE_DOWN": "1"},
-        results="results/2", **shard,
-    )  # fmt: skip
+    again = run_in_attempt(workspace, 2, env={"SERVICE_DOWN": "1"}, **shard)
     assert again.code == 0 and again.outputs["skipped"] == "1", again.log
     merged = shipline(workspace, "merge", results="results", durations="history.json")
     assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
@@ -851,13 +860,9 @@ def test_a_test_flaky_in_a_job_run_again_stays_flaky_when_it_then_passes(tmp_pat
     workspace = tmp_path / "ws"
     make_project(workspace, flaky=True)
     shard = {"shards": "1", "shard": "1", "reruns": "1", "flaky": "fail"}
-    first = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
-    )
+    first = run_in_attempt(workspace, 1, **shard)
     assert first.code == 1 and first.outputs["flaky"] == "1", first.log
-    again = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
-    )
+    again = run_in_attempt(workspace, 2, **shard)
     assert again.code == 0 and again.outputs["flaky"] == "0", again.log
     merged = shipline(workspace, "merge", results="results", durations="history.json")
     assert merged.code == 1 and merged.outputs["flaky"] == "1", merged.log
@@ -878,18 +883,11 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
     shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
     fixed = {"SERVICE_FIXED": "1"}
-    assert (
-        shipline(
-            workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1", **fixed}, results="results/1", **shard
-        ).code
-        == 0
-    )
+    assert run_in_attempt(workspace, 1, env=fixed, **shard).code == 0
     merge = {"results": "results", "durations": "history.json"}
     assert shipline(workspace, "merge", **merge).code == 0
     first = json.loads((workspace / "history.json").read_text())["tests"]
-    again = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
-    )
+    again = run_in_attempt(workspace, 2, **shard)
     assert again.code == 1, again.log
     merged = shipline(workspace, "merge", **merge)
     assert merged.code == 1, merged.log
@@ -916,9 +914,7 @@ def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path:
     workspace = tmp_path / "ws"
     project = make_project(workspace, failing=True)
     shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
-    first = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "1"}, results="results/1", **shard
-    )
+    first = run_in_attempt(workspace, 1, **shard)
     assert first.code == 1, first.log
     merge = {"results": "results", "durations": "history.json"}
     assert shipline(workspace, "merge", **merge).code == 1
@@ -926,9 +922,7 @@ def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path:
     (project / "tests" / "test_failing.py").write_text(
         FAILING.replace("expected = 3", "expected = 2")
     )
-    again = shipline(
-        workspace, "run", env={"GITHUB_RUN_ATTEMPT": "2"}, results="results/2", **shard
-    )
+    again = run_in_attempt(workspace, 2, **shard)
     assert again.code == 0, again.log
     merged = shipline(workspace, "merge", **merge)
     assert merged.code == 0 and merged.outputs["flaky"] == "1", merged.log
