@@ -792,8 +792,8 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert merged.outputs["flaky"] == "1"
     assert (
         "Set aside 1 shard report(s) of earlier attempts of this run (their shards ran again, "
-        f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that did not "
-        "pass there passed in the newer attempt: flaky."
+        f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that failed "
+        "there at first passed, or were skipped, in the newer attempt: flaky."
     ) in merged.summary
     assert "| Wall time | Attempt |" in merged.summary
     assert "| `tests/test_failing.py::test_broken` | run attempt 2 |" in merged.summary
@@ -839,8 +839,8 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
     assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
     assert (
         "error",
-        "tests/test_service.py::test_needs_the_service failed: failed in run attempt 1 (1 tries "
-        "there), then was skipped in run attempt 2: AssertionError: the service answered 500",
+        "tests/test_service.py::test_needs_the_service failed: in run attempt 1 (1 tries there), "
+        "then was skipped in run attempt 2: AssertionError: the service answered 500",
     ) in [(n, m.split("\n")[0]) for n, _, m in merged.annotations]
     assert "1 test(s) that failed there were skipped in the newer one: they failed." in (
         merged.summary
@@ -868,9 +868,13 @@ def test_a_test_flaky_in_a_job_run_again_stays_flaky_when_it_then_passes(tmp_pat
     assert merged.code == 1 and merged.outputs["flaky"] == "1", merged.log
     assert (
         "error",
-        "tests/test_flaky.py::test_flaky is flaky: failed in run attempt 1 (2 tries there), then "
-        "passed in run attempt 2: AssertionError: first attempt fails",
+        "tests/test_flaky.py::test_flaky is flaky: flaky in run attempt 1 (passed on rerun 1), "
+        "then passed in run attempt 2: AssertionError: first attempt fails",
     ) in [(n, m) for n, _, m in merged.annotations]
+    # junit.xml says so too: the earlier attempt's failure, as a flaky one
+    merged_xml = ET.parse(workspace / "results" / "junit.xml")  # noqa: S314 - merge wrote it
+    case = merged_xml.getroot().find(".//testcase[@name='test_flaky']")
+    assert case is not None and [c.tag for c in case] == ["flakyFailure"]
 
 
 def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pass(
@@ -900,7 +904,8 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     }
     assert (
         "were counted by an earlier merge (a re-run): their tests' durations and pass streaks "
-        "are kept as they were, but for 1 test(s) that failed or were flaky in the newer attempt."
+        "are kept as they were, but for 1 test(s) that failed or were flaky in this run's "
+        "attempts: their outcome now is recorded."
     ) in merged.summary
     # the same reports merged once more: nothing changes, and nothing is said to
     again_merged = shipline(workspace, "merge", **merge)

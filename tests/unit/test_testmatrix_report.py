@@ -133,6 +133,29 @@ def test_a_matrix_cell_that_did_not_report_under_the_new_plan_is_refused() -> No
     assert sources(kept) == sources([*same, *old[2:]])
 
 
+@pytest.mark.parametrize("plan_now", ["first", "newer"], ids=["same file", "another file"])
+def test_a_cell_the_new_plan_dropped_is_set_aside_given_the_plans_matrix(plan_now: str) -> None:
+    # "Re-run all jobs" a day after Python 3.10's end of life: the plan has one cell fewer
+    old = [
+        planned(manifest(s, 2, cell), 1, "first") for cell in ("py3.10", "py3.11") for s in (1, 2)
+    ]
+    new = [planned(manifest(s, 2, "py3.11"), 2, plan_now) for s in (1, 2)]
+    kept, replaced = report.latest_attempts([*old, *new], cells=1)
+    assert sources(kept) == sources(new)
+    assert sources(replaced) == sources(old)
+    report.check_complete(kept, report.Expected(cells=1, shards=2))
+
+
+def test_a_cell_of_the_new_plan_that_did_not_report_is_not_taken_for_a_dropped_one() -> None:
+    old = [
+        planned(manifest(s, 2, cell), 1, "first") for cell in ("py3.10", "py3.11") for s in (1, 2)
+    ]
+    new = [planned(manifest(s, 2, "py3.11"), 2, "newer") for s in (1, 2)]
+    for cells in (None, 2):
+        with pytest.raises(report.ManifestError, match=r"matrix cell 'py3\.10' reported only"):
+            report.latest_attempts([*old, *new], cells=cells)
+
+
 def test_shards_of_one_cell_that_planned_with_different_durations_files_are_refused() -> None:
     # a workflow whose shard jobs each restore the durations themselves, not the plan's file
     shards = [planned(manifest(1, 2, "a"), 2, "x"), planned(manifest(2, 2, "a"), 1, "y")]

@@ -44,7 +44,7 @@ from shipline.testmatrix.report import (
     today_utc,
     valid_label,
 )
-from shipline.testmatrix.results import Outcome, TestResult
+from shipline.testmatrix.results import Outcome, RunAttempts, TestResult
 
 SUMMARY_ROWS = 30
 MATRIX_JOBS = 256  # GitHub's limit on the jobs of one matrix
@@ -580,7 +580,9 @@ def _merge(context: ActionContext, common: Common) -> int:
     if not results_dir.is_dir():
         raise ToolFailedError(f"no shard reports: {inputs.raw('results')} is not a directory")
     today = today_utc()
-    manifests, replaced = latest_attempts(read_manifests(results_dir))
+    manifests, replaced = latest_attempts(
+        read_manifests(results_dir), expected.cells if expected else None
+    )
     if not manifests:
         raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
     turned_flaky, stood = _flaky_across_attempts(manifests, replaced)
@@ -675,7 +677,8 @@ def _merge(context: ActionContext, common: Common) -> int:
             "earlier merge (a re-run): their tests' durations and pass streaks are kept as they "
             "were"
             + (
-                f", but for {overridden} test(s) that failed or were flaky in the newer attempt."
+                f", but for {overridden} test(s) that failed or were flaky in this run's "
+                "attempts: their outcome now is recorded."
                 if overridden
                 else "."
             )
@@ -747,7 +750,7 @@ def _flaky_across_attempts(
             m.results[index] = replace(
                 before,
                 outcome=before.outcome if failed_now else Outcome.FLAKY,
-                run_attempts=(attempt, m.attempt, result.outcome),
+                run_attempts=RunAttempts(attempt, before.outcome, m.attempt, result.outcome),
             )
             (stood if failed_now else flaky).append(m.results[index])
     return flaky, stood
@@ -796,7 +799,10 @@ def _set_aside(
     flaky = len({r.nodeid for r in turned_flaky})
     failed = len({r.nodeid for r in stood})
     if flaky:
-        said += f" {flaky} test(s) that did not pass there passed in the newer attempt: flaky."
+        said += (
+            f" {flaky} test(s) that failed there at first passed, or were skipped, in the newer "
+            "attempt: flaky."
+        )
     if failed:
         said += f" {failed} test(s) that failed there were skipped in the newer one: they failed."
     return said
@@ -824,9 +830,9 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
                 m.stem,
                 [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
                 {
-                    r.nodeid: (_told(r, r.message), r.details)
+                    r.nodeid: (_junit_tag(r), _told(r, r.message), r.details)
                     for r in m.results
-                    if r.outcome.failing and r.run_attempts is not None
+                    if r.run_attempts is not None
                 },
             )
             for m in manifests
@@ -841,6 +847,20 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
             )
     unchecked.replace(merged)
     return merged
+
+
+def _junit_tag(result: TestResult) -> str:
+    """How junit.xml shows what an earlier run attempt's failure came to: a failure or error
+    that stands, or (as pytest-rerunfailures writes it) the failure of a flaky test."""
+    if result.outcome is Outcome.ERROR:
+        return "error"
+    if result.outcome is Outcome.FLAKY:
+        return (
+            "flakyError"
+            if result.run_attempts and result.run_attempts.was is Outcome.ERROR
+            else "flakyFailure"
+        )
+    return "failure"
 
 
 def _report_register(
@@ -1124,17 +1144,32 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
 
 
 def _told(result: TestResult, message: str) -> str:
-    """A test's message with how it came to fail or be flaky, when that took more than one try."""
-    if result.run_attempts is not None:  # its shard's job ran again: a new run attempt
-        before, now, did = result.run_attempts
-        said = "passed" if did is not Outcome.SKIPPED else "was skipped"
-        return (
-            f"failed in run attempt {before} ({result.attempts} tries there), then {said} in "
-            f"run attempt {now}: {message}"
-        )
+    """A test's message with how it came to fail or be flaky, when that took more than one try
+    (a failing one's outcome is said before it: "failed: in run attempt 1 ...")."""
+    run = result.run_attempts
+    if run is not None:  # its shard's job ran again: a new run attempt
+        if run.was is Outcome.FLAKY:
+            earlier = f"flaky in run attempt {run.earlier} (passed on rerun {result.attempts - 1})"
+        else:
+            verb = "errored" if run.was is Outcome.ERROR else "failed"
+            earlier = f"{verb} in run attempt {run.earlier} ({result.attempts} tries there)"
+        if result.outcome.failing:
+            earlier = earlier.split(" ", 1)[1]  # the outcome is said before it
+        did = "was skipped" if run.now is Outcome.SKIPPED else "passed"
+        return f"{earlier}, then {did} in run attempt {run.newer}: {message}"
     if result.outcome is Outcome.FLAKY:
         return f"failed, then passed on rerun {result.attempts - 1}: {message}"
     return message
+
+
+def _passed_on(result: TestResult) -> object:
+    """Where a flaky test passed, for the flaky table."""
+    run = result.run_attempts
+    if run is None:
+        return result.attempts
+    if run.now is Outcome.SKIPPED:  # flaky in the earlier attempt, skipped in the newer
+        return f"rerun {result.attempts - 1} of run attempt {run.earlier}"
+    return f"run attempt {run.newer}"
 
 
 def _more(summary: Summary, total: int, what: str) -> None:
@@ -1199,7 +1234,7 @@ def _results_summary(
         flaky_rows: list[list[object]] = [
             [
                 Code(r.nodeid),
-                f"run attempt {r.run_attempts[1]}" if r.run_attempts else r.attempts,
+                _passed_on(r),
                 _brief(r.message, SUMMARY_CHARS),
             ]
             for r in verdict.flaky[:SUMMARY_ROWS]

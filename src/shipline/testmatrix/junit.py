@@ -175,9 +175,10 @@ class ShardReport(NamedTuple):
     path: Path  # the JUnit report of the shard's first attempt
     name: str  # what its suites are renamed to
     flaky: Collection[str]  # node ids that failed there, then passed on a rerun
-    # node ids skipped there that failed in an earlier run attempt, with that failure's message
-    # and details: the merge judged them failed
-    failed: Mapping[str, tuple[str, str]] = {}
+    # node ids that did not pass at first in an earlier run attempt, with the element that
+    # says so here (failure, error, flakyFailure, flakyError), its message and details: what
+    # the newer attempt wrote for them (a pass, a skip) is not what the merge judged
+    earlier: Mapping[str, tuple[str, str, str]] = {}
 
 
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
@@ -191,9 +192,7 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     for shard in shards:
         root = _parse(shard.path)
         flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
-        failed_keys = {
-            key: why for nodeid, why in shard.failed.items() for key in junit_keys(nodeid)
-        }
+        earlier = {key: why for nodeid, why in shard.earlier.items() for key in junit_keys(nodeid)}
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         cases = 0
         for suite in suites:
@@ -203,11 +202,11 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
                 if key in flaky_keys:
                     for child in case:
                         child.tag = FLAKY_TAGS.get(child.tag, child.tag)
-                if key in failed_keys:
+                if key in earlier:
                     for child in case.findall("skipped"):
                         case.remove(child)
-                    message, details = failed_keys[key]
-                    ET.SubElement(case, "failure", message=message).text = details
+                    tag, message, details = earlier[key]
+                    ET.SubElement(case, tag, message=message).text = details
             _count(suite)
             merged.append(suite)
             cases += len(_cases_per_test(suite))

@@ -204,7 +204,9 @@ def read_manifests(directory: Path) -> list[Manifest]:
     return manifests
 
 
-def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list[Manifest]]:
+def latest_attempts(
+    manifests: Sequence[Manifest], cells: int | None = None
+) -> tuple[list[Manifest], list[Manifest]]:
     """The reports that stand for each shard, and those of earlier run attempts they replace.
 
     GitHub's "Re-run failed jobs" runs a failed shard again in a new attempt of the same
@@ -214,12 +216,23 @@ def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list
     the older plan aside, so a shard or matrix cell that did not report under the current plan
     is missing, never vouched for by the old one. Reports of one attempt never replace each
     other (two for one shard are refused by ``check_complete``).
+
+    ``cells``, the number of matrix cells of the plan (when merge has its matrix): when the
+    newest attempt has reports of that many cells, a cell it has none of is one the plan no
+    longer has (a Python line past its end of life by the day of a "Re-run all jobs"), and its
+    reports are set aside too.
     """
     if not manifests:
         return [], []
     newest = max(m.attempt for m in manifests)
     plans = {(m.shards, m.plan) for m in manifests if m.attempt == newest}
-    current = [m for m in manifests if (m.shards, m.plan) in plans]
+    planned_cells = {m.label for m in manifests if m.attempt == newest}
+    dropped = newest > 0 and cells == len(planned_cells)
+    current = [
+        m
+        for m in manifests
+        if (m.shards, m.plan) in plans and (m.label in planned_cells or not dropped)
+    ]
     latest: dict[tuple[str, int], int] = {}
     for m in current:
         latest[m.label, m.shard] = max(latest.get((m.label, m.shard), 0), m.attempt)
@@ -230,16 +243,16 @@ def latest_attempts(manifests: Sequence[Manifest]) -> tuple[list[Manifest], list
         "the plan was made again and its jobs did not report since, or the shards did not all "
         "get the plan job's durations file"
     )
-    cells = {m.label for m in kept}
-    gone = sorted({m.label for m in replaced} - cells)
-    if gone:
+    gone = sorted({m.label for m in replaced} - {m.label for m in kept})
+    if gone and not dropped:
         old = next(m for m in replaced if m.label == gone[0])
         raise ManifestError(
             f"matrix cell {gone[0]!r} reported only under another plan than the newest "
-            f"attempt's ({old.source}, attempt {old.attempt}): {why}"
+            f"attempt's ({old.source}, attempt {old.attempt}): {why} (or the new plan dropped "
+            "the cell: give merge the plan's matrix)"
         )
     present = {(m.label, m.shard) for m in kept}
-    for m in replaced:
+    for m in (m for m in replaced if m.label in planned_cells or not dropped):
         if (m.label, m.shard) not in present and m.shard <= max(
             k.shards for k in kept if k.label == m.label
         ):

@@ -40,6 +40,13 @@ class TestResult:
     # failure in another cell leaves those times true, and the durations history keeps them.
     passed_seconds: float | None = None
     # Set only when its shard's job ran again (GitHub's re-run, a new run attempt) after it did
-    # not pass: the attempt it failed (or was flaky) in, where ``attempts`` counts its tries, the
-    # newer attempt, and what it did there (passed, or was skipped)
-    run_attempts: tuple[int, int, Outcome] | None = None
+    # not pass at first: what it did in which attempt (``attempts`` counts its tries in the first)
+    run_attempts: RunAttempts | None = None
+
+
+@dataclass(frozen=True)
+class RunAttempts:
+    earlier: int
+    was: Outcome  # failed, error or flaky
+    newer: int
+    now: Outcome  # passed, flaky or skipped
