@@ -19,6 +19,7 @@ from shipline.interrupts import interrupt_stops_tools
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
 from shipline.tools import PROCESS_GROUPS, ToolResult
+from tests.support.placed_signals import sigint_at
 from tests.support.processes import end, ended, group_ended, long_lived_child
 
 # 3,000 arguments of 1,000 characters: over Linux's 2 MB for a whole command line.
@@ -210,25 +211,21 @@ def test_a_second_interrupt_as_the_run_is_killed_does_not_start_the_stop_again(
     counted = tmp_path / "counted"
     script = COUNTS_INTERRUPTS.format(counted=str(counted))
     kill = tools.kill_process.__code__
-    sent: list[bool] = []
 
-    def trace(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code is kill and counted.exists() and not sent:
-            sent.append(True)
-            os.kill(os.getpid(), signal.SIGINT)
+    def as_the_kill_is_due(frame: FrameType, event: str) -> bool:
+        return event == "call" and frame.f_code is kill and counted.exists()
 
-    before = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            stream(
-                [sys.executable, "-c", script],
-                cwd=tmp_path,
-                timeout=120,
-                echo=_interrupted_on_start,
-            )
-    finally:
-        sys.settrace(before)
+    with (
+        sigint_at(as_the_kill_is_due) as sent,
+        pytest.raises(KeyboardInterrupt),
+        interrupt_stops_tools(),
+    ):
+        stream(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            timeout=120,
+            echo=_interrupted_on_start,
+        )
     assert sent
     assert counted.read_text() == "SIGINT\n"
 

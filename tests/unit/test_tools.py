@@ -6,8 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -20,6 +19,7 @@ from shipline.gha.inputs import InputError
 from shipline.interrupts import interrupt_stops_tools
 from shipline.lint import tools as lint_tools
 from shipline.tools import find_interpreter, find_tool, run_tool
+from tests.support.placed_signals import sigint_at
 from tests.support.processes import end, ended, group_ended, long_lived_child
 
 
@@ -163,23 +163,10 @@ def test_a_second_interrupt_while_a_tool_tidies_up_still_kills_it(tmp_path: Path
     assert group_ended(int((tmp_path / "pid").read_text()))
 
 
-@contextmanager
-def interrupt_as_kill_is_called() -> Iterator[list[bool]]:
-    """A SIGINT sent just as the main thread calls a tool's kill (a trace hook places it)."""
+def interrupt_as_kill_is_called() -> AbstractContextManager[list[bool]]:
+    """A SIGINT sent just as the main thread calls a tool's kill."""
     kill = tools.kill_process.__code__
-    sent: list[bool] = []
-
-    def trace(frame: FrameType, event: str, arg: object) -> None:
-        if event == "call" and frame.f_code is kill and not sent:
-            sent.append(True)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    before = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        yield sent
-    finally:
-        sys.settrace(before)
+    return sigint_at(lambda frame, event: event == "call" and frame.f_code is kill)
 
 
 @pytest.mark.parametrize(
@@ -320,22 +307,18 @@ def test_in_threads_an_interrupt_as_a_thread_starts_waits_for_that_thread(
             ended_work.set()
 
     thread_start = threading.Thread.start.__code__
-    sent: list[bool] = []
 
-    def trace(frame: FrameType, event: str, arg: object) -> None:
+    def waits_as_a_thread_starts(frame: FrameType, event: str) -> bool:
         caller = frame.f_back
         starting = caller is not None and caller.f_code is thread_start
-        if event == "call" and frame.f_code.co_name == "wait" and starting and not sent:
-            sent.append(True)
-            os.kill(os.getpid(), signal.SIGINT)
+        return event == "call" and frame.f_code.co_name == "wait" and starting
 
-    before = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            interrupts.in_threads([work])
-    finally:
-        sys.settrace(before)
+    with (
+        sigint_at(waits_as_a_thread_starts) as sent,
+        pytest.raises(KeyboardInterrupt),
+        interrupt_stops_tools(),
+    ):
+        interrupts.in_threads([work])
     assert sent
     assert ended_work.wait(timeout=30)
     assert outcomes == ["slow failed with exit code -9: no output"]  # killed as it started
@@ -373,24 +356,21 @@ def test_in_threads_leaves_the_output_of_a_killed_tool_unread(tmp_path: Path) ->
 def test_a_signal_while_the_handlers_change_leaves_none_of_them_behind(change: int) -> None:
     """Landed just after the first handler is set, or the first is put back (a profile hook
     places it): both are put back, and nothing of the interrupt is left for the next block."""
-    sent: list[bool] = []
     changes: list[bool] = []
 
-    def profile(frame: FrameType, event: str, arg: object) -> None:
-        if event == "return" and frame.f_code is signal.signal.__code__ and not sent:
+    def after_the_change(frame: FrameType, event: str) -> bool:
+        if event == "return" and frame.f_code is signal.signal.__code__:
             changes.append(True)
-            if len(changes) == change:
-                sent.append(True)
-                os.kill(os.getpid(), signal.SIGINT)
+            return len(changes) == change
+        return False
 
     handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    before = sys.getprofile()
-    sys.setprofile(profile)
-    try:
-        with pytest.raises(KeyboardInterrupt), interrupt_stops_tools():
-            time.sleep(30 if change == 1 else 0)  # set: raised before this ends
-    finally:
-        sys.setprofile(before)
+    with (
+        sigint_at(after_the_change, profile=True) as sent,
+        pytest.raises(KeyboardInterrupt),
+        interrupt_stops_tools(),
+    ):
+        time.sleep(30 if change == 1 else 0)  # set: raised before this ends
     assert sent
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
     assert interrupts._Interrupt() == interrupts._INTERRUPT
