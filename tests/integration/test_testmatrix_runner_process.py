@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -673,6 +674,95 @@ def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> No
     assert outcomes["tests/test_two.py::TestInAClass::test_method"] == "passed"
     (said,) = [m for level, _, m in run.annotations if level == "warning"]
     assert said.startswith("args: shipline's own --junitxml comes after yours and wins")
+
+
+SUBTESTS = """\
+import unittest
+
+import pytest
+
+
+def test_one_subtest_skipped(subtests):
+    for n in range(2):
+        with subtests.test(n=n):
+            if n == 1:
+                pytest.skip("not on this platform")
+
+
+class TestCase(unittest.TestCase):
+    def test_one_unittest_subtest_skipped(self):
+        for n in range(2):
+            with self.subTest(n=n):
+                if n == 1:
+                    self.skipTest("not here")
+
+
+def test_skipped_itself():
+    pytest.skip("whole test")
+
+
+@pytest.mark.xfail(reason="known bug")
+def test_expected_to_fail():
+    assert False
+"""
+
+
+@pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
+def test_a_skipped_subtest_does_not_make_its_test_skipped(tmp_path: Path, args: str) -> None:
+    # pytest's JUnit writes the subtest's skip into the test's case (pytest 9 subtests)
+    make_project(tmp_path, {"test_sub.py": SUBTESTS})
+    run = shipline(tmp_path, "run", args=args)
+    assert run.code == 0, run.log
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    outcomes = {r["nodeid"].rsplit("::")[-1]: r["outcome"] for r in results}
+    assert outcomes == {
+        "test_one_subtest_skipped": "passed",
+        "test_one_unittest_subtest_skipped": "passed",
+        "test_skipped_itself": "skipped",
+        "test_expected_to_fail": "skipped",  # xfailed, counted with the skipped
+    }
+    assert [run.outputs[k] for k in ("passed", "skipped")] == ["2", "2"]
+
+
+@pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
+def test_times_are_kept_to_the_microsecond_not_junit_s_millisecond(
+    tmp_path: Path, args: str
+) -> None:
+    make_project(tmp_path, {"test_many.py": TWELVE_TESTS})
+    run = shipline(tmp_path, "run", args=args)
+    assert run.code == 0, run.log
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    report = tmp_path / "test-results" / "shard-1of1.xml"
+    junit = ET.parse(report).getroot()  # noqa: S314 - pytest wrote it
+    rounded = {case.get("name"): float(case.get("time", "")) for case in junit.iter("testcase")}
+    seconds = {r["nodeid"].rsplit("::")[-1]: r["seconds"] for r in results}
+    assert len(seconds) == 12 and all(s > 0 for s in seconds.values()), seconds
+    # JUnit's time of the same test, rounded to the millisecond: under 1 ms reads as 0.000
+    assert all(abs(seconds[name] - rounded[name]) <= 0.0005 + 1e-9 for name in seconds)
+    assert any(s != round(s, 3) for s in seconds.values()), seconds
+
+
+FAILS_IN_A_HELPER = """def check(value):
+    assert value == 2, "not two"
+
+
+def test_calls_the_helper():
+    value = 1
+    check(value)
+"""
+
+
+@pytest.mark.parametrize("args", ["--tb=no", "--tb=line", "--tb=line -n 2", "--tb=short"], ids=str)
+def test_a_failure_is_placed_where_it_happened_whatever_the_traceback_style(
+    tmp_path: Path, args: str
+) -> None:
+    make_project(tmp_path, {"test_helper.py": FAILS_IN_A_HELPER})
+    run = shipline(tmp_path, "run", args=args, reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["file"], result["line"]) == ("tests/test_helper.py", 2)  # not the def, line 5
+    (placed,) = [p for level, p, _ in run.annotations if level == "error"]
+    assert placed["file"].endswith("tests/test_helper.py") and placed["line"] == "2", placed
 
 
 def test_colour_forced_on_does_not_change_what_pytest_s_output_is_read_as(

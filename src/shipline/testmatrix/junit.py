@@ -149,11 +149,18 @@ def crash_location(details: str, directory: Path | None = None) -> tuple[str, in
     is absolute: under ``directory`` it is the project's too, as are --tb=native's frames."""
     frames = [*_CRASH_LINE.finditer(details), *_NATIVE_FRAME.finditer(details)]
     for match in sorted(frames, key=lambda frame: frame.start(), reverse=True):
-        # backslashes: a Windows shard's traceback
-        path = _within(match["path"].replace("\\", "/"), directory)
-        if not (path.startswith(("/", "../")) or _INSTALLED.search(path)):
-            return path, int(match["line"])
+        place = project_location(match["path"], int(match["line"]), directory)
+        if place is not None:
+            return place
     return None
+
+
+def project_location(path: str, line: int, directory: Path | None) -> tuple[str, int] | None:
+    """(path, line) relative to the project when the frame is in one of its own files."""
+    path = _within(path.replace("\\", "/"), directory)  # backslashes: a Windows shard's frame
+    if path.startswith(("/", "../")) or _INSTALLED.search(path):
+        return None
+    return path, line
 
 
 def _within(path: str, directory: Path | None) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 
 from shipline.errors import ShiplineError, ToolFailedError, ToolMissingError, UsageError
 from shipline.testmatrix import coverage_merge, sharding
-from shipline.testmatrix.junit import crash_location, read_report
+from shipline.testmatrix.junit import read_report
+from shipline.testmatrix.plugin_record import as_recorded
 from shipline.testmatrix.process_stream import (
     CommandTooLongError,
     StreamTimeoutError,
@@ -40,7 +41,7 @@ from shipline.testmatrix.pytest_output import (
     usage_problem,
 )
 from shipline.testmatrix.report import Split
-from shipline.testmatrix.results import Outcome, TestResult
+from shipline.testmatrix.results import TestResult
 from shipline.tools import ToolResult, run_tool
 
 # pytest's exit codes: 0 passed, 1 tests failed, 5 nothing collected; the rest mean the run
@@ -63,7 +64,7 @@ PLUGIN_MODULE = "_shipline_shard_plugin"
 SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
 COLLECT_OPTION = "--shipline-collect"
-RERUNS_OPTION = "--shipline-reruns"
+RECORD_OPTION = "--shipline-record"
 
 
 @dataclass(frozen=True)
@@ -286,9 +287,9 @@ def run(
     coverage_data: Path | None = None,
 ) -> Attempt:
     """Run exactly ``nodeids`` (a rerun of failed tests) and read the JUnit report, with the
-    plugin watching for reruns a rerun plugin makes in this run too."""
+    plugin recording what it does not keep (reruns a rerun plugin makes in this run too)."""
     with _plugin_scratch("shipline-rerun-") as (scratch, env):
-        reruns = scratch / "reruns.json"
+        record = scratch / "record.json"
         if reads_argument_files(project.python, project.directory):
             listed = scratch / "nodeids.txt"
             listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
@@ -298,7 +299,7 @@ def run(
         try:
             result, seconds = _pytest(
                 project,
-                ["-p", PLUGIN_MODULE, f"{RERUNS_OPTION}={reruns}", *selection],
+                ["-p", PLUGIN_MODULE, f"{RECORD_OPTION}={record}", *selection],
                 report,
                 echo=echo,
                 coverage_data=coverage_data,
@@ -311,10 +312,10 @@ def run(
                 "pytest 8.2 or newer reads them from a file (upgrade pytest in the project's "
                 "test environment), or use more shards"
             ) from None
-        reran = _read_answer(reruns)
+        recorded = _read_answer(record)
     _check_completed(result, project, _refused_rerun)
     attempt = _attempt(result, report, nodeids, seconds, project.directory)
-    return _with_plugin_reruns(attempt, reran, result, project.directory)
+    return _with_plugin_record(attempt, recorded, result, project.directory)
 
 
 def run_shard(
@@ -331,7 +332,7 @@ def run_shard(
     collected once; it answers with what it chose, which the report is then read against.
     """
     with _plugin_scratch("shipline-shard-") as (scratch, env):
-        answer, reruns = scratch / "answer.json", scratch / "reruns.json"
+        answer, record = scratch / "answer.json", scratch / "record.json"
         (scratch / "request.json").write_text(
             json.dumps(
                 {
@@ -352,7 +353,7 @@ def run_shard(
             "-p",
             PLUGIN_MODULE,
             f"{PLUGIN_OPTION}={scratch / 'request.json'}",
-            f"{RERUNS_OPTION}={reruns}",
+            f"{RECORD_OPTION}={record}",
             *project.paths,
         ]
         result, seconds = _pytest(
@@ -365,7 +366,7 @@ def run_shard(
             env=env,
         )
         chosen = _read_answer(answer)
-        reran = _read_answer(reruns)
+        recorded = _read_answer(record)
     if chosen is None:
         if result.returncode != NO_TESTS:
             _check_completed(result, project, _refused_options)
@@ -404,7 +405,7 @@ def run_shard(
     # pytest accepted the options: the plugin answered after collection
     _check_completed(result, project, functools.partial(_stopped_after_choosing, chosen=selected))
     attempt = _attempt(result, report, selected.tests, seconds, project.directory)
-    return ShardRun(selected, _with_plugin_reruns(attempt, reran, result, project.directory))
+    return ShardRun(selected, _with_plugin_record(attempt, recorded, result, project.directory))
 
 
 def _coverage_omit(project: Project, scratch: Path, coverage_data: Path | None) -> list[str]:
@@ -418,17 +419,17 @@ def _coverage_omit(project: Project, scratch: Path, coverage_data: Path | None) 
     return [f"--omit={','.join(patterns)}"]
 
 
-def _with_plugin_reruns(
-    attempt: Attempt, reran: Mapping[str, Any] | None, result: ToolResult, directory: Path
+def _with_plugin_record(
+    attempt: Attempt, record: Mapping[str, Any] | None, result: ToolResult, directory: Path
 ) -> Attempt:
-    """The attempt with what the plugin saw a rerun plugin do; a run that finished without the
-    plugin's answer cannot vouch for its outcomes."""
-    if reran is None:
+    """The attempt as the plugin recorded it (``plugin_record``); a run that finished without
+    the plugin's record cannot vouch for its outcomes."""
+    if record is None:
         raise ToolFailedError(
-            "pytest finished without shipline's plugin saying which tests a plugin reran "
+            "pytest finished without shipline's plugin recording the run "
             f"(exit code {result.returncode}): {result.tail(1)}"
         )
-    return _flaky_on_plugin_reruns(attempt, reran["tests"], directory.resolve())
+    return replace(attempt, results=as_recorded(attempt.results, record, directory.resolve()))
 
 
 def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str]) -> Split:
@@ -437,49 +438,6 @@ def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str])
     ran = set(tests)
     deselected = tuple(t for t in share if t not in ran)
     return Split(str(split["basis"]), int(split["count"]), str(split["sha256"]), deselected)
-
-
-def _flaky_on_plugin_reruns(
-    attempt: Attempt, reruns: Mapping[str, Mapping[str, Any]], directory: Path
-) -> Attempt:
-    """The tests a plugin (pytest-rerunfailures) ran again, judged on all their attempts: its
-    report shows only the last one. A test that passed only on a rerun is flaky; one that failed
-    every time stays failed; one that was skipped on the rerun failed, as shipline's own reruns
-    judge it (a skip is no pass)."""
-    results = [
-        _with_first_failure(result, reruns[result.nodeid], directory)
-        if result.nodeid in reruns
-        else result
-        for result in attempt.results
-    ]
-    return replace(attempt, results=results)
-
-
-def _with_first_failure(
-    result: TestResult, rerun: Mapping[str, Any], directory: Path
-) -> TestResult:
-    """``result`` with its attempts, and shown with its first failure (message, traceback, place),
-    as shipline's own reruns show a test: the last attempt may have failed differently."""
-    first = str(rerun["message"])
-    failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
-    outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
-        result.outcome, result.outcome
-    )
-    message = first
-    if result.outcome is Outcome.SKIPPED:
-        how = "errored" if failing is Outcome.ERROR else "failed"
-        message = f"{how} ({first}), then skipped on a rerun: {result.message}"
-    details = str(rerun.get("details", "")) or result.details
-    file, line = crash_location(details, directory) or (result.file, result.line)
-    return replace(
-        result,
-        outcome=outcome,
-        attempts=1 + int(rerun["reruns"]),
-        message=message,
-        details=details,
-        file=file,
-        line=line,
-    )
 
 
 def _stopped_after_choosing(result: ToolResult, chosen: Selection) -> ToolFailedError:

@@ -24,9 +24,10 @@ answers the same; the controller collects nothing.
 The answer also carries a checksum of what the share was split from, and the share itself
 before any later deselection, so that merge can check that the shard jobs of a matrix cell
 split one and the same collection (a plugin that changes it per job would otherwise leave
-tests unrun, or run twice, unseen). Once the tests have run, a second file names the tests a
-plugin such as pytest-rerunfailures ran again after a failure (its "rerun" reports): a test
-that passed only then is flaky, not passed.
+tests unrun, or run twice, unseen). Once the tests have run, a second file records what
+pytest's JUnit report does not keep (``_RunRecord``): the tests a plugin such as
+pytest-rerunfailures ran again after a failure (a test that passed only then is flaky, not
+passed), exact times, skips that were only a subtest's, and where each failure happened.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import json
 import os
 import re
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ import pytest
 
 OPTION = "--shipline-shard"  # pytest_runner passes these by their names
 COLLECT_OPTION = "--shipline-collect"
-RERUNS_OPTION = "--shipline-reruns"
+RECORD_OPTION = "--shipline-record"
 # Files pytest needs whoever owns the tests beside them.
 NEVER_SKIPPED = ("conftest.py", "__init__.py")
 
@@ -92,9 +94,17 @@ DETAILS_CHARS = 20_000
 _COLOUR_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
-class _Reruns:
-    """The tests a plugin ran again after a failure in this run (pytest-rerunfailures reports
-    each failed attempt with the outcome "rerun"), with how often and the first error.
+class _RunRecord:
+    """What the run did that pytest's JUnit report does not keep, written once it is over:
+
+    - the tests a plugin ran again after a failure (pytest-rerunfailures reports each failed
+      attempt with the outcome "rerun"), with how often and the first failure;
+    - each test's time to the microsecond: JUnit writes milliseconds, and a suite of
+      sub-millisecond tests would read as taking no time at all;
+    - the tests that were skipped themselves: JUnit writes a skipped subtest into its test's
+      case, where it reads as the whole test skipped;
+    - for each failure, the deepest frame outside installed packages (``_frames``), which
+      JUnit's text leaves out under --tb=line and --tb=no.
 
     Under pytest-xdist the controller gets every worker's reports, so only it keeps and
     writes these (``workerinput`` marks a worker).
@@ -106,18 +116,31 @@ class _Reruns:
         self.messages: dict[str, str] = {}
         self.details: dict[str, str] = {}  # the first failure's traceback, to place it
         self.errors: dict[str, bool] = {}  # the first failure was in a fixture, not the test
+        self.seconds: dict[str, float] = {}
+        self.skipped: set[str] = set()
+        self.frames: dict[str, list[Any]] = {}
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        nodeid = report.nodeid
+        # every phase and subtest, as JUnit's default junit_duration_report "total" counts
+        self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + float(
+            getattr(report, "duration", 0.0) or 0.0
+        )
+        if report.skipped and type(report).__name__ != "SubtestReport":
+            self.skipped.add(nodeid)
+        frame = getattr(report, _FRAME_ATTRIBUTE, None)
+        if frame is not None:
+            self.frames.setdefault(nodeid, frame)
         if report.outcome != "rerun":
             return
-        failed = self.attempts.setdefault(report.nodeid, set())
+        failed = self.attempts.setdefault(nodeid, set())
         # one attempt may report a failed call and a failed teardown: count attempts, which
         # rerunfailures numbers in "rerun" (0 for the first run)
         failed.add(getattr(report, "rerun", len(failed)))
-        self.messages.setdefault(report.nodeid, _COLOUR_CODES.sub("", _failure_message(report)))
+        self.messages.setdefault(nodeid, _COLOUR_CODES.sub("", _failure_message(report)))
         details = _COLOUR_CODES.sub("", str(report.longrepr))
-        self.details.setdefault(report.nodeid, details[-DETAILS_CHARS:])
-        self.errors.setdefault(report.nodeid, report.when != "call")
+        self.details.setdefault(nodeid, details[-DETAILS_CHARS:])
+        self.errors.setdefault(nodeid, report.when != "call")
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self) -> None:
@@ -130,7 +153,40 @@ class _Reruns:
             }
             for nodeid, failed in self.attempts.items()
         }
-        _answer(self.target, {"tests": reruns})
+        record = {
+            "reruns": reruns,
+            "seconds": self.seconds,
+            "skipped": sorted(self.skipped),
+            "frames": self.frames,
+        }
+        _answer(self.target, record)
+
+
+# The attribute a failed report carries its frame in: a worker's reports reach the
+# pytest-xdist controller with their attributes, as JSON.
+_FRAME_ATTRIBUTE = "shipline_frame"
+_INSTALLED = ("site-packages", "dist-packages")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Any:
+    """Give a failed phase's report the deepest frame of its exception outside installed
+    packages and the standard library, as [absolute path, 1-based line]."""
+    outcome = yield
+    report = outcome.get_result()
+    excinfo = call.excinfo
+    if excinfo is None or report.skipped or not item.config.getoption(RECORD_OPTION, None):
+        return
+    for entry in reversed(excinfo.traceback):
+        path = Path(str(entry.path))
+        if path.is_absolute() and not _outside_the_project(path):
+            setattr(report, _FRAME_ATTRIBUTE, [str(path), entry.lineno + 1])
+            return
+
+
+def _outside_the_project(path: Path) -> bool:
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return any(part in _INSTALLED for part in path.parts) or str(path).startswith(stdlib + os.sep)
 
 
 def _failure_message(report: Any) -> str:
@@ -159,7 +215,7 @@ def pytest_addoption(parser: Any) -> None:
         COLLECT_OPTION, metavar="ANSWER", help="shipline: write the collected node ids (JSON)"
     )
     parser.addoption(
-        RERUNS_OPTION, metavar="ANSWER", help="shipline: write the tests a plugin reran (JSON)"
+        RECORD_OPTION, metavar="ANSWER", help="shipline: write what JUnit does not keep (JSON)"
     )
 
 
@@ -205,9 +261,9 @@ def pytest_configure(config: Any) -> None:
         config.stash[_UNANSWERED] = _Unanswered()
     if collect_path:
         config.stash[_COLLECT] = Path(collect_path)
-    reruns_path = config.getoption(RERUNS_OPTION)
-    if reruns_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
-        config.pluginmanager.register(_Reruns(Path(reruns_path)), "shipline-reruns")
+    record_path = config.getoption(RECORD_OPTION)
+    if record_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
+        config.pluginmanager.register(_RunRecord(Path(record_path)), "shipline-record")
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))

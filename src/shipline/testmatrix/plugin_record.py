@@ -1,0 +1,90 @@
+"""What shard_plugin saw in the run, applied to the results read from pytest's JUnit report.
+
+The JUnit report keeps one outcome, a time in milliseconds and the failure's text per test.
+The plugin's record (``shard_plugin._RunRecord``) adds what that loses: the attempts a rerun
+plugin made, the exact times, which skips were only a subtest's, and the place of a failure
+whose text names none (--tb=line, --tb=no).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from shipline.testmatrix.junit import crash_location, project_location
+from shipline.testmatrix.results import Outcome, TestResult
+
+
+def as_recorded(
+    results: Sequence[TestResult], record: Mapping[str, Any], directory: Path
+) -> list[TestResult]:
+    """``results`` as the record shows them; ``directory`` is where pytest ran (resolved)."""
+    seconds: Mapping[str, Any] = record.get("seconds", {})
+    skipped = set(record.get("skipped", ()))
+    frames: Mapping[str, Any] = record.get("frames", {})
+    reruns: Mapping[str, Mapping[str, Any]] = record.get("reruns", {})
+    recorded = []
+    for result in results:
+        nodeid = result.nodeid
+        if nodeid in seconds:
+            result = _timed(result, seconds[nodeid])
+            if result.outcome is Outcome.SKIPPED and nodeid not in skipped:
+                # it ran to the end: JUnit put a subtest's skip in its case
+                result = replace(result, outcome=Outcome.PASSED, message="")
+        if nodeid in reruns:
+            result = _with_first_failure(result, reruns[nodeid], directory)
+        if nodeid in frames:
+            result = _placed(result, frames[nodeid], directory)
+        recorded.append(result)
+    return recorded
+
+
+def _timed(result: TestResult, seconds: Any) -> TestResult:
+    exact = float(seconds)
+    return replace(result, seconds=exact) if 0 <= exact < math.inf else result
+
+
+def _with_first_failure(
+    result: TestResult, rerun: Mapping[str, Any], directory: Path
+) -> TestResult:
+    """``result`` judged on all the attempts a plugin (pytest-rerunfailures) made: its report
+    shows only the last one. A test that passed only on a rerun is flaky; one that failed every
+    time stays failed; one that was skipped on the rerun failed, as shipline's own reruns judge
+    it (a skip is no pass). It is shown with its first failure (message, traceback, place), as
+    shipline's own reruns show a test: the last attempt may have failed differently."""
+    first = str(rerun["message"])
+    failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
+    outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
+        result.outcome, result.outcome
+    )
+    message = first
+    if result.outcome is Outcome.SKIPPED:
+        how = "errored" if failing is Outcome.ERROR else "failed"
+        message = f"{how} ({first}), then skipped on a rerun: {result.message}"
+    details = str(rerun.get("details", "")) or result.details
+    file, line = crash_location(details, directory) or (result.file, result.line)
+    return replace(
+        result,
+        outcome=outcome,
+        attempts=1 + int(rerun["reruns"]),
+        message=message,
+        details=details,
+        file=file,
+        line=line,
+    )
+
+
+def _placed(result: TestResult, frame: Sequence[Any], directory: Path) -> TestResult:
+    """A failure whose text names no frame of the project's (--tb=line, --tb=no), placed at
+    the frame the plugin took from the exception; otherwise it stays on the test's def line."""
+    if result.outcome not in (Outcome.FAILED, Outcome.ERROR, Outcome.FLAKY):
+        return result
+    if crash_location(result.details, directory) is not None:
+        return result
+    place = project_location(str(frame[0]), int(frame[1]), directory)
+    if place is None:
+        return result
+    return replace(result, file=place[0], line=place[1])
