@@ -156,15 +156,44 @@ def test_a_cell_of_the_new_plan_that_did_not_report_is_not_taken_for_a_dropped_o
             report.latest_attempts([*old, *new], cells=cells)
 
 
-def test_shards_of_one_cell_that_planned_with_different_durations_files_are_refused() -> None:
+def test_shards_that_planned_with_different_durations_files_are_refused() -> None:
     # a workflow whose shard jobs each restore the durations themselves, not the plan's file
     shards = [planned(manifest(1, 2, "a"), 2, "x"), planned(manifest(2, 2, "a"), 1, "y")]
     with pytest.raises(
         report.ManifestError,
-        match=r"the shards of the matrix cell 'a' planned with different durations files: "
+        match=r"the shards planned with different durations files: "
         r"shard-1of2-a \(attempt 2\) and shard-2of2-a \(attempt 1\)",
     ):
         report.check_complete(shards, None)
+
+
+def test_matrix_cells_that_planned_with_files_of_their_own_are_refused_in_any_attempt() -> None:
+    # each cell restores its own history: a re-run of one cell's job would set the others'
+    # reports aside, so the first attempt is refused as well, not only its re-run
+    cells = [planned(manifest(s, 2, cell), 1, f"file-{cell}") for cell in "ab" for s in (1, 2)]
+    kept, _ = report.latest_attempts(cells)
+    with pytest.raises(
+        report.ManifestError,
+        match=r"the shards planned with different durations files: shard-1of2-a \(attempt 1\) "
+        r"and shard-1of2-b \(attempt 1\)",
+    ):
+        report.check_complete(kept, report.Expected(cells=2, shards=2))
+    again = planned(manifest(2, 2, "a"), 2, "file-a")
+    with pytest.raises(report.ManifestError, match=r"matrix cell 'b' reported only under"):
+        report.latest_attempts([*cells, again])
+
+
+def test_a_report_from_a_shipline_that_recorded_no_plan_is_named_as_the_cause() -> None:
+    # "Re-run failed jobs" after the @v1 tag moved: shard 1 is from the older shipline
+    old = [planned(manifest(s, 2, "a"), 1, "") for s in (1, 2)]
+    again = planned(manifest(2, 2, "a"), 2, "newer")
+    with pytest.raises(
+        report.ManifestError,
+        match=r"shard 1 of matrix cell 'a' reported only under another plan than the newest "
+        r"attempt's \(a/shard-1of2-a\.json@1, attempt 1\): it was written by a shipline from "
+        r"before reports named the durations file they planned with",
+    ):
+        report.latest_attempts([*old, again])
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, None])

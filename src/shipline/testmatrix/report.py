@@ -239,17 +239,13 @@ def latest_attempts(
     kept = [m for m in current if m.attempt == latest[m.label, m.shard]]
     standing = {id(m) for m in kept}
     replaced = [m for m in manifests if id(m) not in standing]
-    why = (
-        "the plan was made again and its jobs did not report since, or the shards did not all "
-        "get the plan job's durations file"
-    )
     gone = sorted({m.label for m in replaced} - {m.label for m in kept})
     if gone and not dropped:
         old = next(m for m in replaced if m.label == gone[0])
         raise ManifestError(
             f"matrix cell {gone[0]!r} reported only under another plan than the newest "
-            f"attempt's ({old.source}, attempt {old.attempt}): {why} (or the new plan dropped "
-            "the cell: give merge the plan's matrix)"
+            f"attempt's ({old.source}, attempt {old.attempt}): {_why_set_aside(old, plans)}"
+            " (or the new plan dropped the cell: give merge the plan's matrix)"
         )
     present = {(m.label, m.shard) for m in kept}
     for m in (m for m in replaced if m.label in planned_cells or not dropped):
@@ -259,9 +255,24 @@ def latest_attempts(
             raise ManifestError(
                 f"shard {m.shard} of {'matrix cell ' + repr(m.label) if m.label else 'the run'} "
                 f"reported only under another plan than the newest attempt's ({m.source}, "
-                f"attempt {m.attempt}): {why}"
+                f"attempt {m.attempt}): {_why_set_aside(m, plans)}"
             )
     return kept, replaced
+
+
+def _why_set_aside(old: Manifest, plans: set[tuple[int, str]]) -> str:
+    """The likely causes of a report standing under no plan of the newest attempt."""
+    if not old.plan and any(plan for _, plan in plans):
+        # a tag such as @v1 that moved between the attempts
+        return (
+            "it was written by a shipline from before reports named the durations file they "
+            "planned with, the newer attempt's by a newer one: pin shipline to one commit and "
+            "run all jobs again"
+        )
+    return (
+        "the plan was made again and its jobs did not report since, or the shards did not all "
+        "get the plan job's durations file"
+    )
 
 
 @dataclass(frozen=True)
@@ -309,16 +320,16 @@ def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> 
                 f"the reports labelled {label!r} ran on Python {', '.join(sorted(versions))}: "
                 "give each matrix cell its own label (label input of run)"
             )
-    for label in sorted(pythons):
-        shards = [m for m in manifests if m.label == label]
-        stray = next((m for m in shards if m.plan != shards[0].plan), None)
-        if stray is not None:
-            cell = f"matrix cell {label!r}" if label else "run"
-            raise ManifestError(
-                f"the shards of the {cell} planned with different durations files: "
-                f"{shards[0].stem} (attempt {shards[0].attempt}) and {stray.stem} (attempt "
-                f"{stray.attempt}); give every shard the file the plan job planned with"
-            )
+    # one durations file for the whole run: merge writes one, and after a "Re-run failed jobs"
+    # only the plan of the newest attempt stands (latest_attempts), so cells planned from
+    # files of their own would merge now and be refused on a re-run
+    stray = next((m for m in manifests if m.plan != first.plan), None)
+    if stray is not None:
+        raise ManifestError(
+            f"the shards planned with different durations files: {first.stem} (attempt "
+            f"{first.attempt}) and {stray.stem} (attempt {stray.attempt}); give every shard "
+            "the file the plan job planned with"
+        )
     missing = missing_shards(manifests)
     if missing:
         raise ManifestError(
