@@ -803,6 +803,12 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
         "then passed in run attempt 2: assert (1 + 1) == 3",
     ) in [(n, m) for n, _, m in merged.annotations]
     assert shipline(workspace, "merge", flaky="fail", **merge).code == 1
+    # quarantined, it is counted with the quarantined tests, as in the headline
+    register(workspace, "2999-12-31")
+    held = shipline(workspace, "merge", quarantine="quarantine.yml", **merge)
+    assert held.code == 0 and held.outputs["quarantined"] == "1", held.log
+    assert "1 quarantined test(s) did not pass there at first." in held.summary
+    assert "in the newer attempt: flaky." not in held.summary
     # every report names the durations file its shard planned with, and the attempt
     planned_with = hashlib.sha256((workspace / "test-durations.json").read_bytes()).hexdigest()
     reports = [json.loads(p.read_text()) for p in workspace.glob("test-results/*/shard-*.json")]

@@ -16,7 +16,7 @@ import time
 import tomllib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -669,7 +669,7 @@ def _merge(context: ActionContext, common: Common) -> int:
             context, common.register, common.release_after, common.project, history, summary, today
         )
     if replaced:
-        summary.paragraph(_set_aside(replaced, turned_flaky, stood))
+        summary.paragraph(_set_aside(replaced, turned_flaky, stood, held))
     written = f"Durations of {len(history.tests)} tests written to `{workspace_relative(common.durations_path, inputs.workspace)}`."
     if again:
         written += (
@@ -786,8 +786,13 @@ def _check_same_register(manifests: Sequence[Manifest], common: Common, given: s
 
 
 def _set_aside(
-    replaced: Sequence[Manifest], turned_flaky: Sequence[TestResult], stood: Sequence[TestResult]
+    replaced: Sequence[Manifest],
+    turned_flaky: Sequence[TestResult],
+    stood: Sequence[TestResult],
+    quarantined: Collection[str],
 ) -> str:
+    """What the reports of earlier attempts were, and what they changed; quarantined tests are
+    counted apart, as in the headline."""
     shown = ", ".join(
         f"{code_span(m.stem)} (attempt {m.attempt})"
         for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
@@ -796,15 +801,21 @@ def _set_aside(
         f"Set aside {len(replaced)} shard report(s) of earlier attempts of this run (their "
         f"shards ran again, or the plan was made again): {shown}."
     )
-    flaky = len({r.nodeid for r in turned_flaky})
-    failed = len({r.nodeid for r in stood})
-    if flaky:
+    flaky = {r.nodeid for r in turned_flaky}
+    failed = {r.nodeid for r in stood}
+    held = (flaky | failed) & set(quarantined)
+    if flaky - held:
         said += (
-            f" {flaky} test(s) that failed there at first passed, or were skipped, in the newer "
-            "attempt: flaky."
+            f" {len(flaky - held)} test(s) that failed there at first passed, or were skipped, "
+            "in the newer attempt: flaky."
         )
-    if failed:
-        said += f" {failed} test(s) that failed there were skipped in the newer one: they failed."
+    if failed - held:
+        said += (
+            f" {len(failed - held)} test(s) that failed there were skipped in the newer one: "
+            "they failed."
+        )
+    if held:
+        said += f" {len(held)} quarantined test(s) did not pass there at first."
     return said
 
 
