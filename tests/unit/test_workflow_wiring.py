@@ -87,3 +87,16 @@ def test_each_template_has_its_workflow_and_readable_properties(properties: Path
     data = json.loads(properties.read_text())
     assert {"name", "description", "iconName", "categories"} <= set(data)
     assert properties.with_name(properties.name.replace(".properties.json", ".yml")).is_file()
+
+
+def gate_conditions(workflow: Path, job: str) -> list[str]:
+    document: dict[str, Any] = yaml.safe_load(workflow.read_text())
+    steps = document["jobs"][job]["steps"]
+    return [str(s.get("if")) for s in steps if s.get("name") == "Every shard job passed"]
+
+
+def test_the_pr_template_gates_its_merge_on_the_shard_jobs_as_the_self_test_act_runs() -> None:
+    # act runs the self-test's gate (tests/workflows); the template must hold the same one
+    tested = gate_conditions(ROOT / ".github/workflows/selftest-test-matrix.yml", "merge")
+    template = gate_conditions(ROOT / "workflows-templates/shipline-pr.yml", "merge")
+    assert len(tested) == 1 and template == tested, (template, tested)

@@ -146,3 +146,37 @@ def test_a_failing_test_fails_its_shard_and_the_merge_on_its_line(
     }
     assert ("merge", "test-matrix failure") in on_the_line, failing_run.report()
     assert len(on_the_line) == 2, failing_run.report()  # the shard that ran it, and the merge
+
+
+@pytest.fixture(scope="module")
+def gate_run(tmp_path_factory: pytest.TempPathFactory) -> actrun.ActResult:
+    return actrun.run_workflow(
+        WORKFLOW,
+        "workflow_dispatch",
+        inputs={
+            "service-python": str(SERVICE_PYTHON),
+            "shards": "1",
+            "fail-after-report": "true",
+        },
+        env=action_environment(),
+        artifacts_dir=tmp_path_factory.mktemp("gate-artifacts"),
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_a_shard_job_that_failed_after_a_passing_report_fails_the_merge(
+    gate_run: actrun.ActResult,
+) -> None:
+    # e.g. a "Re-run all jobs" whose cell uploaded nothing, with an older attempt's report
+    # standing in: the reports pass, the jobs of this attempt did not
+    assert gate_run.exit_code == 1, gate_run.report()
+    (shard,) = gate_run.runs("test")
+    assert shard.result == "failure"
+    (merge,) = gate_run.runs("merge")
+    assert merge.outputs["outcome"] == "pass" and merge.outputs["failed"] == "0"
+    assert merge.result == "failure", gate_run.report()
+    said = [
+        a.message for a in gate_run.annotations if a.level == "error" and a.job.strip() == "merge"
+    ]
+    assert said == ["a shard job did not pass (failure): see the test jobs"], gate_run.report()
