@@ -205,6 +205,7 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
         assert run.code == 0, run.log
         assert run.outputs["tests"] == "4" and run.outputs["outcome"] == "pass"
         assert "(no stored durations yet: split by count)" in run.summary
+        assert manifest(workspace, f"shard-{shard}of2")["plan"] == "none"  # no file to plan with
     merged = shipline(workspace, "merge")
     assert merged.code == 0, merged.log
     assert merged.outputs["tests"] == "8" and merged.outputs["passed"] == "8"
@@ -858,6 +859,26 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
     assert case is not None and case.find("skipped") is None
     failure = case.find("failure")
     assert failure is not None and "then was skipped in run attempt 2" in failure.get("message", "")
+
+
+def test_a_test_skipped_in_one_cell_and_passed_in_another_on_a_re_run_is_counted_once(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
+    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    for cell in ("a", "b"):
+        assert run_in_attempt(workspace, 1, label=cell, **shard).code == 1
+    assert run_in_attempt(workspace, 2, env={"SERVICE_DOWN": "1"}, label="a", **shard).code == 0
+    assert run_in_attempt(workspace, 2, env={"SERVICE_FIXED": "1"}, label="b", **shard).code == 0
+    merged = shipline(workspace, "merge", results="results", durations="history.json")
+    assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
+    assert merged.outputs["flaky"] == "0"
+    assert merged.summary.count("1 test(s) that failed there") == 1, merged.summary
+    assert "1 test(s) that failed there were skipped in the newer one: they failed." in (
+        merged.summary
+    )
 
 
 def test_a_test_flaky_in_a_job_run_again_stays_flaky_when_it_then_passes(tmp_path: Path) -> None:

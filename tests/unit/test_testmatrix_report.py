@@ -183,6 +183,25 @@ def test_matrix_cells_that_planned_with_files_of_their_own_are_refused_in_any_at
         report.latest_attempts([*cells, again])
 
 
+def test_a_shard_that_planned_without_a_file_is_not_taken_for_an_older_shipline() -> None:
+    # attempt 1's shards restored no history; the re-run shard restored the first merge's
+    old = [planned(manifest(s, 2, "a"), 1, report.NO_DURATIONS_FILE) for s in (1, 2)]
+    again = planned(manifest(2, 2, "a"), 2, "newer")
+    with pytest.raises(report.ManifestError, match=r"shard 1 of .*: the plan was made again") as e:
+        report.latest_attempts([*old, again])
+    assert "shipline from before" not in str(e.value)
+
+
+def test_shards_of_an_older_and_a_newer_shipline_in_one_attempt_are_named_so() -> None:
+    shards = [planned(manifest(1, 2, "a"), 1, ""), planned(manifest(2, 2, "a"), 1, "x")]
+    with pytest.raises(
+        report.ManifestError,
+        match=r"the shards did not all run one shipline: shard-1of2-a \(attempt 1\) was "
+        r"written by a shipline from before reports named the durations file",
+    ):
+        report.check_complete(shards, None)
+
+
 def test_a_report_from_a_shipline_that_recorded_no_plan_is_named_as_the_cause() -> None:
     # "Re-run failed jobs" after the @v1 tag moved: shard 1 is from the older shipline
     old = [planned(manifest(s, 2, "a"), 1, "") for s in (1, 2)]

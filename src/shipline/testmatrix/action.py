@@ -32,6 +32,7 @@ from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, 
 from shipline.testmatrix import pytest_runner as runner
 from shipline.testmatrix.junit import ShardReport, write_merged
 from shipline.testmatrix.report import (
+    NO_DURATIONS_FILE,
     Expected,
     Manifest,
     Verdict,
@@ -543,11 +544,11 @@ def _run(context: ActionContext, common: Common) -> int:
 
 
 def _checksum(path: Path) -> str:
-    """The durations file a shard planned with, as a checksum ("" when there is none)."""
+    """The durations file a shard planned with, as a checksum (NO_DURATIONS_FILE: none)."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
-        return ""
+        return NO_DURATIONS_FILE
 
 
 def _run_attempt(environ: Mapping[str, str]) -> int:
@@ -791,8 +792,9 @@ def _set_aside(
     stood: Sequence[TestResult],
     quarantined: Collection[str],
 ) -> str:
-    """What the reports of earlier attempts were, and what they changed; quarantined tests are
-    counted apart, as in the headline."""
+    """What the reports of earlier attempts were, and what they changed: each test counted
+    once, as in the headline (failed in one cell and flaky in another: failed; quarantined:
+    apart)."""
     shown = ", ".join(
         f"{code_span(m.stem)} (attempt {m.attempt})"
         for m in sorted(replaced, key=lambda m: (m.label, m.shard, m.attempt))
@@ -801,8 +803,8 @@ def _set_aside(
         f"Set aside {len(replaced)} shard report(s) of earlier attempts of this run (their "
         f"shards ran again, or the plan was made again): {shown}."
     )
-    flaky = {r.nodeid for r in turned_flaky}
     failed = {r.nodeid for r in stood}
+    flaky = {r.nodeid for r in turned_flaky} - failed  # a failure in one cell outweighs
     held = (flaky | failed) & set(quarantined)
     if flaky - held:
         said += (

@@ -22,6 +22,13 @@ from shipline.testmatrix.quarantine import Entry
 from shipline.testmatrix.results import Outcome, TestResult
 
 MANIFEST_VERSION = 1
+# the plan of a shard that had no durations file (a checksum is hex digits)
+NO_DURATIONS_FILE = "none"
+# why a report carries no plan: it predates the field
+_BY_AN_OLDER_SHIPLINE = (
+    "written by a shipline from before reports named the durations file they planned with, "
+    "beside reports of a newer one: pin shipline to one commit and run all jobs again"
+)
 SPLIT_BASES = ("collected", "modules")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]*$")
 
@@ -92,6 +99,7 @@ class Manifest:
     # new one, and merge keeps the newest (0: not run by GitHub Actions)
     attempt: int = 0
     # a checksum of the durations file the shard planned with: reports of one plan share it
+    # (NO_DURATIONS_FILE: it planned without one; "": a shipline from before this was kept)
     plan: str = ""
     # the quarantine register the shard judged with (workspace-relative) and its entries'
     # checksum: merge must judge with the same one ("": none)
@@ -263,12 +271,9 @@ def latest_attempts(
 def _why_set_aside(old: Manifest, plans: set[tuple[int, str]]) -> str:
     """The likely causes of a report standing under no plan of the newest attempt."""
     if not old.plan and any(plan for _, plan in plans):
-        # a tag such as @v1 that moved between the attempts
         return (
-            "it was written by a shipline from before reports named the durations file they "
-            "planned with, the newer attempt's by a newer one: pin shipline to one commit and "
-            "run all jobs again"
-        )
+            "it was " + _BY_AN_OLDER_SHIPLINE
+        )  # a tag such as @v1 that moved between the attempts
     return (
         "the plan was made again and its jobs did not report since, or the shards did not all "
         "get the plan job's durations file"
@@ -325,9 +330,15 @@ def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> 
     # files of their own would merge now and be refused on a re-run
     stray = next((m for m in manifests if m.plan != first.plan), None)
     if stray is not None:
+        pair = f"{first.stem} (attempt {first.attempt}) and {stray.stem} (attempt {stray.attempt})"
+        older = next((m for m in (first, stray) if not m.plan), None)
+        if older is not None:  # a tag such as @v1 that moved while the jobs started
+            raise ManifestError(
+                f"the shards did not all run one shipline: {older.stem} (attempt "
+                f"{older.attempt}) was {_BY_AN_OLDER_SHIPLINE}"
+            )
         raise ManifestError(
-            f"the shards planned with different durations files: {first.stem} (attempt "
-            f"{first.attempt}) and {stray.stem} (attempt {stray.attempt}); give every shard "
+            f"the shards planned with different durations files: {pair}; give every shard "
             "the file the plan job planned with"
         )
     missing = missing_shards(manifests)
