@@ -423,10 +423,14 @@ def test_a_rerun_pytest_refuses_is_a_failed_run_not_bad_input(tmp_path: Path) ->
 
 
 # What pytest-rerunfailures does with --reruns 2 (its source, pytest_runtest_protocol): each
-# failed attempt but the last is reported with the outcome "rerun", numbered in "rerun".
+# failed attempt but the last is reported with the outcome "rerun", numbered in "rerun". A
+# failed subtest (logged as it happens, before its attempt's reports; pytest counts them per
+# test) fails the attempt too: its call is reported "rerun" then, saying nothing of its own,
+# and the count starts again.
 RERUNS_LIKE_RERUNFAILURES = """\
 import pytest
 from _pytest.runner import runtestprotocol
+from _pytest.subtests import failed_subtests_key
 
 RERUNS = 2
 
@@ -436,15 +440,17 @@ def pytest_runtest_protocol(item, nextitem):
     for attempt in range(RERUNS + 1):
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        again = attempt < RERUNS and any(report.failed for report in reports)
+        subtests_failed = item.config.stash[failed_subtests_key].get(item.id, 0) > 0
+        again = attempt < RERUNS and (subtests_failed or any(r.failed for r in reports))
         for report in reports:
             report.rerun = attempt
-            if again and report.failed:
+            if again and (report.failed or (report.when == "call" and subtests_failed)):
                 report.outcome = "rerun"
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         if not again:
             return True
+        item.config.stash[failed_subtests_key].pop(item.id, None)
 
 
 def pytest_report_teststatus(report):
@@ -742,6 +748,57 @@ def test_times_are_kept_to_the_microsecond_not_junit_s_millisecond(
     assert any(s != round(s, 3) for s in seconds.values()), seconds
 
 
+SLEEPING_SUBTESTS = """\
+import time
+
+
+def test_three_subtests(subtests):
+    for n in range(3):
+        with subtests.test(n=n):
+            time.sleep(0.2)
+"""
+
+
+def test_a_subtest_s_time_is_not_counted_again_beside_its_test_s(tmp_path: Path) -> None:
+    # pytest's JUnit adds each subtest's time to the call that holds it: about twice the time
+    make_project(tmp_path, {"test_slow_subtests.py": SLEEPING_SUBTESTS})
+    run = shipline(tmp_path, "run")
+    assert run.code == 0, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    report = tmp_path / "test-results" / "shard-1of1.xml"
+    (case,) = ET.parse(report).getroot().iter("testcase")  # noqa: S314 - pytest wrote it
+    assert result["seconds"] < 0.75 * float(case.get("time", "")), (result, case.attrib)
+
+
+SUBTEST_FAILS_ON_THE_FIRST_TRY = """\
+from pathlib import Path
+
+
+def test_subtest_passes_on_the_rerun(subtests):
+    tries = Path(__file__).with_name("subtest_tries")
+    count = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(count + 1))
+    with subtests.test("first try"):
+        assert count >= 1, "not yet"
+"""
+
+
+def test_a_subtest_that_failed_before_a_rerun_plugin_s_rerun_passed_is_flaky(
+    tmp_path: Path,
+) -> None:
+    # JUnit keeps the first try's failed subtest in the test's case beside the passing rerun
+    make_project(
+        tmp_path,
+        {"test_sub.py": SUBTEST_FAILS_ON_THE_FIRST_TRY, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
+    )
+    run = shipline(tmp_path, "run", reruns="0")
+    assert run.code == 0, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["outcome"], result["attempts"]) == ("flaky", 2), result
+    assert result["message"].startswith("AssertionError: not yet"), result["message"]
+    assert (result["file"], result["line"]) == ("tests/test_sub.py", 9)
+
+
 FAILS_IN_A_HELPER = """def check(value):
     assert value == 2, "not two"
 
@@ -763,6 +820,31 @@ def test_a_failure_is_placed_where_it_happened_whatever_the_traceback_style(
     assert (result["file"], result["line"]) == ("tests/test_helper.py", 2)  # not the def, line 5
     (placed,) = [p for level, p, _ in run.annotations if level == "error"]
     assert placed["file"].endswith("tests/test_helper.py") and placed["line"] == "2", placed
+
+
+SIBLING_PACKAGE = "def check(value):\n    if value < 0:\n        raise ValueError(value)\n"
+CALLS_THE_SIBLING = """\
+import common
+
+
+def test_calls_the_sibling():
+    value = -1
+    common.check(value)
+"""
+
+
+@pytest.mark.parametrize("args", ["--tb=no", "--tb=line", "--tb=short"], ids=str)
+def test_a_failure_in_a_sibling_package_is_placed_on_the_project_s_last_line(
+    tmp_path: Path, args: str
+) -> None:
+    # a monorepo: the project imports a package beside it, which is no file of the project's
+    make_project(tmp_path, {"test_sibling.py": CALLS_THE_SIBLING}, ini="pythonpath = ../common\n")
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "common.py").write_text(SIBLING_PACKAGE)
+    run = shipline(tmp_path, "run", args=args, reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["file"], result["line"]) == ("tests/test_sibling.py", 6)  # not the def, 4
 
 
 def test_colour_forced_on_does_not_change_what_pytest_s_output_is_read_as(

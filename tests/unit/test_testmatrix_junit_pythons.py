@@ -34,6 +34,17 @@ tests/test_a.py:4: AssertionError</failure></testcase>
 """
 
 
+def test_a_failure_after_a_subtest_s_skip_is_told_without_the_skip(tmp_path: Path) -> None:
+    # pytest 9 writes a skipped subtest into its test's case, before the test's own failure
+    (tmp_path / "r.xml").write_text(
+        '<testsuite><testcase classname="tests.test_a" name="test_sub" time="0.1">'
+        '<skipped message="not on this platform"/><failure message="AssertionError: boom">'
+        "tests/test_a.py:9: AssertionError</failure></testcase></testsuite>"
+    )
+    (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_sub"])
+    assert (result.outcome, result.message) == (Outcome.FAILED, "AssertionError: boom")
+
+
 def test_junit_key_matches_pytest_address_mangling() -> None:
     assert junit_key("tests/unit/test_a.py::TestX::test_p[a::b/c.py]") == (
         "tests.unit.test_a.TestX",

@@ -487,3 +487,15 @@ def test_why_pytest_stopped_a_collected_run(tmp_path: Path) -> None:
     )
     assert pytest_output.interruption(collection, tmp_path) is None
     assert pytest_output.interruption("E   AssertionError: x\n", tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "subtest"),
+    [("SubtestReport", True), ("SubTestReport", True), ("TestReport", False)],
+)
+def test_the_plugin_knows_both_subtest_report_classes(name: str, subtest: bool) -> None:
+    # pytest 9's own subtests, and the pytest-subtests plugin of pytest 8
+    from shipline.testmatrix import shard_plugin
+
+    report = type(name, (), {})()
+    assert shard_plugin._subtest(report) is subtest

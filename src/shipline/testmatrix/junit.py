@@ -104,12 +104,15 @@ def _result(
     classname, name = first.get("classname", ""), first.get("name", "")
     nodeid = by_key.get((classname, name)) or _fallback_nodeid(first, classname, name)
     seconds = sum(_seconds(case) for case in cases)
-    outcome, messages, details = Outcome.PASSED, [], ""
+    outcome, details = Outcome.PASSED, ""
+    messages: list[str] = []
     for child in (child for case in cases for child in case):
         tag = child.tag
         if tag in ("failure", "error"):
             # a call that failed, then a teardown that errored: the first is the one to show
-            # and place, the rest follow in its message
+            # and place, the rest follow in its message (a subtest's skip before it, none)
+            if outcome is Outcome.SKIPPED:
+                messages = []
             found = Outcome.FAILED if tag == "failure" else Outcome.ERROR
             outcome = max(outcome, found, key=lambda o: o.rank)
             messages.append(plain(child.get("message", "")) or tag)

@@ -60,6 +60,9 @@ def _with_first_failure(
     outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
         result.outcome, result.outcome
     )
+    if result.outcome.failing and rerun.get("last") == "passed":
+        # JUnit keeps an earlier attempt's failed subtest in the test's case; the last passed
+        outcome = Outcome.FLAKY
     message = first
     if result.outcome is Outcome.SKIPPED:
         how = "errored" if failing is Outcome.ERROR else "failed"

@@ -38,7 +38,6 @@ import json
 import os
 import re
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,12 +97,13 @@ class _RunRecord:
     """What the run did that pytest's JUnit report does not keep, written once it is over:
 
     - the tests a plugin ran again after a failure (pytest-rerunfailures reports each failed
-      attempt with the outcome "rerun"), with how often and the first failure;
+      attempt with the outcome "rerun"), with how often, the first failure, and how the last
+      attempt ended;
     - each test's time to the microsecond: JUnit writes milliseconds, and a suite of
       sub-millisecond tests would read as taking no time at all;
     - the tests that were skipped themselves: JUnit writes a skipped subtest into its test's
       case, where it reads as the whole test skipped;
-    - for each failure, the deepest frame outside installed packages (``_frames``), which
+    - for each failure, the deepest frame in the project's own files (``_frames``), which
       JUnit's text leaves out under --tb=line and --tb=no.
 
     Under pytest-xdist the controller gets every worker's reports, so only it keeps and
@@ -119,28 +119,39 @@ class _RunRecord:
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
+        self.failing: dict[str, Any] = {}  # the first failed report of the attempt under way
+        self.last: dict[str, str] = {}  # how each test's last attempt ended
 
     def pytest_runtest_logreport(self, report: Any) -> None:
-        nodeid = report.nodeid
-        # every phase and subtest, as JUnit's default junit_duration_report "total" counts
-        self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + float(
-            getattr(report, "duration", 0.0) or 0.0
-        )
-        if report.skipped and type(report).__name__ != "SubtestReport":
-            self.skipped.add(nodeid)
+        nodeid, subtest = report.nodeid, _subtest(report)
+        if not subtest:  # a subtest's time lies within its test's call
+            duration = float(getattr(report, "duration", 0.0) or 0.0)
+            self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + duration
+            if report.skipped:
+                self.skipped.add(nodeid)
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
-        if report.outcome != "rerun":
-            return
+        if report.failed or report.outcome == "rerun":
+            self.failing.setdefault(nodeid, report)
+        if report.outcome == "rerun":
+            self._rerun(nodeid, report)
+        if report.when == "teardown" and not subtest:  # the attempt is over
+            failed = self.failing.pop(nodeid, None) is not None
+            skipped = nodeid in self.skipped
+            self.last[nodeid] = "failed" if failed else "skipped" if skipped else "passed"
+
+    def _rerun(self, nodeid: str, report: Any) -> None:
         failed = self.attempts.setdefault(nodeid, set())
         # one attempt may report a failed call and a failed teardown: count attempts, which
         # rerunfailures numbers in "rerun" (0 for the first run)
         failed.add(getattr(report, "rerun", len(failed)))
-        self.messages.setdefault(nodeid, _COLOUR_CODES.sub("", _failure_message(report)))
-        details = _COLOUR_CODES.sub("", str(report.longrepr))
+        # a subtest's failure comes first, and the rerun report itself then says nothing
+        first = self.failing[nodeid]
+        self.messages.setdefault(nodeid, _COLOUR_CODES.sub("", _failure_message(first)))
+        details = "" if first.longrepr is None else _COLOUR_CODES.sub("", str(first.longrepr))
         self.details.setdefault(nodeid, details[-DETAILS_CHARS:])
-        self.errors.setdefault(nodeid, report.when != "call")
+        self.errors.setdefault(nodeid, first.when != "call")
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self) -> None:
@@ -150,6 +161,7 @@ class _RunRecord:
                 "message": self.messages[nodeid],
                 "details": self.details[nodeid],
                 "error": self.errors[nodeid],
+                "last": self.last.get(nodeid, "failed"),
             }
             for nodeid, failed in self.attempts.items()
         }
@@ -162,6 +174,12 @@ class _RunRecord:
         _answer(self.target, record)
 
 
+def _subtest(report: Any) -> bool:
+    """A subtest's report: pytest 9's SubtestReport, or the pytest-subtests plugin's
+    SubTestReport (pytest 8)."""
+    return type(report).__name__.lower() == "subtestreport"
+
+
 # The attribute a failed report carries its frame in: a worker's reports reach the
 # pytest-xdist controller with their attributes, as JSON.
 _FRAME_ATTRIBUTE = "shipline_frame"
@@ -170,29 +188,32 @@ _INSTALLED = ("site-packages", "dist-packages")
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
-    """Give a failed phase's report the deepest frame of its exception outside installed
-    packages and the standard library, as [absolute path, 1-based line]."""
+    """Give a failed phase's report the deepest frame of its exception in the project's own
+    files (under the directory pytest runs in, not in an installed package), as [absolute path,
+    1-based line]. A frame of a sibling package or the standard library is no line of the
+    project's."""
     outcome = yield
     report = outcome.get_result()
     excinfo = call.excinfo
     if excinfo is None or report.skipped or not item.config.getoption(RECORD_OPTION, None):
         return
+    project = os.path.realpath(str(item.config.invocation_params.dir)) + os.sep
     for entry in reversed(excinfo.traceback):
-        path = Path(str(entry.path))
-        if path.is_absolute() and not _outside_the_project(path):
-            setattr(report, _FRAME_ATTRIBUTE, [str(path), entry.lineno + 1])
+        where = Path(str(entry.path))
+        if not where.is_absolute():  # "<string>", "<doctest ...>": no file
+            continue
+        path = os.path.realpath(where)  # as the runner sees the project: resolved
+        if path.startswith(project) and not any(p in _INSTALLED for p in Path(path).parts):
+            setattr(report, _FRAME_ATTRIBUTE, [path, entry.lineno + 1])
             return
-
-
-def _outside_the_project(path: Path) -> bool:
-    stdlib = sysconfig.get_paths()["stdlib"]
-    return any(part in _INSTALLED for part in path.parts) or str(path).startswith(stdlib + os.sep)
 
 
 def _failure_message(report: Any) -> str:
     """What a failed test's JUnit message says (pytest's crash line), else its error line."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    return str(crash.message) if crash is not None else _error_line(report)
+    if crash is not None:
+        return str(crash.message)
+    return _error_line(report) if report.longrepr is not None else "failed, saying nothing more"
 
 
 class _Unanswered:
