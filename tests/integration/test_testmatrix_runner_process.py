@@ -426,7 +426,7 @@ def test_a_rerun_pytest_refuses_is_a_failed_run_not_bad_input(tmp_path: Path) ->
 # failed attempt but the last is reported with the outcome "rerun", numbered in "rerun". A
 # failed subtest (logged as it happens, before its attempt's reports; pytest counts them per
 # test) fails the attempt too: its call is reported "rerun" then, saying nothing of its own,
-# and the count starts again.
+# and the count starts again, as do the session's failures.
 RERUNS_LIKE_RERUNFAILURES = """\
 import pytest
 from _pytest.runner import runtestprotocol
@@ -440,8 +440,8 @@ def pytest_runtest_protocol(item, nextitem):
     for attempt in range(RERUNS + 1):
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        subtests_failed = item.config.stash[failed_subtests_key].get(item.id, 0) > 0
-        again = attempt < RERUNS and (subtests_failed or any(r.failed for r in reports))
+        subtests_failed = item.config.stash[failed_subtests_key].get(item.id, 0)
+        again = attempt < RERUNS and (subtests_failed > 0 or any(r.failed for r in reports))
         for report in reports:
             report.rerun = attempt
             if again and (report.failed or (report.when == "call" and subtests_failed)):
@@ -451,6 +451,7 @@ def pytest_runtest_protocol(item, nextitem):
         if not again:
             return True
         item.config.stash[failed_subtests_key].pop(item.id, None)
+        item.session.testsfailed -= subtests_failed  # they were counted as they were logged
 
 
 def pytest_report_teststatus(report):
@@ -768,6 +769,33 @@ def test_a_subtest_s_time_is_not_counted_again_beside_its_test_s(tmp_path: Path)
     report = tmp_path / "test-results" / "shard-1of1.xml"
     (case,) = ET.parse(report).getroot().iter("testcase")  # noqa: S314 - pytest wrote it
     assert result["seconds"] < 0.75 * float(case.get("time", "")), (result, case.attrib)
+
+
+BROKEN_ON_ONE_WORKER = """\
+import os
+import time
+
+
+def test_broken_on_gw1():
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":
+        assert False, "broken on gw1"
+    time.sleep(1)  # the passing run ends last
+"""
+
+
+def test_a_test_that_fails_on_one_worker_of_dist_each_is_failed_not_flaky(
+    tmp_path: Path,
+) -> None:
+    # --dist each: every worker runs every test (one per interpreter, say); a rerun plugin
+    # reruns the failing one, and the other worker's passing run ends after its last attempt
+    make_project(
+        tmp_path,
+        {"test_each.py": BROKEN_ON_ONE_WORKER, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
+    )
+    run = shipline(tmp_path, "run", args="-n 2 --dist each", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert result["outcome"] == "failed", result
 
 
 SUBTEST_FAILS_ON_THE_FIRST_TRY = """\

@@ -45,6 +45,19 @@ def test_a_failure_after_a_subtest_s_skip_is_told_without_the_skip(tmp_path: Pat
     assert (result.outcome, result.message) == (Outcome.FAILED, "AssertionError: boom")
 
 
+def test_an_empty_testcase_a_crashed_worker_left_is_no_test(tmp_path: Path) -> None:
+    # pytest-xdist and a rerun plugin: pytest opens a case for the crash, then records nothing
+    (tmp_path / "r.xml").write_text(
+        '<testsuite><testcase time="0.000"/><testcase classname="tests.test_a" name="test_ok" '
+        'time="0.1"/><testcase time="0.000"></testcase></testsuite>'
+    )
+    results = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_ok"])
+    assert [r.nodeid for r in results] == ["tests/test_a.py::test_ok"]
+    merged = tmp_path / "all.xml"
+    assert write_merged(merged, [ShardReport(tmp_path / "r.xml", "s", [])]) == [1]
+    assert merged.read_text().count("<testcase") == 1 and 'tests="1"' in merged.read_text()
+
+
 def test_junit_key_matches_pytest_address_mangling() -> None:
     assert junit_key("tests/unit/test_a.py::TestX::test_p[a::b/c.py]") == (
         "tests.unit.test_a.TestX",

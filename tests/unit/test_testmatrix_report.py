@@ -202,6 +202,17 @@ def test_shards_of_an_older_and_a_newer_shipline_in_one_attempt_are_named_so() -
         report.check_complete(shards, None)
 
 
+def test_a_re_run_by_an_older_shipline_is_named_as_the_cause() -> None:
+    # the @v1 tag moved back between the attempts: the re-run shard wrote no plan
+    old = [planned(manifest(s, 2, "a"), 1, "first") for s in (1, 2)]
+    again = planned(manifest(2, 2, "a"), 2, "")
+    with pytest.raises(
+        report.ManifestError,
+        match=r"shard 1 of .*: the newer attempt's were written by a shipline from before",
+    ):
+        report.latest_attempts([*old, again])
+
+
 def test_a_report_from_a_shipline_that_recorded_no_plan_is_named_as_the_cause() -> None:
     # "Re-run failed jobs" after the @v1 tag moved: shard 1 is from the older shipline
     old = [planned(manifest(s, 2, "a"), 1, "") for s in (1, 2)]

@@ -18,6 +18,7 @@ from shipline.errors import ToolFailedError, UsageError
 from shipline.interrupts import interrupt_stops_tools
 from shipline.testmatrix import process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
+from shipline.testmatrix.results import Outcome, TestResult
 from shipline.tools import PROCESS_GROUPS, ToolResult
 from tests.support.placed_signals import sigint_at
 from tests.support.processes import end, ended, group_ended, long_lived_child
@@ -499,3 +500,20 @@ def test_the_plugin_knows_both_subtest_report_classes(name: str, subtest: bool) 
 
     report = type(name, (), {})()
     assert shard_plugin._subtest(report) is subtest
+
+
+def test_a_pytest_that_exited_1_is_not_read_as_passed_whatever_the_record_says(
+    tmp_path: Path,
+) -> None:
+    # the record turns a JUnit failure flaky when the test's last attempt passed: pytest's own
+    # exit code says a test failed, so something is wrong with the record, not the test
+    failed = TestResult("tests/test_a.py::test_a", Outcome.FAILED, 0.1, "boom", "details")
+    attempt = pytest_runner.Attempt([failed], 0.5, 1)
+    record = {
+        "reruns": {failed.nodeid: {"reruns": 1, "message": "boom", "details": "", "last": "passed"}}
+    }
+    with pytest.raises(ToolFailedError, match="pytest exited 1 but its report shows no failure"):
+        pytest_runner._with_plugin_record(attempt, record, ToolResult((), 1, "", ""), tmp_path)
+    passing = ToolResult((), 0, "", "")
+    (flaky,) = pytest_runner._with_plugin_record(attempt, record, passing, tmp_path).results
+    assert flaky.outcome is Outcome.FLAKY

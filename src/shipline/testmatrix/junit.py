@@ -93,8 +93,15 @@ def _cases_per_test(suite: ET.Element) -> dict[tuple[str, str], list[ET.Element]
     second one for a test whose call failed and whose teardown then errored."""
     cases: dict[tuple[str, str], list[ET.Element]] = {}
     for case in suite.iter("testcase"):
-        cases.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
+        if _names_a_test(case):
+            cases.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
     return cases
+
+
+def _names_a_test(case: ET.Element) -> bool:
+    """pytest leaves an empty ``<testcase/>``, no name and nothing in it, for a pytest-xdist
+    worker that crashed while a rerun plugin runs the test again: no test of its own."""
+    return bool(case.get("classname") or case.get("name") or len(case))
 
 
 def _result(
@@ -207,6 +214,8 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
         cases = 0
         for suite in suites:
             suite.set("name", shard.name)
+            for empty in [c for c in suite.findall("testcase") if not _names_a_test(c)]:
+                suite.remove(empty)
             for case in suite.iter("testcase"):
                 key = (case.get("classname", ""), case.get("name", ""))
                 if key in flaky_keys:

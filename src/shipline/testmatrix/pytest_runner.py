@@ -429,7 +429,11 @@ def _with_plugin_record(
             "pytest finished without shipline's plugin recording the run "
             f"(exit code {result.returncode}): {result.tail(1)}"
         )
-    return replace(attempt, results=as_recorded(attempt.results, record, directory.resolve()))
+    results = as_recorded(attempt.results, record, directory.resolve())
+    # judged after the record: what pytest failed must not be read as flaky or passed
+    if result.returncode == 1 and not any(r.outcome.failing for r in results):
+        raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
+    return replace(attempt, results=results)
 
 
 def _split(split: Mapping[str, Any], share: Sequence[str], tests: Sequence[str]) -> Split:
@@ -568,8 +572,6 @@ def _attempt(
     if not report.is_file():
         raise ToolFailedError(no_report(result, directory))
     results = read_report(report, nodeids, directory.resolve())  # where pytest ran
-    if result.returncode == 1 and not any(r.outcome.failing for r in results):
-        raise ToolFailedError(f"pytest exited 1 but its report shows no failure: {result.tail()}")
     return Attempt(results, seconds, result.returncode)
 
 

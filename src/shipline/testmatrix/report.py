@@ -270,10 +270,11 @@ def latest_attempts(
 
 def _why_set_aside(old: Manifest, plans: set[tuple[int, str]]) -> str:
     """The likely causes of a report standing under no plan of the newest attempt."""
+    # a tag such as @v1 that moved between the attempts, or moved back
     if not old.plan and any(plan for _, plan in plans):
-        return (
-            "it was " + _BY_AN_OLDER_SHIPLINE
-        )  # a tag such as @v1 that moved between the attempts
+        return "it was " + _BY_AN_OLDER_SHIPLINE
+    if old.plan and not all(plan for _, plan in plans):
+        return "the newer attempt's were " + _BY_AN_OLDER_SHIPLINE
     return (
         "the plan was made again and its jobs did not report since, or the shards did not all "
         "get the plan job's durations file"

@@ -40,7 +40,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
 
 import pytest
 
@@ -93,6 +93,11 @@ DETAILS_CHARS = 20_000
 _COLOUR_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
+# a test's node id, and the pytest-xdist worker that ran it (or None)
+_Run = Tuple[str, Any]  # noqa: UP006 - as the import
+_ENDINGS = ("passed", "skipped", "failed")  # how an attempt ended, worse to the right
+
+
 class _RunRecord:
     """What the run did that pytest's JUnit report does not keep, written once it is over:
 
@@ -119,49 +124,64 @@ class _RunRecord:
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
-        self.failing: dict[str, Any] = {}  # the first failed report of the attempt under way
-        self.last: dict[str, str] = {}  # how each test's last attempt ended
+        # Each run of a test: under pytest-xdist's --dist each, every worker runs every test.
+        self.failing: dict[_Run, Any] = {}  # the first failed report of the attempt under way
+        self.skipping: set[_Run] = set()  # the attempt under way skipped itself
+        self.last: dict[_Run, str] = {}  # how each run's last attempt ended
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         nodeid, subtest = report.nodeid, _subtest(report)
+        run = (nodeid, getattr(report, "worker_id", None))
         if not subtest:  # a subtest's time lies within its test's call
             duration = float(getattr(report, "duration", 0.0) or 0.0)
             self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + duration
             if report.skipped:
                 self.skipped.add(nodeid)
+                self.skipping.add(run)
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
         if report.failed or report.outcome == "rerun":
-            self.failing.setdefault(nodeid, report)
+            self.failing.setdefault(run, report)
         if report.outcome == "rerun":
-            self._rerun(nodeid, report)
+            self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
-            failed = self.failing.pop(nodeid, None) is not None
-            skipped = nodeid in self.skipped
-            self.last[nodeid] = "failed" if failed else "skipped" if skipped else "passed"
+            failed = self.failing.pop(run, None) is not None
+            skipped = run in self.skipping
+            self.skipping.discard(run)
+            self.last[run] = "failed" if failed else "skipped" if skipped else "passed"
 
-    def _rerun(self, nodeid: str, report: Any) -> None:
+    def _rerun(self, run: _Run, report: Any) -> None:
+        nodeid = run[0]
         failed = self.attempts.setdefault(nodeid, set())
         # one attempt may report a failed call and a failed teardown: count attempts, which
         # rerunfailures numbers in "rerun" (0 for the first run)
-        failed.add(getattr(report, "rerun", len(failed)))
+        failed.add((run[1], getattr(report, "rerun", len(failed))))
         # a subtest's failure comes first, and the rerun report itself then says nothing
-        first = self.failing[nodeid]
+        first = self.failing[run]
         self.messages.setdefault(nodeid, _COLOUR_CODES.sub("", _failure_message(first)))
         details = "" if first.longrepr is None else _COLOUR_CODES.sub("", str(first.longrepr))
         self.details.setdefault(nodeid, details[-DETAILS_CHARS:])
         self.errors.setdefault(nodeid, first.when != "call")
 
+    def _last_attempts(self) -> dict[str, str]:
+        """How each test's last attempt ended, the worst of its runs: it passed only if every
+        worker's last attempt passed."""
+        ended: dict[str, str] = {}
+        for (nodeid, _), how in self.last.items():
+            ended[nodeid] = max(ended.get(nodeid, "passed"), how, key=_ENDINGS.index)
+        return ended
+
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self) -> None:
+        ended = self._last_attempts()
         reruns = {
             nodeid: {
                 "reruns": len(failed),
                 "message": self.messages[nodeid],
                 "details": self.details[nodeid],
                 "error": self.errors[nodeid],
-                "last": self.last.get(nodeid, "failed"),
+                "last": ended.get(nodeid, "failed"),
             }
             for nodeid, failed in self.attempts.items()
         }
