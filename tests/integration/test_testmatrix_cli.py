@@ -833,11 +833,16 @@ def test_needs_the_service() -> None:
 """
 
 
-def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path: Path) -> None:
+def service_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A workspace whose project has a test that needs a service, and the inputs of its shard."""
     workspace = tmp_path / "ws"
     make_project(workspace)
     (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
-    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    return workspace, {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+
+
+def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path: Path) -> None:
+    workspace, shard = service_project(tmp_path)
     first = run_in_attempt(workspace, 1, **shard)
     assert first.code == 1, first.log
     again = run_in_attempt(workspace, 2, env={"SERVICE_DOWN": "1"}, **shard)
@@ -864,10 +869,7 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
 def test_a_test_skipped_in_one_cell_and_passed_in_another_on_a_re_run_is_counted_once(
     tmp_path: Path,
 ) -> None:
-    workspace = tmp_path / "ws"
-    make_project(workspace)
-    (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
-    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    workspace, shard = service_project(tmp_path)
     for cell in ("a", "b"):
         assert run_in_attempt(workspace, 1, label=cell, **shard).code == 1
     assert run_in_attempt(workspace, 2, env={"SERVICE_DOWN": "1"}, label="a", **shard).code == 0
@@ -909,10 +911,7 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
 ) -> None:
     # "Re-run all jobs" after a run whose merge passed and saved the durations file (lint
     # failed, say): the plan restores that file, and the new attempt fails a test
-    workspace = tmp_path / "ws"
-    make_project(workspace)
-    (workspace / "proj" / "tests" / "test_service.py").write_text(SKIPPED_WHEN_RUN_AGAIN)
-    shard = {"shards": "1", "shard": "1", "reruns": "0", "durations": "planned-with.json"}
+    workspace, shard = service_project(tmp_path)
     fixed = {"SERVICE_FIXED": "1"}
     assert run_in_attempt(workspace, 1, env=fixed, **shard).code == 0
     merge = {"results": "results", "durations": "history.json"}
