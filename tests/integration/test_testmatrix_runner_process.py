@@ -426,7 +426,7 @@ def test_a_rerun_pytest_refuses_is_a_failed_run_not_bad_input(tmp_path: Path) ->
 # failed attempt but the last is reported with the outcome "rerun", numbered in "rerun". A
 # failed subtest (logged as it happens, before its attempt's reports; pytest counts them per
 # test) fails the attempt too: its call is reported "rerun" then, saying nothing of its own,
-# and the count starts again, as do the session's failures.
+# and the count starts again, as do the session's failures and the summary's.
 RERUNS_LIKE_RERUNFAILURES = """\
 import pytest
 from _pytest.runner import runtestprotocol
@@ -451,7 +451,10 @@ def pytest_runtest_protocol(item, nextitem):
         if not again:
             return True
         item.config.stash[failed_subtests_key].pop(item.id, None)
-        item.session.testsfailed -= subtests_failed  # they were counted as they were logged
+        # they were counted as they were logged, in the session and in the summary
+        item.session.testsfailed -= subtests_failed
+        stats = item.config.pluginmanager.get_plugin("terminalreporter").stats
+        stats["failed"] = [r for r in stats.get("failed", []) if r.nodeid != item.nodeid]
 
 
 def pytest_report_teststatus(report):
@@ -796,6 +799,35 @@ def test_a_test_that_fails_on_one_worker_of_dist_each_is_failed_not_flaky(
     assert run.code == 1, run.log
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     assert result["outcome"] == "failed", result
+
+
+CRASHES_ONE_WORKER = """\
+import os
+from pathlib import Path
+
+
+def test_crashes_gw1_and_is_flaky_on_gw0():
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw1":
+        os._exit(3)
+    tried = Path(__file__).with_name("tried")
+    if not tried.exists():
+        tried.touch()
+        assert False, "flaky on gw0"
+"""
+
+
+def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pass(
+    tmp_path: Path,
+) -> None:
+    # xdist reports the crash itself, with no worker and no teardown; pytest counts it failed
+    make_project(
+        tmp_path,
+        {"test_crash.py": CRASHES_ONE_WORKER, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
+    )
+    run = shipline(tmp_path, "run", args="-n 2 --dist each", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert result["outcome"] in ("failed", "error"), result
 
 
 SUBTEST_FAILS_ON_THE_FIRST_TRY = """\

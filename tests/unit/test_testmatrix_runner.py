@@ -505,15 +505,27 @@ def test_the_plugin_knows_both_subtest_report_classes(name: str, subtest: bool) 
 def test_a_pytest_that_exited_1_is_not_read_as_passed_whatever_the_record_says(
     tmp_path: Path,
 ) -> None:
-    # the record turns a JUnit failure flaky when the test's last attempt passed: pytest's own
-    # exit code says a test failed, so something is wrong with the record, not the test
+    # the record turns a JUnit failure flaky when pytest's summary did not count the test
+    # failed: pytest's exit code says a test failed, so the record is wrong, not the test
     failed = TestResult("tests/test_a.py::test_a", Outcome.FAILED, 0.1, "boom", "details")
     attempt = pytest_runner.Attempt([failed], 0.5, 1)
     record = {
-        "reruns": {failed.nodeid: {"reruns": 1, "message": "boom", "details": "", "last": "passed"}}
+        "reruns": {failed.nodeid: {"reruns": 1, "message": "boom", "details": ""}},
+        "failed": [],  # pytest's own summary counted no test failed
     }
     with pytest.raises(ToolFailedError, match="pytest exited 1 but its report shows no failure"):
         pytest_runner._with_plugin_record(attempt, record, ToolResult((), 1, "", ""), tmp_path)
     passing = ToolResult((), 0, "", "")
     (flaky,) = pytest_runner._with_plugin_record(attempt, record, passing, tmp_path).results
     assert flaky.outcome is Outcome.FLAKY
+
+
+def test_a_failure_pytest_s_summary_counts_or_does_not_know_stays_a_failure(tmp_path: Path) -> None:
+    failed = TestResult("tests/test_a.py::test_a", Outcome.FAILED, 0.1, "boom", "details")
+    attempt = pytest_runner.Attempt([failed], 0.5, 1)
+    rerun = {failed.nodeid: {"reruns": 1, "message": "boom", "details": ""}}
+    exited_1 = ToolResult((), 1, "", "")
+    for counted in ([failed.nodeid], None):  # None: -p no:terminal, no summary to ask
+        record = {"reruns": rerun, "failed": counted}
+        (result,) = pytest_runner._with_plugin_record(attempt, record, exited_1, tmp_path).results
+        assert result.outcome is Outcome.FAILED

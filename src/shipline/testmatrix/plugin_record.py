@@ -26,6 +26,8 @@ def as_recorded(
     skipped = set(record.get("skipped", ()))
     frames: Mapping[str, Any] = record.get("frames", {})
     reruns: Mapping[str, Mapping[str, Any]] = record.get("reruns", {})
+    # None: pytest's own count is unknown, and no failure in the JUnit report is overruled
+    failed_by_pytest = record.get("failed")
     recorded = []
     for result in results:
         nodeid = result.nodeid
@@ -35,7 +37,8 @@ def as_recorded(
                 # it ran to the end: JUnit put a subtest's skip in its case
                 result = replace(result, outcome=Outcome.PASSED, message="")
         if nodeid in reruns:
-            result = _with_first_failure(result, reruns[nodeid], directory)
+            passed = failed_by_pytest is not None and nodeid not in failed_by_pytest
+            result = _with_first_failure(result, reruns[nodeid], directory, passed_at_last=passed)
         if nodeid in frames:
             result = _placed(result, frames[nodeid], directory)
         recorded.append(result)
@@ -48,20 +51,22 @@ def _timed(result: TestResult, seconds: Any) -> TestResult:
 
 
 def _with_first_failure(
-    result: TestResult, rerun: Mapping[str, Any], directory: Path
+    result: TestResult, rerun: Mapping[str, Any], directory: Path, *, passed_at_last: bool
 ) -> TestResult:
     """``result`` judged on all the attempts a plugin (pytest-rerunfailures) made: its report
     shows only the last one. A test that passed only on a rerun is flaky; one that failed every
     time stays failed; one that was skipped on the rerun failed, as shipline's own reruns judge
-    it (a skip is no pass). It is shown with its first failure (message, traceback, place), as
+    it (a skip is no pass); one whose report holds an earlier attempt's failure is flaky when
+    pytest's own summary did not count it failed (``passed_at_last``). It is shown with its first failure (message, traceback, place), as
     shipline's own reruns show a test: the last attempt may have failed differently."""
     first = str(rerun["message"])
     failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
     outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
         result.outcome, result.outcome
     )
-    if result.outcome.failing and rerun.get("last") == "passed":
-        # JUnit keeps an earlier attempt's failed subtest in the test's case; the last passed
+    if result.outcome.failing and passed_at_last:
+        # JUnit keeps an earlier attempt's failed subtest in the test's case; pytest's own
+        # summary, which the rerun plugin corrected, does not count the test as failed
         outcome = Outcome.FLAKY
     message = first
     if result.outcome is Outcome.SKIPPED:

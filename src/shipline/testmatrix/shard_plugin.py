@@ -95,15 +95,14 @@ _COLOUR_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 # a test's node id, and the pytest-xdist worker that ran it (or None)
 _Run = Tuple[str, Any]  # noqa: UP006 - as the import
-_ENDINGS = ("passed", "skipped", "failed")  # how an attempt ended, worse to the right
 
 
 class _RunRecord:
     """What the run did that pytest's JUnit report does not keep, written once it is over:
 
     - the tests a plugin ran again after a failure (pytest-rerunfailures reports each failed
-      attempt with the outcome "rerun"), with how often, the first failure, and how the last
-      attempt ended;
+      attempt with the outcome "rerun"), with how often and the first failure, and the tests
+      pytest's own summary counts as failed;
     - each test's time to the microsecond: JUnit writes milliseconds, and a suite of
       sub-millisecond tests would read as taking no time at all;
     - the tests that were skipped themselves: JUnit writes a skipped subtest into its test's
@@ -126,8 +125,6 @@ class _RunRecord:
         self.frames: dict[str, list[Any]] = {}
         # Each run of a test: under pytest-xdist's --dist each, every worker runs every test.
         self.failing: dict[_Run, Any] = {}  # the first failed report of the attempt under way
-        self.skipping: set[_Run] = set()  # the attempt under way skipped itself
-        self.last: dict[_Run, str] = {}  # how each run's last attempt ended
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         nodeid, subtest = report.nodeid, _subtest(report)
@@ -137,7 +134,6 @@ class _RunRecord:
             self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + duration
             if report.skipped:
                 self.skipped.add(nodeid)
-                self.skipping.add(run)
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
@@ -146,10 +142,7 @@ class _RunRecord:
         if report.outcome == "rerun":
             self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
-            failed = self.failing.pop(run, None) is not None
-            skipped = run in self.skipping
-            self.skipping.discard(run)
-            self.last[run] = "failed" if failed else "skipped" if skipped else "passed"
+            self.failing.pop(run, None)
 
     def _rerun(self, run: _Run, report: Any) -> None:
         nodeid = run[0]
@@ -164,24 +157,14 @@ class _RunRecord:
         self.details.setdefault(nodeid, details[-DETAILS_CHARS:])
         self.errors.setdefault(nodeid, first.when != "call")
 
-    def _last_attempts(self) -> dict[str, str]:
-        """How each test's last attempt ended, the worst of its runs: it passed only if every
-        worker's last attempt passed."""
-        ended: dict[str, str] = {}
-        for (nodeid, _), how in self.last.items():
-            ended[nodeid] = max(ended.get(nodeid, "passed"), how, key=_ENDINGS.index)
-        return ended
-
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
-    def pytest_sessionfinish(self) -> None:
-        ended = self._last_attempts()
+    def pytest_sessionfinish(self, session: Any) -> None:
         reruns = {
             nodeid: {
                 "reruns": len(failed),
                 "message": self.messages[nodeid],
                 "details": self.details[nodeid],
                 "error": self.errors[nodeid],
-                "last": ended.get(nodeid, "failed"),
             }
             for nodeid, failed in self.attempts.items()
         }
@@ -190,8 +173,21 @@ class _RunRecord:
             "seconds": self.seconds,
             "skipped": sorted(self.skipped),
             "frames": self.frames,
+            "failed": _failed_by_pytest(session.config),
         }
         _answer(self.target, record)
+
+
+def _failed_by_pytest(config: Any) -> list[str] | None:
+    """The tests pytest's own summary counts as failed or in error: what a rerun plugin retried
+    and got to pass is not among them (it takes a superseded attempt's failed subtests out), a
+    crashed pytest-xdist worker's test that could not run again is. None without pytest's
+    terminal reporter (-p no:terminal), which keeps that count."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return None
+    failed = [*reporter.stats.get("failed", ()), *reporter.stats.get("error", ())]
+    return sorted({str(report.nodeid) for report in failed if hasattr(report, "nodeid")})
 
 
 def _subtest(report: Any) -> bool:
