@@ -15,6 +15,7 @@ import textwrap
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -774,6 +775,17 @@ def test_a_subtest_s_time_is_not_counted_again_beside_its_test_s(tmp_path: Path)
     assert result["seconds"] < 0.75 * float(case.get("time", "")), (result, case.attrib)
 
 
+def one_test_under_a_rerun_plugin(
+    tmp_path: Path, test: str, args: str = ""
+) -> tuple[ActionRun, dict[str, Any]]:
+    """A shard of one test module, run under RERUNS_LIKE_RERUNFAILURES (and no reruns of
+    shipline's), and the result of its one test."""
+    make_project(tmp_path, {"test_one.py": test, "conftest.py": RERUNS_LIKE_RERUNFAILURES})
+    run = shipline(tmp_path, "run", args=args, reruns="0")
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    return run, result
+
+
 BROKEN_ON_ONE_WORKER = """\
 import os
 import time
@@ -791,14 +803,8 @@ def test_a_test_that_fails_on_one_worker_of_dist_each_is_failed_not_flaky(
 ) -> None:
     # --dist each: every worker runs every test (one per interpreter, say); a rerun plugin
     # reruns the failing one, and the other worker's passing run ends after its last attempt
-    make_project(
-        tmp_path,
-        {"test_each.py": BROKEN_ON_ONE_WORKER, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
-    )
-    run = shipline(tmp_path, "run", args="-n 2 --dist each", reruns="0")
-    assert run.code == 1, run.log
-    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
-    assert result["outcome"] == "failed", result
+    run, result = one_test_under_a_rerun_plugin(tmp_path, BROKEN_ON_ONE_WORKER, "-n 2 --dist each")
+    assert run.code == 1 and result["outcome"] == "failed", (result, run.log)
 
 
 CRASHES_ONE_WORKER = """\
@@ -820,14 +826,8 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
     tmp_path: Path,
 ) -> None:
     # xdist reports the crash itself, with no worker and no teardown; pytest counts it failed
-    make_project(
-        tmp_path,
-        {"test_crash.py": CRASHES_ONE_WORKER, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
-    )
-    run = shipline(tmp_path, "run", args="-n 2 --dist each", reruns="0")
-    assert run.code == 1, run.log
-    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
-    assert result["outcome"] in ("failed", "error"), result
+    run, result = one_test_under_a_rerun_plugin(tmp_path, CRASHES_ONE_WORKER, "-n 2 --dist each")
+    assert run.code == 1 and result["outcome"] in ("failed", "error"), (result, run.log)
 
 
 SUBTEST_FAILS_ON_THE_FIRST_TRY = """\
@@ -847,16 +847,11 @@ def test_a_subtest_that_failed_before_a_rerun_plugin_s_rerun_passed_is_flaky(
     tmp_path: Path,
 ) -> None:
     # JUnit keeps the first try's failed subtest in the test's case beside the passing rerun
-    make_project(
-        tmp_path,
-        {"test_sub.py": SUBTEST_FAILS_ON_THE_FIRST_TRY, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
-    )
-    run = shipline(tmp_path, "run", reruns="0")
+    run, result = one_test_under_a_rerun_plugin(tmp_path, SUBTEST_FAILS_ON_THE_FIRST_TRY)
     assert run.code == 0, run.log
-    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     assert (result["outcome"], result["attempts"]) == ("flaky", 2), result
     assert result["message"].startswith("AssertionError: not yet"), result["message"]
-    assert (result["file"], result["line"]) == ("tests/test_sub.py", 9)
+    assert (result["file"], result["line"]) == ("tests/test_one.py", 9)
 
 
 FAILS_IN_A_HELPER = """def check(value):
