@@ -57,8 +57,9 @@ def _with_first_failure(
     shows only the last one. A test that passed only on a rerun is flaky; one that failed every
     time stays failed; one that was skipped on the rerun failed, as shipline's own reruns judge
     it (a skip is no pass); one whose report holds an earlier attempt's failure is flaky when
-    pytest's own summary did not count it failed (``passed_at_last``). It is shown with its first failure (message, traceback, place), as
-    shipline's own reruns show a test: the last attempt may have failed differently."""
+    pytest's own summary did not count it failed (``passed_at_last``). It is shown with its
+    first failure (message, traceback, place), as shipline's own reruns show a test: the last
+    attempt may have failed differently."""
     first = str(rerun["message"])
     failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
     outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(

@@ -107,8 +107,9 @@ class _RunRecord:
       sub-millisecond tests would read as taking no time at all;
     - the tests that were skipped themselves: JUnit writes a skipped subtest into its test's
       case, where it reads as the whole test skipped;
-    - for each failure, the deepest frame in the project's own files (``_frames``), which
-      JUnit's text leaves out under --tb=line and --tb=no.
+    - for each failure, the deepest frame in the project's own files (which
+      ``pytest_runtest_makereport`` below gives its report), which JUnit's text leaves out
+      under --tb=line and --tb=no.
 
     Under pytest-xdist the controller gets every worker's reports, so only it keeps and
     writes these (``workerinput`` marks a worker).
