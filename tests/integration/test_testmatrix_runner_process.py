@@ -830,6 +830,34 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
     assert run.code == 1 and result["outcome"] in ("failed", "error"), (result, run.log)
 
 
+ALWAYS_FAILS = "def test_always_fails():\n    assert False, 'broken'\n"
+# What pytest-tldr does: its own reporter, with stats of its own kinds, under pytest's name
+REPORTER_STAND_IN = """\
+import pytest
+
+
+class StandIn:
+    def __init__(self):
+        self.stats = {}
+
+
+@pytest.hookimpl(trylast=True)  # once pytest's own is there
+def pytest_configure(config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    config.pluginmanager.unregister(reporter)
+    config.pluginmanager.register(StandIn(), "terminalreporter")
+"""
+
+
+def test_a_failure_is_not_turned_flaky_by_a_stand_in_for_pytest_s_summary(tmp_path: Path) -> None:
+    make_project(tmp_path, {"test_one.py": ALWAYS_FAILS, "conftest.py": RERUNS_LIKE_RERUNFAILURES})
+    (tmp_path / "proj" / "stand_in.py").write_text(REPORTER_STAND_IN)
+    run = shipline(tmp_path, "run", args="-p stand_in", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["outcome"], result["attempts"]) == ("failed", 3), result
+
+
 SUBTEST_FAILS_ON_THE_FIRST_TRY = """\
 from pathlib import Path
 

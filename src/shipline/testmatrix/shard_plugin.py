@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
 
 import pytest
+from _pytest.terminal import TerminalReporter  # pytest.TerminalReporter from 7.0 only
 
 OPTION = "--shipline-shard"  # pytest_runner passes these by their names
 COLLECT_OPTION = "--shipline-collect"
@@ -183,9 +184,9 @@ def _failed_by_pytest(config: Any) -> list[str] | None:
     """The tests pytest's own summary counts as failed or in error: what a rerun plugin retried
     and got to pass is not among them (it takes a superseded attempt's failed subtests out), a
     crashed pytest-xdist worker's test that could not run again is. None without pytest's
-    terminal reporter (-p no:terminal), which keeps that count."""
+    terminal reporter (-p no:terminal, or a plugin's stand-in), which keeps that count."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
+    if not isinstance(reporter, TerminalReporter):  # pytest-tldr stands in, with stats of its own
         return None
     failed = [*reporter.stats.get("failed", ()), *reporter.stats.get("error", ())]
     return sorted({str(report.nodeid) for report in failed if hasattr(report, "nodeid")})
