@@ -849,10 +849,23 @@ def pytest_configure(config):
 """
 
 
-def test_a_failure_is_not_turned_flaky_by_a_stand_in_for_pytest_s_summary(tmp_path: Path) -> None:
+# A project's own category for some failures, as pytest_report_teststatus allows
+FAILURES_OF_ITS_OWN_KIND = """\
+def pytest_report_teststatus(report):
+    if report.failed:
+        return "infra", "I", "INFRA"
+"""
+
+
+@pytest.mark.parametrize(
+    "plugin", [REPORTER_STAND_IN, FAILURES_OF_ITS_OWN_KIND], ids=["stand-in", "own-category"]
+)
+def test_a_failure_is_not_turned_flaky_however_pytest_s_summary_is_kept(
+    tmp_path: Path, plugin: str
+) -> None:
     make_project(tmp_path, {"test_one.py": ALWAYS_FAILS, "conftest.py": RERUNS_LIKE_RERUNFAILURES})
-    (tmp_path / "proj" / "stand_in.py").write_text(REPORTER_STAND_IN)
-    run = shipline(tmp_path, "run", args="-p stand_in", reruns="0")
+    (tmp_path / "proj" / "summary_plugin.py").write_text(plugin)
+    run = shipline(tmp_path, "run", args="-p summary_plugin", reruns="0")
     assert run.code == 1, run.log
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     assert (result["outcome"], result["attempts"]) == ("failed", 3), result

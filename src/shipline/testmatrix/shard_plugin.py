@@ -181,15 +181,23 @@ class _RunRecord:
 
 
 def _failed_by_pytest(config: Any) -> list[str] | None:
-    """The tests pytest's own summary counts as failed or in error: what a rerun plugin retried
+    """The tests pytest's own summary counts as failed (or in error, or under a category of the
+    project's own): what a rerun plugin retried
     and got to pass is not among them (it takes a superseded attempt's failed subtests out), a
     crashed pytest-xdist worker's test that could not run again is. None without pytest's
     terminal reporter (-p no:terminal, or a plugin's stand-in), which keeps that count."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if not isinstance(reporter, TerminalReporter):  # pytest-tldr stands in, with stats of its own
         return None
-    failed = [*reporter.stats.get("failed", ()), *reporter.stats.get("error", ())]
-    return sorted({str(report.nodeid) for report in failed if hasattr(report, "nodeid")})
+    # every category: a project's pytest_report_teststatus may file failures under its own
+    return sorted(
+        {
+            str(report.nodeid)
+            for reports in reporter.stats.values()
+            for report in reports
+            if getattr(report, "failed", False) is True and hasattr(report, "nodeid")
+        }
+    )
 
 
 def _subtest(report: Any) -> bool:
