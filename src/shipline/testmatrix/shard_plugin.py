@@ -119,9 +119,7 @@ class _RunRecord:
     def __init__(self, target: Path) -> None:
         self.target = target
         self.attempts: dict[str, set[Any]] = {}  # node id -> the failed attempts reported
-        self.messages: dict[str, str] = {}
-        self.details: dict[str, str] = {}  # the first failure's traceback, to place it
-        self.errors: dict[str, bool] = {}  # the first failure was in a fixture, not the test
+        self.first_failures: dict[str, dict[str, Any]] = {}  # node id -> its first failure
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
@@ -152,22 +150,21 @@ class _RunRecord:
         # one attempt may report a failed call and a failed teardown: count attempts, which
         # rerunfailures numbers in "rerun" (0 for the first run)
         failed.add((run[1], getattr(report, "rerun", len(failed))))
+        if nodeid in self.first_failures:
+            return
         # a subtest's failure comes first, and the rerun report itself then says nothing
         first = self.failing[run]
-        self.messages.setdefault(nodeid, _COLOUR_CODES.sub("", _failure_message(first)))
         details = "" if first.longrepr is None else _COLOUR_CODES.sub("", str(first.longrepr))
-        self.details.setdefault(nodeid, details[-DETAILS_CHARS:])
-        self.errors.setdefault(nodeid, first.when != "call")
+        self.first_failures[nodeid] = {
+            "message": _COLOUR_CODES.sub("", _failure_message(first)),
+            "details": details[-DETAILS_CHARS:],  # its traceback, to place it
+            "error": first.when != "call",  # in a fixture, not the test
+        }
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self, session: Any) -> None:
         reruns = {
-            nodeid: {
-                "reruns": len(failed),
-                "message": self.messages[nodeid],
-                "details": self.details[nodeid],
-                "error": self.errors[nodeid],
-            }
+            nodeid: {"reruns": len(failed), **self.first_failures[nodeid]}
             for nodeid, failed in self.attempts.items()
         }
         record = {
