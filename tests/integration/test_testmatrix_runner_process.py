@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -423,45 +424,10 @@ def test_a_rerun_pytest_refuses_is_a_failed_run_not_bad_input(tmp_path: Path) ->
     )
 
 
-# What pytest-rerunfailures does with --reruns 2 (its source, pytest_runtest_protocol): each
-# failed attempt but the last is reported with the outcome "rerun", numbered in "rerun". A
-# failed subtest (logged as it happens, before its attempt's reports; pytest counts them per
-# test) fails the attempt too: its call is reported "rerun" then, saying nothing of its own,
-# and the count starts again, as do the session's failures and the summary's.
-RERUNS_LIKE_RERUNFAILURES = """\
-import pytest
-from _pytest.runner import runtestprotocol
-from _pytest.subtests import failed_subtests_key
-
-RERUNS = 2
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    for attempt in range(RERUNS + 1):
-        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        reports = runtestprotocol(item, nextitem=nextitem, log=False)
-        subtests_failed = item.config.stash[failed_subtests_key].get(item.id, 0)
-        again = attempt < RERUNS and (subtests_failed > 0 or any(r.failed for r in reports))
-        for report in reports:
-            report.rerun = attempt
-            if again and (report.failed or (report.when == "call" and subtests_failed)):
-                report.outcome = "rerun"
-            item.ihook.pytest_runtest_logreport(report=report)
-        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        if not again:
-            return True
-        item.config.stash[failed_subtests_key].pop(item.id, None)
-        # they were counted as they were logged, in the session and in the summary
-        item.session.testsfailed -= subtests_failed
-        stats = item.config.pluginmanager.get_plugin("terminalreporter").stats
-        stats["failed"] = [r for r in stats.get("failed", []) if r.nodeid != item.nodeid]
-
-
-def pytest_report_teststatus(report):
-    if report.outcome == "rerun":
-        return "rerun", "R", ("RERUN", {"yellow": True})
-"""
+# pytest-rerunfailures (the real plugin, from the dev environment) in a project's addopts: each
+# failed attempt but the last is reported with the outcome "rerun"; a failed subtest fails its
+# attempt too
+RERUN_TWICE = "addopts = --reruns 2\n"
 FLAKY_AND_BROKEN = """\
 from pathlib import Path
 
@@ -496,9 +462,7 @@ def test_skipped_on_the_rerun():
 def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     tmp_path: Path, args: str
 ) -> None:
-    make_project(
-        tmp_path, {"test_r.py": FLAKY_AND_BROKEN, "conftest.py": RERUNS_LIKE_RERUNFAILURES}
-    )
+    make_project(tmp_path, {"test_r.py": FLAKY_AND_BROKEN}, ini=RERUN_TWICE)
     run = shipline(tmp_path, "run", args=args, flaky="fail", reruns="0")
     assert run.code == 1, run.log
     counts = [run.outputs[k] for k in ("passed", "flaky", "failed", "skipped")]
@@ -539,8 +503,8 @@ def test_shipline_s_reruns_add_to_the_attempts_a_rerun_plugin_made(tmp_path: Pat
         {
             "test_r.py": FLAKY_AND_BROKEN,
             "test_fifth.py": PASSES_ON_THE_FIFTH_ATTEMPT,
-            "conftest.py": RERUNS_LIKE_RERUNFAILURES,
         },
+        ini=RERUN_TWICE,
     )
     run = shipline(tmp_path, "run", reruns="1")
     assert run.code == 1, run.log
@@ -577,10 +541,7 @@ def test_uses_the_database(database):
 
 
 def test_a_setup_error_then_a_skip_on_the_plugin_s_rerun_is_an_error(tmp_path: Path) -> None:
-    make_project(
-        tmp_path,
-        {"test_db.py": SETUP_ERROR_THEN_SKIPPED, "conftest.py": RERUNS_LIKE_RERUNFAILURES},
-    )
+    make_project(tmp_path, {"test_db.py": SETUP_ERROR_THEN_SKIPPED}, ini=RERUN_TWICE)
     run = shipline(tmp_path, "run", reruns="0")
     assert run.code == 1, run.log
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
@@ -590,9 +551,12 @@ def test_a_setup_error_then_a_skip_on_the_plugin_s_rerun_is_an_error(tmp_path: P
 
 
 def test_rerunfailures_fail_on_flaky_exit_code_is_named(tmp_path: Path) -> None:
-    # pytest-rerunfailures' --fail-on-flaky sets exit code 7 at the end of the session, as here
-    conftest = "def pytest_sessionfinish(session):\n    session.exitstatus = 7\n"
-    make_project(tmp_path, {"test_many.py": TWELVE_TESTS, "conftest.py": conftest})
+    # pytest-rerunfailures' --fail-on-flaky ends a run with a flaky test with exit code 7
+    make_project(
+        tmp_path,
+        {"test_r.py": PASSES_ON_THE_FIFTH_ATTEMPT},
+        ini="addopts = --reruns 4 --fail-on-flaky\n",
+    )
     run = shipline(tmp_path, "run")
     assert run.code == 1, run.log
     assert error(run).startswith(
@@ -778,9 +742,9 @@ def test_a_subtest_s_time_is_not_counted_again_beside_its_test_s(tmp_path: Path)
 def one_test_under_a_rerun_plugin(
     tmp_path: Path, test: str, args: str = ""
 ) -> tuple[ActionRun, dict[str, Any]]:
-    """A shard of one test module, run under RERUNS_LIKE_RERUNFAILURES (and no reruns of
+    """A shard of one test module, run under pytest-rerunfailures (and no reruns of
     shipline's), and the result of its one test."""
-    make_project(tmp_path, {"test_one.py": test, "conftest.py": RERUNS_LIKE_RERUNFAILURES})
+    make_project(tmp_path, {"test_one.py": test}, ini=RERUN_TWICE)
     run = shipline(tmp_path, "run", args=args, reruns="0")
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     return run, result
@@ -827,7 +791,49 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
 ) -> None:
     # xdist reports the crash itself, with no worker and no teardown; pytest counts it failed
     run, result = one_test_under_a_rerun_plugin(tmp_path, CRASHES_ONE_WORKER, "-n 2 --dist each")
-    assert run.code == 1 and result["outcome"] in ("failed", "error"), (result, run.log)
+    assert run.code == 1 and result["outcome"] == "failed", (result, run.log)
+
+
+CRASHES_ITS_WORKER_ONCE = """\
+import os
+from pathlib import Path
+
+
+def test_crashes_its_worker_once():
+    tried = Path(__file__).with_name("tried")
+    if not tried.exists():
+        tried.touch()
+        os._exit(3)
+"""
+
+
+@pytest.mark.parametrize(
+    ("then", "outcome", "code"),
+    [("", "flaky", 0), ("pytest.skip('gone')", "failed", 1)],
+    ids=["passed", "skipped"],
+)
+def test_a_test_that_crashed_its_worker_is_judged_on_the_plugin_s_rerun(
+    tmp_path: Path, then: str, outcome: str, code: int
+) -> None:
+    # pytest-rerunfailures runs a crashed worker's test again; the flaky one says it crashed,
+    # and a skip on the rerun is no pass (nor a fixture's error: the crash was in no phase)
+    test = f"import pytest\n{CRASHES_ITS_WORKER_ONCE}    {then}\n"
+    run, result = one_test_under_a_rerun_plugin(tmp_path, test, "-n 2")
+    assert run.code == code and (result["outcome"], result["attempts"]) == (outcome, 2), run.log
+    crash = r"worker 'gw\d' crashed while running '\S+'"
+    assert re.fullmatch(
+        crash if then == "" else f"failed \\({crash}\\), then skipped .*", result["message"]
+    ), result
+
+
+def test_a_test_that_crashed_its_worker_failed_it_did_not_error_in_setup(tmp_path: Path) -> None:
+    # pytest-xdist reports the crash in no phase, which JUnit files as "failed on setup"
+    make_project(tmp_path, {"test_c.py": "import os\n\ndef test_exits():\n    os._exit(3)\n"})
+    run = shipline(tmp_path, "run", args="-n 2", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert result["outcome"] == "failed", result
+    assert result["message"] == "worker 'gw0' crashed while running 'tests/test_c.py::test_exits'"
 
 
 ALWAYS_FAILS = "def test_always_fails():\n    assert False, 'broken'\n"
@@ -863,7 +869,7 @@ def pytest_report_teststatus(report):
 def test_a_failure_is_not_turned_flaky_however_pytest_s_summary_is_kept(
     tmp_path: Path, plugin: str
 ) -> None:
-    make_project(tmp_path, {"test_one.py": ALWAYS_FAILS, "conftest.py": RERUNS_LIKE_RERUNFAILURES})
+    make_project(tmp_path, {"test_one.py": ALWAYS_FAILS}, ini=RERUN_TWICE)
     (tmp_path / "proj" / "summary_plugin.py").write_text(plugin)
     run = shipline(tmp_path, "run", args="-p summary_plugin", reruns="0")
     assert run.code == 1, run.log

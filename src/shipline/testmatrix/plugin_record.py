@@ -2,8 +2,8 @@
 
 The JUnit report keeps one outcome, a time in milliseconds and the failure's text per test.
 The plugin's record (``shard_plugin._RunRecord``) adds what that loses: the attempts a rerun
-plugin made, the exact times, which skips were only a subtest's, and the place of a failure
-whose text names none (--tb=line, --tb=no).
+plugin made, the exact times, which skips were only a subtest's, the place of a failure whose
+text names none (--tb=line, --tb=no), and which tests crashed their pytest-xdist worker.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def as_recorded(
     skipped = set(record.get("skipped", ()))
     frames: Mapping[str, Any] = record.get("frames", {})
     reruns: Mapping[str, Mapping[str, Any]] = record.get("reruns", {})
+    crashed: Mapping[str, Any] = record.get("crashed", {})
     # None: pytest's own count is unknown, and no failure in the JUnit report is overruled
     failed_by_pytest = record.get("failed")
     recorded = []
@@ -36,6 +37,9 @@ def as_recorded(
             if result.outcome is Outcome.SKIPPED and nodeid not in skipped:
                 # it ran to the end: JUnit put a subtest's skip in its case
                 result = replace(result, outcome=Outcome.PASSED, message="")
+        if nodeid in crashed and result.outcome is Outcome.ERROR:
+            # JUnit's "failed on setup with ..." error: the test crashed its worker, in any phase
+            result = replace(result, outcome=Outcome.FAILED, message=str(crashed[nodeid]))
         if nodeid in reruns:
             passed = failed_by_pytest is not None and nodeid not in failed_by_pytest
             result = _with_first_failure(result, reruns[nodeid], directory, passed_at_last=passed)

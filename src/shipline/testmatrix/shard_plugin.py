@@ -77,8 +77,10 @@ class _CollectionErrors:
 def _error_line(report: Any) -> str:
     """The exception pytest shows last ("E   ModuleNotFoundError: ..."), else its first and
     last lines: a report without one says what went wrong first and what to do last
-    ("import file mismatch: ... HINT: ... use a unique basename for your test file modules")."""
-    text = _COLOUR_CODES.sub("", report.longreprtext)  # FORCE_COLOR=1 colours it
+    ("import file mismatch: ... HINT: ... use a unique basename for your test file modules").
+    Its longrepr, not its longreprtext: under pytest-xdist that starts with the worker's
+    "[gw0] linux -- Python ..." line, which would be the first (a crashed worker's report)."""
+    text = _COLOUR_CODES.sub("", str(report.longrepr))  # FORCE_COLOR=1 colours it
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     if errors:
@@ -94,6 +96,8 @@ DETAILS_CHARS = 20_000
 _COLOUR_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
+# The phase of pytest-xdist's report for a test whose worker died running it
+_CRASHED = "???"
 # a test's node id, and the pytest-xdist worker that ran it (or None)
 _Run = Tuple[str, Any]  # noqa: UP006 - as the import
 
@@ -110,7 +114,9 @@ class _RunRecord:
       case, where it reads as the whole test skipped;
     - for each failure, the deepest frame in the project's own files (which
       ``pytest_runtest_makereport`` below gives its report), which JUnit's text leaves out
-      under --tb=line and --tb=no.
+      under --tb=line and --tb=no;
+    - the tests whose pytest-xdist worker died under them: JUnit files the crash as an error
+      "failed on setup", which it was not (pytest's summary says FAILED).
 
     Under pytest-xdist the controller gets every worker's reports, so only it keeps and
     writes these (``workerinput`` marks a worker).
@@ -123,6 +129,7 @@ class _RunRecord:
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
+        self.crashed: dict[str, str] = {}  # node id -> what pytest-xdist said of the crash
         # Each run of a test: under pytest-xdist's --dist each, every worker runs every test.
         self.failing: dict[_Run, Any] = {}  # the first failed report of the attempt under way
 
@@ -139,6 +146,8 @@ class _RunRecord:
             self.frames.setdefault(nodeid, frame)
         if report.failed or report.outcome == "rerun":
             self.failing.setdefault(run, report)
+        if report.failed and report.when == _CRASHED:
+            self.crashed[nodeid] = _failure_message(report)
         if report.outcome == "rerun":
             self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
@@ -158,7 +167,7 @@ class _RunRecord:
         self.first_failures[nodeid] = {
             "message": _COLOUR_CODES.sub("", _failure_message(first)),
             "details": details[-DETAILS_CHARS:],  # its traceback, to place it
-            "error": first.when != "call",  # in a fixture, not the test
+            "error": first.when in ("setup", "teardown"),  # in a fixture, not the test
         }
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
@@ -172,6 +181,7 @@ class _RunRecord:
             "seconds": self.seconds,
             "skipped": sorted(self.skipped),
             "frames": self.frames,
+            "crashed": self.crashed,
             "failed": _failed_by_pytest(session.config),
         }
         _answer(self.target, record)
