@@ -832,7 +832,7 @@ def test_a_test_that_crashed_its_worker_failed_it_did_not_error_in_setup(tmp_pat
     run = shipline(tmp_path, "run", args="-n 2", reruns="0")
     assert run.code == 1, run.log
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
-    assert result["outcome"] == "failed", result
+    assert (result["outcome"], result["line"]) == ("failed", 3), result  # on its def line
     assert result["message"] == "worker 'gw0' crashed while running 'tests/test_c.py::test_exits'"
 
 

@@ -38,8 +38,7 @@ def as_recorded(
                 # it ran to the end: JUnit put a subtest's skip in its case
                 result = replace(result, outcome=Outcome.PASSED, message="")
         if nodeid in crashed and result.outcome is Outcome.ERROR:
-            # JUnit's "failed on setup with ..." error: the test crashed its worker, in any phase
-            result = replace(result, outcome=Outcome.FAILED, message=str(crashed[nodeid]))
+            result = _crashed(result, crashed[nodeid])
         if nodeid in reruns:
             passed = failed_by_pytest is not None and nodeid not in failed_by_pytest
             result = _with_first_failure(result, reruns[nodeid], directory, passed_at_last=passed)
@@ -52,6 +51,19 @@ def as_recorded(
 def _timed(result: TestResult, seconds: Any) -> TestResult:
     exact = float(seconds)
     return replace(result, seconds=exact) if 0 <= exact < math.inf else result
+
+
+def _crashed(result: TestResult, crash: Mapping[str, Any]) -> TestResult:
+    """A test whose pytest-xdist worker died under it, which JUnit files as an error "failed on
+    setup with ...": it crashed in some phase, and pytest's summary says it failed. JUnit
+    knows no line for it; it is placed on its def line, where pytest started it."""
+    line = result.line if result.line is not None else crash.get("line")
+    return replace(
+        result,
+        outcome=Outcome.FAILED,
+        message=str(crash["message"]),
+        line=line if isinstance(line, int) else None,
+    )
 
 
 def _with_first_failure(

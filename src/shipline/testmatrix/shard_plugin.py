@@ -129,9 +129,14 @@ class _RunRecord:
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
-        self.crashed: dict[str, str] = {}  # node id -> what pytest-xdist said of the crash
+        self.crashed: dict[str, dict[str, Any]] = {}  # node id -> what pytest-xdist said
+        # node id -> its 0-based def line (pytest's item.location): xdist's crash report has none
+        self.def_lines: dict[str, Any] = {}
         # Each run of a test: under pytest-xdist's --dist each, every worker runs every test.
         self.failing: dict[_Run, Any] = {}  # the first failed report of the attempt under way
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.def_lines[nodeid] = location[1]
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         nodeid, subtest = report.nodeid, _subtest(report)
@@ -147,7 +152,11 @@ class _RunRecord:
         if report.failed or report.outcome == "rerun":
             self.failing.setdefault(run, report)
         if report.failed and report.when == _CRASHED:
-            self.crashed[nodeid] = _failure_message(report)
+            line = self.def_lines.get(nodeid)
+            self.crashed[nodeid] = {
+                "message": _failure_message(report),
+                "line": None if line is None else line + 1,
+            }
         if report.outcome == "rerun":
             self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
