@@ -1342,6 +1342,25 @@ def test_bad_input_exits_2_and_names_it(
     assert not (workspace / "test-results").exists()
 
 
+@pytest.mark.parametrize("mode", ["plan", "run"])
+def test_a_pytest_too_old_for_the_plugin_is_bad_input(tmp_path: Path, mode: str) -> None:
+    # pytest 6 has no pytest.StashKey: the plugin would die on import, the run with a traceback.
+    # What the project's interpreter imports as pytest, from the directory it runs in, is what
+    # shipline asks for the version (pytest 6.2.5 itself needs the network to install).
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "pytest.py").write_text("__version__ = '6.2.5'\n")
+    inputs = {"shards": "1", "shard": "1"} if mode == "run" else {}
+    run = shipline(workspace, mode, **inputs)
+    assert run.code == 2, run.log
+    assert [message for kind, _, message in run.annotations if kind == "error"] == [
+        f"pytest 6.2.5 (for {sys.executable}) is too old for shipline's test-matrix, which "
+        f"needs pytest 7.0 or newer: upgrade it in the project's test environment, e.g. "
+        f"`{sys.executable} -m pip install 'pytest>=7.0'`"
+    ]
+    assert not (workspace / "test-results").exists()
+
+
 def test_testpaths_pytest_cannot_find_under_the_project_are_bad_input(tmp_path: Path) -> None:
     """A configuration above the project (a monorepo's) names testpaths from its own directory:
     pytest would only warn and collect everything below the project, other tools' tests too."""

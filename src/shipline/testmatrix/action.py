@@ -220,6 +220,7 @@ def _plan(context: ActionContext, common: Common) -> int:
             f"{MATRIX_JOBS} jobs per matrix",
         )
 
+    runner.check_pytest(test_project)
     tests = _collect(context, test_project)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     # sized for the slowest matrix cell of the last merge: the history holds the mean cell

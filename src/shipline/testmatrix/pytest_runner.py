@@ -54,6 +54,8 @@ RERUNFAILURES_FLAKY = 7  # pytest-rerunfailures' --fail-on-flaky; pytest itself 
 # pytest reads arguments from a file named with a leading "@" since 8.2. A shard's node ids go
 # there: thousands of them overflow a command line (2 MB on Linux, 32 KB on Windows).
 ARGUMENT_FILES_SINCE = (8, 2)
+# The oldest pytest the plugin runs on: it keeps its state in pytest.StashKey (7.0)
+PLUGIN_NEEDS = (7, 0)
 # The pytest plugin that picks a shard's tests inside the run (it imports pytest, so shipline
 # never imports it), the name it is loaded under, and its option (defined there).
 _PLUGIN = Path(__file__).with_name("shard_plugin.py")
@@ -576,9 +578,18 @@ def _attempt(
 
 
 def check_pytest(project: Project) -> None:
-    """Fail before anything is written when the project's interpreter has no pytest."""
-    if pytest_version(project.python, project.directory) is None:
+    """Fail before anything is written when the project's interpreter has no pytest, or one
+    too old for the plugin shipline loads into it (which would die importing it)."""
+    version = pytest_version(project.python, project.directory)
+    if version is None:
         raise _no_pytest(project.python)
+    if re.match(r"\d+\.\d+", version) and not version_at_least(version, PLUGIN_NEEDS):
+        wanted = ".".join(map(str, PLUGIN_NEEDS))
+        raise UsageError(
+            f"pytest {version} (for {project.python}) is too old for shipline's test-matrix, "
+            f"which needs pytest {wanted} or newer: upgrade it in the project's test "
+            f"environment, e.g. `{project.python} -m pip install 'pytest>={wanted}'`"
+        )
 
 
 @functools.cache
