@@ -771,6 +771,48 @@ def test_a_test_that_fails_on_one_worker_of_dist_each_is_failed_not_flaky(
     assert run.code == 1 and result["outcome"] == "failed", (result, run.log)
 
 
+SKIPPED_ON_ONE_WORKER_FLAKY_ON_THE_OTHER = """\
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.skipif(os.environ.get("PYTEST_XDIST_WORKER") == "gw0", reason="not on gw0")
+def test_flaky():
+    tried = Path(__file__).with_name("tried")
+    if not tried.exists():
+        tried.touch()
+        assert False, "flaky on gw1"
+"""
+FLAKY_ON_EACH_WORKER = """\
+import os
+from pathlib import Path
+
+
+def test_flaky():
+    tried = Path(__file__).with_name("tried-" + os.environ["PYTEST_XDIST_WORKER"])
+    if not tried.exists():
+        tried.touch()
+        assert False, "flaky on gw1"
+"""
+
+
+@pytest.mark.parametrize(
+    "test",
+    [SKIPPED_ON_ONE_WORKER_FLAKY_ON_THE_OTHER, FLAKY_ON_EACH_WORKER],
+    ids=["skipped-on-gw0", "on-each"],
+)
+def test_a_test_flaky_on_workers_of_dist_each_is_flaky_after_one_rerun(
+    tmp_path: Path, test: str
+) -> None:
+    # a skip on gw0 follows no failure there: no "failed, then skipped on a rerun"; and each
+    # worker's one rerun is one rerun, not one per worker
+    run, result = one_test_under_a_rerun_plugin(tmp_path, test, "-n 2 --dist each")
+    assert run.code == 0, run.log
+    assert (result["outcome"], result["attempts"]) == ("flaky", 2), result
+
+
 CRASHES_ONE_WORKER = """\
 import os
 from pathlib import Path

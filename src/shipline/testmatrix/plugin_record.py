@@ -72,21 +72,27 @@ def _with_first_failure(
     """``result`` judged on all the attempts a plugin (pytest-rerunfailures) made: its report
     shows only the last one. A test that passed only on a rerun is flaky; one that failed every
     time stays failed; one that was skipped on the rerun failed, as shipline's own reruns judge
-    it (a skip is no pass); one whose report holds an earlier attempt's failure is flaky when
+    it (a skip is no pass; under pytest-xdist's --dist each, a skip by a worker that had not
+    failed it is no such skip); one whose report holds an earlier attempt's failure is flaky when
     pytest's own summary did not count it failed (``passed_at_last``). It is shown with its
     first failure (message, traceback, place), as shipline's own reruns show a test: the last
     attempt may have failed differently."""
     first = str(rerun["message"])
     failing = Outcome.ERROR if rerun.get("error") else Outcome.FAILED
-    outcome = {Outcome.PASSED: Outcome.FLAKY, Outcome.SKIPPED: failing}.get(
-        result.outcome, result.outcome
-    )
-    if result.outcome.failing and passed_at_last:
-        # JUnit keeps an earlier attempt's failed subtest in the test's case; pytest's own
-        # summary, which the rerun plugin corrected, does not count the test as failed
+    # under pytest-xdist's --dist each, a skip by one worker may follow no failure there
+    then_skipped = result.outcome is Outcome.SKIPPED and rerun.get("then_skipped", True)
+    if result.outcome is Outcome.PASSED:
         outcome = Outcome.FLAKY
+    elif then_skipped:
+        outcome = failing
+    elif passed_at_last:
+        # JUnit keeps an earlier attempt's failed subtest in the test's case (or another
+        # worker's skip): pytest's own summary, which the rerun plugin corrected, has no failure
+        outcome = Outcome.FLAKY
+    else:
+        outcome = failing if result.outcome is Outcome.SKIPPED else result.outcome
     message = first
-    if result.outcome is Outcome.SKIPPED:
+    if then_skipped:
         how = "errored" if failing is Outcome.ERROR else "failed"
         message = f"{how} ({first}), then skipped on a rerun: {result.message}"
     details = str(rerun.get("details", "")) or result.details

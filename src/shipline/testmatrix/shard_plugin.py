@@ -38,6 +38,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
@@ -124,7 +125,9 @@ class _RunRecord:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        self.attempts: dict[str, set[Any]] = {}  # node id -> the failed attempts reported
+        # node id -> the failed attempts reported, each as (worker, its number there)
+        self.attempts: dict[str, set[Any]] = {}
+        self.skipped_on_rerun: set[str] = set()  # node ids a rerun skipped, after a failure
         self.first_failures: dict[str, dict[str, Any]] = {}  # node id -> its first failure
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
@@ -146,6 +149,8 @@ class _RunRecord:
             self.seconds[nodeid] = self.seconds.get(nodeid, 0.0) + duration
             if report.skipped:
                 self.skipped.add(nodeid)
+                if self._rerun_by(run):
+                    self.skipped_on_rerun.add(nodeid)
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
@@ -161,6 +166,11 @@ class _RunRecord:
             self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
             self.failing.pop(run, None)
+
+    def _rerun_by(self, run: _Run) -> bool:
+        """Whether the worker of ``run`` has rerun its test (under --dist each another worker
+        may have; pytest-xdist's report of a crash names no worker: it may be any)."""
+        return any(worker in (run[1], None) for worker, _ in self.attempts.get(run[0], ()))
 
     def _rerun(self, run: _Run, report: Any) -> None:
         nodeid = run[0]
@@ -182,7 +192,12 @@ class _RunRecord:
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self, session: Any) -> None:
         reruns = {
-            nodeid: {"reruns": len(failed), **self.first_failures[nodeid]}
+            nodeid: {
+                # under --dist each every worker reruns its own run: the most any one made
+                "reruns": max(Counter(worker for worker, _ in failed).values()),
+                "then_skipped": nodeid in self.skipped_on_rerun,
+                **self.first_failures[nodeid],
+            }
             for nodeid, failed in self.attempts.items()
         }
         record = {
