@@ -524,6 +524,8 @@ def test_layers_are_chosen_by_marker_or_path(tmp_path: Path) -> None:
     assert by_marker.outputs["tests"] == "2"
     by_path = shipline(workspace, "run", shards="1", shard="1", paths="tests/test_fast.py")
     assert by_path.outputs["tests"] == "6"
+    # one shard of a layer never measured: there was no split to make by count
+    assert "(one shard: no split)" in by_path.summary and "split by count" not in by_path.log
 
 
 def test_failures_are_annotated_on_their_line_and_flaky_tests_pass_on_rerun(tmp_path: Path) -> None:

@@ -114,7 +114,8 @@ class Selection:
     def estimated(self) -> str:
         """The estimate in words; none at all before any test of the layer was measured."""
         if self.unknown >= self.collected:
-            return sharding.UNMEASURED
+            # a single shard splits nothing, measured or not
+            return "one shard: no split" if self.shards == 1 else sharding.UNMEASURED
         return f"estimated {self.seconds:.1f} s for its tests"
 
 
