@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import sys
 import textwrap
@@ -214,6 +215,8 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     assert history["tests"]["tests/test_slow.py::test_slow_one"]["seconds"] >= 0.35
     assert history["tests"]["tests/test_fast.py::test_add[0]"]["seconds"] < 0.35
     assert "| shard-1of2 | 3." in merged.summary and "Slowest 8 tests" in merged.summary
+    # a test of a millisecond reads as one, not as 0.00 s
+    assert re.search(r"\| `tests/test_fast.py::test_add\[0\]` \| \d+\.\d ms \|", merged.summary)
     shards_table = merged.summary.index("| Shard | Python |")
     assert merged.summary.rindex("### ", 0, shards_table) == merged.summary.index("### Shards")
     junit = (workspace / "test-results" / "junit.xml").read_text()

@@ -658,7 +658,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     summary.details(
         f"Slowest {len(slowest)} tests",
         Summary().table(
-            ["Test", "Time"], [[Code(r.nodeid), f"{r.seconds:.2f} s"] for r in slowest]
+            ["Test", "Time"], [[Code(r.nodeid), _test_time(r.seconds)] for r in slowest]
         ),
     )
     if coverage_total is not None:
@@ -1093,6 +1093,12 @@ def _where(result: TestResult, common: Common, workspace: Path) -> str:
         return ""
     place = workspace_relative(result.file, workspace, common.project)
     return f"{place}:{result.line}" if result.line else str(place)
+
+
+def _test_time(seconds: float) -> str:
+    """0.40 s; a test under 10 ms in milliseconds (the times are exact to the microsecond),
+    which would read 0.00 s."""
+    return f"{seconds:.2f} s" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
 def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
