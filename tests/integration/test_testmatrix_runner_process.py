@@ -875,7 +875,110 @@ def test_a_test_that_crashed_its_worker_failed_it_did_not_error_in_setup(tmp_pat
     assert run.code == 1, run.log
     (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
     assert (result["outcome"], result["line"]) == ("failed", 3), result  # on its def line
-    assert result["message"] == "worker 'gw0' crashed while running 'tests/test_c.py::test_exits'"
+    # whichever worker started first got it
+    crash = r"worker 'gw\d' crashed while running 'tests/test_c.py::test_exits'"
+    assert re.fullmatch(crash, result["message"]), result
+
+
+CRASHES_IN_TEARDOWN = """\
+import os
+
+import pytest
+
+
+@pytest.fixture
+def server():
+    yield
+    os._exit(3)  # its teardown takes the worker down
+
+
+@pytest.fixture
+def database():
+    raise ConnectionError("refused")
+
+
+def test_fails_then_crashes(server):
+    assert 1 == 2, "wrong answer"
+
+
+def test_errors_then_crashes(server, database):
+    pass
+"""
+
+
+STEPS = """\
+import os
+from pathlib import Path
+
+import pytest
+
+STEPS = {steps!r}
+
+
+@pytest.fixture
+def step():
+    tries = Path(__file__).with_name("tries")
+    count = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(count + 1))
+    step = STEPS[min(count, len(STEPS) - 1)]
+    yield step
+    if step == "fail in call and teardown":
+        raise RuntimeError("teardown too")
+
+
+def test_steps(step):
+    if step == "crash":
+        os._exit(3)
+    assert step == "pass", "attempt failed"
+"""
+DEF_LINE = STEPS.splitlines().index("def test_steps(step):") + 1
+ASSERT_LINE = DEF_LINE + 3
+CRASH = r"worker 'gw\d' crashed while running '\S+'"
+
+
+@pytest.mark.parametrize(
+    ("steps", "outcome", "attempts", "line", "message"),
+    [
+        (["fail", "crash", "pass"], "flaky", 3, ASSERT_LINE, "AssertionError: attempt failed.*"),
+        (["crash", "fail"], "failed", 3, DEF_LINE, CRASH),
+        (["fail in call and teardown", "pass"], "flaky", 2, ASSERT_LINE, "AssertionError.*"),
+    ],
+    ids=["fail-crash-pass", "crash-fail-fail", "call-and-teardown-then-pass"],
+)
+def test_a_rerun_plugin_s_attempts_are_counted_and_placed_by_the_first_failure(
+    tmp_path: Path, steps: list[str], outcome: str, attempts: int, line: int, message: str
+) -> None:
+    # after a crash the plugin runs the test again on the worker that replaced the crashed
+    # one; a crash, placed nowhere by its text, goes on the def line, not a later attempt's
+    test = STEPS.format(steps=steps)
+    run, result = one_test_under_a_rerun_plugin(tmp_path, test, "-n 2")
+    assert (result["outcome"], result["attempts"], result["line"]) == (outcome, attempts, line)
+    assert re.fullmatch(message, result["message"], re.DOTALL), result
+    assert run.code == (1 if outcome == "failed" else 0), run.log
+
+
+def test_a_test_that_failed_before_its_worker_crashed_keeps_its_failure(tmp_path: Path) -> None:
+    make_project(tmp_path, {"test_t.py": CRASHES_IN_TEARDOWN})
+    run = shipline(tmp_path, "run", args="-n 2", reruns="0")
+    assert run.code == 1, run.log
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    shown = {r["nodeid"].split("::")[1]: (r["outcome"], r["message"]) for r in results}
+    crash = r"; then worker 'gw\d' crashed while running '\S+'"
+    outcome, message = shown["test_fails_then_crashes"]
+    assert outcome == "failed" and re.fullmatch(f"AssertionError: wrong answer\n.*{crash}", message)
+    outcome, message = shown["test_errors_then_crashes"]  # the fixture's error stands
+    assert outcome == "error" and re.fullmatch(f"failed on setup with .*refused.*{crash}", message)
+
+
+def test_a_crashed_test_defined_in_another_file_is_placed_there(tmp_path: Path) -> None:
+    # a shared base class: the test's node id names the module that collects it
+    base = "import os\n\n\nclass Base:\n    def test_crashes(self):\n        os._exit(3)\n"
+    derived = "from base import Base\n\n\nclass TestSqlite(Base):\n    pass\n"
+    make_project(tmp_path, {"base.py": base, "test_sqlite.py": derived})
+    run = shipline(tmp_path, "run", args="-n 2", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["outcome"], result["file"], result["line"]) == ("failed", "tests/base.py", 5)
 
 
 ALWAYS_FAILS = "def test_always_fails():\n    assert False, 'broken'\n"

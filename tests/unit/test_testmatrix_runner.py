@@ -529,3 +529,26 @@ def test_a_failure_pytest_s_summary_counts_or_does_not_know_stays_a_failure(tmp_
         record = {"reruns": rerun, "failed": counted}
         (result,) = pytest_runner._with_plugin_record(attempt, record, exited_1, tmp_path).results
         assert result.outcome is Outcome.FAILED
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"),
+    [
+        ("6.2.5", True),
+        ("6.3.0.dev4", True),
+        ("7.0.0rc1", False),
+        ("8.1.0.dev12+gabc", False),
+        ("0.1.dev1+g1a2b3c4", False),  # built from a checkout without tags: no release
+        ("unknown", False),
+    ],
+)
+def test_only_a_pytest_release_older_than_7_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, version: str, refused: bool
+) -> None:
+    monkeypatch.setattr(pytest_runner, "pytest_version", lambda python, directory: version)
+    project = pytest_runner.Project(tmp_path, "python3", (), (), 60.0)
+    if refused:
+        with pytest.raises(UsageError, match=rf"^pytest {version} \(for python3\) is too old"):
+            pytest_runner.check_pytest(project)
+    else:
+        pytest_runner.check_pytest(project)

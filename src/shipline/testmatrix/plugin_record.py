@@ -39,10 +39,10 @@ def as_recorded(
                 result = replace(result, outcome=Outcome.PASSED, message="")
         if nodeid in crashed and result.outcome is Outcome.ERROR:
             result = _crashed(result, crashed[nodeid])
-        if nodeid in reruns:
+        if nodeid in reruns:  # placed by its first failure, not by a later attempt's
             passed = failed_by_pytest is not None and nodeid not in failed_by_pytest
             result = _with_first_failure(result, reruns[nodeid], directory, passed_at_last=passed)
-        if nodeid in frames:
+        elif nodeid in frames:
             result = _placed(result, frames[nodeid], directory)
         recorded.append(result)
     return recorded
@@ -55,15 +55,19 @@ def _timed(result: TestResult, seconds: Any) -> TestResult:
 
 def _crashed(result: TestResult, crash: Mapping[str, Any]) -> TestResult:
     """A test whose pytest-xdist worker died under it, which JUnit files as an error "failed on
-    setup with ...": it crashed in some phase, and pytest's summary says it failed. JUnit
-    knows no line for it; it is placed on its def line, where pytest started it."""
-    line = result.line if result.line is not None else crash.get("line")
-    return replace(
-        result,
-        outcome=Outcome.FAILED,
-        message=str(crash["message"]),
-        line=line if isinstance(line, int) else None,
-    )
+    setup with ...": it crashed in some phase, and pytest's summary says it failed (an error
+    only when a fixture had errored before). JUnit knows no place for the crash; it goes where
+    the test is defined, where pytest started it (a base class's file, say)."""
+    said = str(crash["message"])
+    junit_words = f'failed on setup with "{said}"'
+    if junit_words not in result.message:  # not what pytest's JUnit writes: leave it
+        return result
+    outcome = Outcome.ERROR if crash.get("error") else Outcome.FAILED
+    file, line = result.file, result.line
+    if line is None and isinstance(crash.get("line"), int):
+        file, line = crash.get("file") or file, crash["line"]
+    message = result.message.replace(junit_words, said)
+    return replace(result, outcome=outcome, message=message, file=file, line=line)
 
 
 def _with_first_failure(
@@ -96,7 +100,13 @@ def _with_first_failure(
         how = "errored" if failing is Outcome.ERROR else "failed"
         message = f"{how} ({first}), then skipped on a rerun: {result.message}"
     details = str(rerun.get("details", "")) or result.details
-    file, line = crash_location(details, directory) or (result.file, result.line)
+    defined = rerun.get("defined")
+    file, line = (
+        crash_location(details, directory)
+        or _frame_place(rerun.get("frame"), directory)
+        or (tuple(defined) if defined else None)
+        or (result.file, result.line)
+    )
     return replace(
         result,
         outcome=outcome,
@@ -115,7 +125,14 @@ def _placed(result: TestResult, frame: Sequence[Any], directory: Path) -> TestRe
         return result
     if crash_location(result.details, directory) is not None:
         return result
-    place = project_location(str(frame[0]), int(frame[1]), directory)
+    place = _frame_place(frame, directory)
     if place is None:
         return result
     return replace(result, file=place[0], line=place[1])
+
+
+def _frame_place(frame: Sequence[Any] | None, directory: Path) -> tuple[str, int] | None:
+    """The plugin's frame of a failure, [absolute path, line], as a place in the project."""
+    if not frame:
+        return None
+    return project_location(str(frame[0]), int(frame[1]), directory)

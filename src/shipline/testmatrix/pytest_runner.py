@@ -584,7 +584,8 @@ def check_pytest(project: Project) -> None:
     version = pytest_version(project.python, project.directory)
     if version is None:
         raise _no_pytest(project.python)
-    if re.match(r"\d+\.\d+", version) and not version_at_least(version, PLUGIN_NEEDS):
+    # "0.1.dev1+g..." is no release: a pytest built from a checkout without its tags
+    if re.match(r"[1-9]\d*\.\d+", version) and not version_at_least(version, PLUGIN_NEEDS):
         wanted = ".".join(map(str, PLUGIN_NEEDS))
         raise UsageError(
             f"pytest {version} (for {project.python}) is too old for shipline's test-matrix, "

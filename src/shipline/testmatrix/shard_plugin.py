@@ -123,8 +123,10 @@ class _RunRecord:
     writes these (``workerinput`` marks a worker).
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, *, each: bool) -> None:
         self.target = target
+        # pytest-xdist's --dist each: every worker runs every test, each its own attempts
+        self.each = each
         # node id -> the failed attempts reported, each as (worker, its number there)
         self.attempts: dict[str, set[Any]] = {}
         self.skipped_on_rerun: set[str] = set()  # node ids a rerun skipped, after a failure
@@ -133,13 +135,14 @@ class _RunRecord:
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
         self.crashed: dict[str, dict[str, Any]] = {}  # node id -> what pytest-xdist said
-        # node id -> its 0-based def line (pytest's item.location): xdist's crash report has none
-        self.def_lines: dict[str, Any] = {}
+        # node id -> where it is defined (pytest's item.location: the file relative to the
+        # rootdir, the 0-based line): pytest-xdist's report of a crash has neither
+        self.locations: dict[str, Any] = {}
         # Each run of a test: under pytest-xdist's --dist each, every worker runs every test.
         self.failing: dict[_Run, Any] = {}  # the first failed report of the attempt under way
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        self.def_lines[nodeid] = location[1]
+        self.locations[nodeid] = location
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         nodeid, subtest = report.nodeid, _subtest(report)
@@ -154,23 +157,46 @@ class _RunRecord:
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
+        if report.failed and report.when == _CRASHED:
+            self._crashed(nodeid, report)
         if report.failed or report.outcome == "rerun":
             self.failing.setdefault(run, report)
-        if report.failed and report.when == _CRASHED:
-            line = self.def_lines.get(nodeid)
-            self.crashed[nodeid] = {
-                "message": _failure_message(report),
-                "line": None if line is None else line + 1,
-            }
         if report.outcome == "rerun":
             self._rerun(run, report)
         if report.when == "teardown" and not subtest:  # the attempt is over
             self.failing.pop(run, None)
 
+    def _defined(self, nodeid: str) -> tuple[Any, Any]:
+        """Where pytest said the test is: its file (relative to the rootdir) and 0-based line."""
+        location = self.locations.get(nodeid) or (None, None, None)
+        return location[0], location[1]
+
+    def _crashed(self, nodeid: str, report: Any) -> None:
+        """pytest-xdist's report of a worker that died running the test: what it said, where
+        the test is defined, and whether the attempt had already errored in a fixture (the
+        worker's own failed reports of it came first)."""
+        before = [r for (n, _), r in self.failing.items() if n == nodeid]
+        file, line = self._defined(nodeid)
+        self.crashed[nodeid] = {
+            "message": _failure_message(report),
+            "file": file,
+            "line": None if line is None else line + 1,
+            "error": any(r.when in ("setup", "teardown") for r in before),
+        }
+
     def _rerun_by(self, run: _Run) -> bool:
         """Whether the worker of ``run`` has rerun its test (under --dist each another worker
         may have; pytest-xdist's report of a crash names no worker: it may be any)."""
-        return any(worker in (run[1], None) for worker, _ in self.attempts.get(run[0], ()))
+        attempts = self.attempts.get(run[0], ())
+        return any(not self.each or worker in (run[1], None) for worker, _ in attempts)
+
+    def _reruns(self, failed: set[Any]) -> int:
+        """How often a test was run again. Under --dist each, the most any one worker ran it
+        again; otherwise every attempt counts, wherever it ran (after a crash the test runs
+        again on the worker that replaced the crashed one)."""
+        if not self.each:
+            return len(failed)
+        return max(Counter(worker for worker, _ in failed).values())
 
     def _rerun(self, run: _Run, report: Any) -> None:
         nodeid = run[0]
@@ -183,18 +209,22 @@ class _RunRecord:
         # a subtest's failure comes first, and the rerun report itself then says nothing
         first = self.failing[run]
         details = "" if first.longrepr is None else _COLOUR_CODES.sub("", str(first.longrepr))
+        file, line = self._defined(nodeid)
         self.first_failures[nodeid] = {
             "message": _COLOUR_CODES.sub("", _failure_message(first)),
             "details": details[-DETAILS_CHARS:],  # its traceback, to place it
             "error": first.when in ("setup", "teardown"),  # in a fixture, not the test
+            # where else to place it: its frame (--tb=line), else where the test is defined
+            # (a crash has neither traceback nor frame; a later attempt's place is not its)
+            "frame": getattr(first, _FRAME_ATTRIBUTE, None),
+            "defined": None if line is None else [file, line + 1],
         }
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
     def pytest_sessionfinish(self, session: Any) -> None:
         reruns = {
             nodeid: {
-                # under --dist each every worker reruns its own run: the most any one made
-                "reruns": max(Counter(worker for worker, _ in failed).values()),
+                "reruns": self._reruns(failed),
                 "then_skipped": nodeid in self.skipped_on_rerun,
                 **self.first_failures[nodeid],
             }
@@ -341,7 +371,8 @@ def pytest_configure(config: Any) -> None:
         config.stash[_COLLECT] = Path(collect_path)
     record_path = config.getoption(RECORD_OPTION)
     if record_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
-        config.pluginmanager.register(_RunRecord(Path(record_path)), "shipline-record")
+        each = config.getoption("dist", None) == "each"  # None without pytest-xdist
+        config.pluginmanager.register(_RunRecord(Path(record_path), each=each), "shipline-record")
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
