@@ -834,6 +834,9 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
     # xdist reports the crash itself, with no worker and no teardown; pytest counts it failed
     run, result = one_test_under_a_rerun_plugin(tmp_path, CRASHES_ONE_WORKER, "-n 2 --dist each")
     assert run.code == 1 and result["outcome"] == "failed", (result, run.log)
+    # gw0's first failure, then the crash that failed the test for good
+    crash = r"; then worker 'gw1' crashed while running '\S+'"
+    assert re.fullmatch(f"AssertionError: flaky on gw0\n.*{crash}", result["message"]), result
 
 
 CRASHES_ITS_WORKER_ONCE = """\
@@ -955,6 +958,49 @@ def test_a_rerun_plugin_s_attempts_are_counted_and_placed_by_the_first_failure(
     assert (result["outcome"], result["attempts"], result["line"]) == (outcome, attempts, line)
     assert re.fullmatch(message, result["message"], re.DOTALL), result
     assert run.code == (1 if outcome == "failed" else 0), run.log
+
+
+# Items of a plugin's own, from .chk files, with no line to name
+ITEMS_WITHOUT_A_LINE = """\
+import os
+from pathlib import Path
+
+import pytest
+
+
+class Check(pytest.Item):
+    def runtest(self):
+        tried = Path(__file__).with_name("tried")
+        if not tried.exists():
+            tried.touch()
+            os._exit(3)
+        raise AssertionError("check failed")
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class Checks(pytest.File):
+    def collect(self):
+        yield Check.from_parent(self, name="check")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".chk":
+        return Checks.from_parent(parent, path=file_path)
+"""
+
+
+def test_a_crash_first_of_an_item_without_a_line_is_placed_on_its_file(tmp_path: Path) -> None:
+    # not on the line of the conftest where a later attempt failed
+    make_project(
+        tmp_path, {"conftest.py": ITEMS_WITHOUT_A_LINE, "a.chk": "check\n"}, ini=RERUN_TWICE
+    )
+    run = shipline(tmp_path, "run", args="-n 2", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert (result["outcome"], result["attempts"]) == ("failed", 3), result
+    assert (result["file"], result["line"]) == ("tests/a.chk", None), result
 
 
 def test_a_test_that_failed_before_its_worker_crashed_keeps_its_failure(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from shipline import tools
 from shipline.errors import ToolFailedError, UsageError
 from shipline.interrupts import interrupt_stops_tools
-from shipline.testmatrix import process_stream, pytest_output, pytest_runner
+from shipline.testmatrix import plugin_record, process_stream, pytest_output, pytest_runner
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
 from shipline.testmatrix.results import Outcome, TestResult
 from shipline.tools import PROCESS_GROUPS, ToolResult
@@ -552,3 +552,24 @@ def test_only_a_pytest_release_older_than_7_is_refused(
             pytest_runner.check_pytest(project)
     else:
         pytest_runner.check_pytest(project)
+
+
+def test_only_junit_s_words_for_a_crash_are_replaced_not_a_quote_of_them(tmp_path: Path) -> None:
+    said = "worker 'gw0' crashed while running 'tests/test_a.py::test_a'"
+    junit = f'failed on setup with "{said}"'
+    own = f"AssertionError: the log says: {junit}"  # the test's own failure quotes the words
+    error = TestResult("tests/test_a.py::test_a", Outcome.ERROR, 0.1, f"{own}; then {junit}")
+    record = {"crashed": {error.nodeid: {"message": said, "file": None, "line": None}}}
+    (result,) = plugin_record.as_recorded([error], record, tmp_path)
+    assert (result.outcome, result.message) == (Outcome.FAILED, f"{own}; then {said}")
+
+
+@pytest.mark.parametrize(
+    ("version", "reads"),
+    [("8.1.2", False), ("8.2.0", True), ("9.2.0", True), ("0.1.dev1+g1a2b3c4", True)],
+)
+def test_a_pytest_built_without_tags_is_taken_to_read_argument_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, version: str, reads: bool
+) -> None:
+    monkeypatch.setattr(pytest_runner, "pytest_version", lambda python, directory: version)
+    assert pytest_runner.reads_argument_files("python3", tmp_path) is reads

@@ -42,6 +42,8 @@ def as_recorded(
         if nodeid in reruns:  # placed by its first failure, not by a later attempt's
             passed = failed_by_pytest is not None and nodeid not in failed_by_pytest
             result = _with_first_failure(result, reruns[nodeid], directory, passed_at_last=passed)
+            if nodeid in crashed and result.outcome.failing:
+                result = _then_crashed(result, str(crashed[nodeid]["message"]))
         elif nodeid in frames:
             result = _placed(result, frames[nodeid], directory)
         recorded.append(result)
@@ -59,15 +61,23 @@ def _crashed(result: TestResult, crash: Mapping[str, Any]) -> TestResult:
     only when a fixture had errored before). JUnit knows no place for the crash; it goes where
     the test is defined, where pytest started it (a base class's file, say)."""
     said = str(crash["message"])
-    junit_words = f'failed on setup with "{said}"'
-    if junit_words not in result.message:  # not what pytest's JUnit writes: leave it
+    # the last: the test's own failure, before it, may quote anything
+    before, junit_words, after = result.message.rpartition(f'failed on setup with "{said}"')
+    if not junit_words:  # not what pytest's JUnit writes: leave it
         return result
     outcome = Outcome.ERROR if crash.get("error") else Outcome.FAILED
     file, line = result.file, result.line
     if line is None and isinstance(crash.get("line"), int):
         file, line = crash.get("file") or file, crash["line"]
-    message = result.message.replace(junit_words, said)
-    return replace(result, outcome=outcome, message=message, file=file, line=line)
+    return replace(result, outcome=outcome, message=f"{before}{said}{after}", file=file, line=line)
+
+
+def _then_crashed(result: TestResult, said: str) -> TestResult:
+    """A rerun test shown with its first failure, whose worker crashed for good (a crash ends
+    the test under --dist each, where it cannot run again): the crash is why it failed."""
+    if said in result.message:
+        return result
+    return replace(result, message=f"{result.message}; then {said}")
 
 
 def _with_first_failure(

@@ -584,8 +584,7 @@ def check_pytest(project: Project) -> None:
     version = pytest_version(project.python, project.directory)
     if version is None:
         raise _no_pytest(project.python)
-    # "0.1.dev1+g..." is no release: a pytest built from a checkout without its tags
-    if re.match(r"[1-9]\d*\.\d+", version) and not version_at_least(version, PLUGIN_NEEDS):
+    if _a_release(version) and not version_at_least(version, PLUGIN_NEEDS):
         wanted = ".".join(map(str, PLUGIN_NEEDS))
         raise UsageError(
             f"pytest {version} (for {project.python}) is too old for shipline's test-matrix, "
@@ -609,7 +608,16 @@ def pytest_version(python: str, directory: Path) -> str | None:
 def reads_argument_files(python: str, directory: Path) -> bool:
     """Whether the project's pytest takes ``@file`` arguments."""
     version = pytest_version(python, directory)
-    return version is not None and version_at_least(version, ARGUMENT_FILES_SINCE)
+    # a build from a checkout without tags (0.1.dev1) is taken for a recent one
+    return version is not None and (
+        not _a_release(version) or version_at_least(version, ARGUMENT_FILES_SINCE)
+    )
+
+
+def _a_release(version: str) -> bool:
+    """Whether a version reads as one of pytest's releases: "0.1.dev1+g..." is a pytest built
+    from a checkout without its tags, "unknown" one without its metadata."""
+    return re.match(r"[1-9]\d*\.\d+", version) is not None
 
 
 def version_at_least(version: str, wanted: tuple[int, int]) -> bool:

@@ -217,7 +217,7 @@ class _RunRecord:
             # where else to place it: its frame (--tb=line), else where the test is defined
             # (a crash has neither traceback nor frame; a later attempt's place is not its)
             "frame": getattr(first, _FRAME_ATTRIBUTE, None),
-            "defined": None if line is None else [file, line + 1],
+            "defined": None if file is None else [file, None if line is None else line + 1],
         }
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
