@@ -839,8 +839,13 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
     assert re.fullmatch(f"AssertionError: flaky on gw0\n.*{crash}", result["message"]), result
 
 
-CRASHES_ITS_WORKER_ONCE = """\
+# pytest-rerunfailures tells its controller how often a test may run again without waiting for
+# an answer: a worker that crashes at once may be gone first, and then the test is not run
+# again (pytest says so too). A second is plenty for it, also on a loaded machine.
+CRASH_AFTER_A_SECOND = "time.sleep(1)\n        os._exit(3)"
+CRASHES_ITS_WORKER_ONCE = f"""\
 import os
+import time
 from pathlib import Path
 
 
@@ -848,7 +853,7 @@ def test_crashes_its_worker_once():
     tried = Path(__file__).with_name("tried")
     if not tried.exists():
         tried.touch()
-        os._exit(3)
+        {CRASH_AFTER_A_SECOND}
 """
 
 
@@ -911,6 +916,7 @@ def test_errors_then_crashes(server, database):
 
 STEPS = """\
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -931,11 +937,12 @@ def step():
 
 def test_steps(step):
     if step == "crash":
+        time.sleep(1)  # see CRASH_AFTER_A_SECOND
         os._exit(3)
     assert step == "pass", "attempt failed"
 """
 DEF_LINE = STEPS.splitlines().index("def test_steps(step):") + 1
-ASSERT_LINE = DEF_LINE + 3
+ASSERT_LINE = STEPS.splitlines().index('    assert step == "pass", "attempt failed"') + 1
 CRASH = r"worker 'gw\d' crashed while running '\S+'"
 
 
@@ -963,6 +970,7 @@ def test_a_rerun_plugin_s_attempts_are_counted_and_placed_by_the_first_failure(
 # Items of a plugin's own, from .chk files, with no line to name
 ITEMS_WITHOUT_A_LINE = """\
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -973,6 +981,7 @@ class Check(pytest.Item):
         tried = Path(__file__).with_name("tried")
         if not tried.exists():
             tried.touch()
+            time.sleep(1)  # see CRASH_AFTER_A_SECOND
             os._exit(3)
         raise AssertionError("check failed")
 
