@@ -167,9 +167,10 @@ class _RunRecord:
             self.failing.pop(run, None)
 
     def _defined(self, nodeid: str) -> tuple[Any, Any]:
-        """Where pytest said the test is: its file (relative to the rootdir) and 0-based line."""
-        location = self.locations.get(nodeid) or (None, None, None)
-        return location[0], location[1]
+        """Where pytest said the test is: its file (relative to the rootdir) and 1-based line,
+        each None when unknown."""
+        file, line = (self.locations.get(nodeid) or (None, None, None))[:2]
+        return file, None if line is None else line + 1
 
     def _crashed(self, nodeid: str, report: Any) -> None:
         """pytest-xdist's report of a worker that died running the test: what it said, where
@@ -180,7 +181,7 @@ class _RunRecord:
         self.crashed[nodeid] = {
             "message": _failure_message(report),
             "file": file,
-            "line": None if line is None else line + 1,
+            "line": line,
             "error": any(r.when in ("setup", "teardown") for r in before),
         }
 
@@ -217,7 +218,7 @@ class _RunRecord:
             # where else to place it: its frame (--tb=line), else where the test is defined
             # (a crash has neither traceback nor frame; a later attempt's place is not its)
             "frame": getattr(first, _FRAME_ATTRIBUTE, None),
-            "defined": None if file is None else [file, None if line is None else line + 1],
+            "defined": None if file is None else [file, line],
         }
 
     @pytest.hookimpl(tryfirst=True)  # before other plugins' hooks, which may fail
