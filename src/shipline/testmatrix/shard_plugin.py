@@ -244,10 +244,10 @@ class _RunRecord:
 
 def _failed_by_pytest(config: Any) -> list[str] | None:
     """The tests pytest's own summary counts as failed (or in error, or under a category of the
-    project's own): what a rerun plugin retried
-    and got to pass is not among them (it takes a superseded attempt's failed subtests out), a
-    crashed pytest-xdist worker's test that could not run again is. None without pytest's
-    terminal reporter (-p no:terminal, or a plugin's stand-in), which keeps that count."""
+    project's own): what a rerun plugin retried and got to pass is not among them (it takes a
+    superseded attempt's failed subtests out), a crashed pytest-xdist worker's test that could
+    not run again is. None without pytest's terminal reporter (-p no:terminal, or a plugin's
+    stand-in), which keeps that count."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if not isinstance(reporter, TerminalReporter):  # pytest-tldr stands in, with stats of its own
         return None
