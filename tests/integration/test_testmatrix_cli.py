@@ -517,6 +517,14 @@ def test_a_shard_beyond_the_collected_tests_fails_saying_so(tmp_path: Path) -> N
     run = shipline(workspace, "run", shards="9", shard="9")
     assert run.code == 1
     assert "shard 9 of 9 has no tests: only 8 were collected" in run.log
+    # the shards that do get tests say which ones will not, in this run's words
+    first = shipline(workspace, "run", shards="10", shard="1")
+    assert first.code == 0, first.log
+    assert "fill only 8 of the 10 shards, so shards 9-10 get none" in first.log
+    one = shipline(workspace, "run", shards="9", shard="8")
+    assert one.code == 0, one.log
+    assert "fill only 8 of the 9 shards, so shard 9 gets none" in one.log
+    assert "fill only" not in shipline(workspace, "run", shards="8", shard="8").log
 
 
 def test_layers_are_chosen_by_marker_or_path(tmp_path: Path) -> None:

@@ -319,6 +319,21 @@ def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
     )
 
 
+def _fewer(chosen: runner.Selection, shards: int) -> str:
+    """What the plan left out when it made fewer shards than asked (it never makes an empty one)."""
+    if chosen.shards >= shards:
+        return ""
+    left_out = (
+        f"shard {shards} gets"
+        if chosen.shards + 1 == shards
+        else f"shards {chosen.shards + 1}-{shards} get"
+    )
+    return (
+        f"; the {chosen.collected} collected test(s) fill only {chosen.shards} of the {shards} "
+        f"shards, so {left_out} none (re-plan so the shard count follows the collection)"
+    )
+
+
 def _shard_plan(
     tests: list[str], common: Common, wanted: int, test_project: runner.Project
 ) -> tuple[sharding.Plan, int]:
@@ -439,7 +454,7 @@ def _run(context: ActionContext, common: Common) -> int:
             f"{len(assigned)} test(s) from {owned} of the {known} modules in the durations "
             f"file and {new} module(s) new to it (only these were collected)"
         )
-    console.info(f"Shard {shard}/{shards}: {scope}, {chosen.estimated}")
+    console.info(f"Shard {shard}/{shards}: {scope}, {chosen.estimated}{_fewer(chosen, shards)}")
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
     if unreported:
