@@ -886,6 +886,16 @@ def test_a_test_that_crashed_its_worker_failed_it_did_not_error_in_setup(tmp_pat
     # whichever worker started first got it
     crash = r"worker 'gw\d' crashed while running 'tests/test_c.py::test_exits'"
     assert re.fullmatch(crash, result["message"]), result
+    # merge's junit.xml says so too, where pytest's own report has an error
+    shard_xml = ET.parse(tmp_path / "test-results" / "shard-1of1.xml").getroot()  # noqa: S314
+    said = shard_xml.find(".//testcase[@name='test_exits']/error")
+    assert said is not None and said.get("message", "").startswith("failed on setup with")
+    merged = shipline(tmp_path, "merge")
+    assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
+    suite = ET.parse(tmp_path / "test-results" / "junit.xml").getroot().find("testsuite")  # noqa: S314
+    assert suite is not None and (suite.get("failures"), suite.get("errors")) == ("1", "0")
+    failure = suite.find("testcase[@name='test_exits']/failure")
+    assert failure is not None and re.fullmatch(crash, failure.get("message", "")), failure
 
 
 CRASHES_IN_TEARDOWN = """\

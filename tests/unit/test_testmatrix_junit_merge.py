@@ -138,6 +138,35 @@ def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
     ]
 
 
+def test_the_merged_report_shows_a_lone_error_of_a_failed_test_as_its_failure(
+    tmp_path: Path,
+) -> None:
+    crashed = (
+        '<testcase classname="tests.test_a" name="test_crash" file="tests/test_a.py" time="0">'
+        "<error message=\"failed on setup with &quot;worker 'gw0' crashed&quot;\">"
+        "worker 'gw0' crashed</error></testcase>"
+    )
+    both = (  # a failure and a teardown error: the failure is there already
+        '<testcase classname="tests.test_a" name="test_both" file="tests/test_a.py" time="0">'
+        '<failure message="AssertionError">E</failure>'
+        '<error message="failed on teardown">E</error></testcase>'
+    )
+    (tmp_path / "r.xml").write_text(report(crashed, both))
+    judged = {
+        f"tests/test_a.py::{name}": "worker 'gw0' crashed" for name in ("test_crash", "test_both")
+    }
+    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [], {}, judged)])
+    root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
+    assert (root.get("failures"), root.get("errors")) == ("2", "1")
+    assert [
+        (c.tag, c.get("message")) for c in root.iterfind(".//testcase[@name='test_crash']/*")
+    ] == [("failure", "worker 'gw0' crashed")]
+    assert [c.tag for c in root.iterfind(".//testcase[@name='test_both']/*")] == [
+        "failure",
+        "error",
+    ]
+
+
 @pytest.mark.parametrize("time", ["inf", "nan", "-1", "x"])
 def test_a_time_that_is_no_measurement_counts_as_zero(tmp_path: Path, time: str) -> None:
     case = (

@@ -846,9 +846,9 @@ def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
 
 
 def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
-    """``junit.xml`` from every shard's first attempt, flaky tests shown as passed and failures
-    an earlier run attempt left unanswered as failed; each shard's report must hold the tests
-    its shard report says it ran."""
+    """``junit.xml`` from every shard's first attempt, flaky tests shown as passed, failures
+    an earlier run attempt left unanswered as failed and a crashed worker's test as failed; each
+    shard's report must hold the tests its shard report says it ran."""
     merged = results_dir / "junit.xml"
     unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
     cases = write_merged(
@@ -862,6 +862,11 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
                     r.nodeid: (_junit_tag(r), _told(r, r.message), r.details)
                     for r in m.results
                     if r.run_attempts is not None
+                },
+                {
+                    r.nodeid: r.message
+                    for r in m.results
+                    if r.outcome is Outcome.FAILED and r.run_attempts is None
                 },
             )
             for m in manifests

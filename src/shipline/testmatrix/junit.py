@@ -196,13 +196,17 @@ class ShardReport(NamedTuple):
     # says so here (failure, error, flakyFailure, flakyError), its message and details: what
     # the newer attempt wrote for them (a pass, a skip) is not what the merge judged
     earlier: Mapping[str, tuple[str, str, str]] = {}
+    # node ids the merge judged failed, with their message: JUnit files a test whose
+    # pytest-xdist worker died under it as an error "failed on setup", which it was not
+    failed: Mapping[str, str] = {}
 
 
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
 
     A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
-    as passed, as the merge judged it. Returns how many tests each report held.
+    as passed, and a failed test's lone error a failure, as the merge judged them. Returns how
+    many tests each report held.
     """
     merged = ET.Element("testsuites")
     cases_per_report = []
@@ -210,6 +214,7 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
         root = _parse(shard.path)
         flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
         earlier = {key: why for nodeid, why in shard.earlier.items() for key in junit_keys(nodeid)}
+        failed = {key: said for nodeid, said in shard.failed.items() for key in junit_keys(nodeid)}
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         cases = 0
         for suite in suites:
@@ -221,6 +226,10 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
                 if key in flaky_keys:
                     for child in case:
                         child.tag = FLAKY_TAGS.get(child.tag, child.tag)
+                if key in failed and case.find("failure") is None:
+                    for child in case.findall("error"):
+                        child.tag = "failure"
+                        child.set("message", failed[key])
                 if key in earlier:
                     for child in case.findall("skipped"):
                         case.remove(child)
