@@ -839,6 +839,38 @@ def test_a_test_that_crashed_a_worker_of_dist_each_is_not_flaky_for_another_s_pa
     assert re.fullmatch(f"AssertionError: flaky on gw0\n.*{crash}", result["message"]), result
 
 
+@pytest.mark.parametrize("crashes", ["gw0", "gw1"])
+def test_a_crash_on_one_worker_of_dist_each_and_a_fixture_error_on_another_is_an_error(
+    tmp_path: Path, crashes: str
+) -> None:
+    # pytest counts "1 failed, 1 error"; as for a failure and an error, the error is the verdict,
+    # whichever worker reported first
+    test = f"""\
+        import os
+
+        import pytest
+
+        WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+        @pytest.fixture
+        def database():
+            if WORKER != "{crashes}":
+                raise ConnectionError("refused on " + WORKER)
+
+
+        def test_each(database):
+            os._exit(3)
+        """
+    make_project(tmp_path, {"test_e.py": test})
+    run = shipline(tmp_path, "run", args="-n 2 --dist each", reruns="0")
+    assert run.code == 1, run.log
+    (result,) = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    assert result["outcome"] == "error", result
+    assert f"worker '{crashes}' crashed while running" in result["message"], result
+    assert "ConnectionError: refused on gw" in result["message"], result
+
+
 # pytest-rerunfailures tells its controller how often a test may run again without waiting for
 # an answer: a worker that crashes at once may be gone first, and then the test is not run
 # again (pytest says so too). A second is plenty for it, also on a loaded machine.

@@ -138,33 +138,62 @@ def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
     ]
 
 
-def test_the_merged_report_shows_a_lone_error_of_a_failed_test_as_its_failure(
-    tmp_path: Path,
-) -> None:
-    crashed = (
-        '<testcase classname="tests.test_a" name="test_crash" file="tests/test_a.py" time="0">'
-        "<error message=\"failed on setup with &quot;worker 'gw0' crashed&quot;\">"
-        "worker 'gw0' crashed</error></testcase>"
+def junit_case(name: str, inside: str = "") -> str:
+    return (
+        f'<testcase classname="tests.test_a" name="{name}" file="tests/test_a.py" time="0">'
+        f"{inside}</testcase>"
     )
-    both = (  # a failure and a teardown error: the failure is there already
-        '<testcase classname="tests.test_a" name="test_both" file="tests/test_a.py" time="0">'
-        '<failure message="AssertionError">E</failure>'
-        '<error message="failed on teardown">E</error></testcase>'
-    )
-    (tmp_path / "r.xml").write_text(report(crashed, both))
+
+
+CRASH_ERROR = (
+    "<error message=\"failed on setup with &quot;worker 'gw0' crashed&quot;\">"
+    "worker 'gw0' crashed</error>"
+)
+
+
+def test_the_merged_report_shows_a_test_the_merge_judged_failed_as_failed(tmp_path: Path) -> None:
+    cases = [
+        junit_case("test_crash", CRASH_ERROR),  # a crashed worker: JUnit's error "failed on setup"
+        # a failed call, then a crash in teardown: a failure and JUnit's crash error
+        junit_case(
+            "test_fail_crash", '<failure message="AssertionError">E</failure>' + CRASH_ERROR
+        ),
+        # pytest-rerunfailures: an empty case for the failed attempt, then the rerun's skip
+        junit_case("test_fail_skip"),
+        junit_case("test_fail_skip", '<skipped message="not today"/>'),
+        junit_case("test_passes"),
+    ]
+    (tmp_path / "r.xml").write_text(report(*cases))
     judged = {
-        f"tests/test_a.py::{name}": "worker 'gw0' crashed" for name in ("test_crash", "test_both")
+        f"tests/test_a.py::{name}": (f"{name} failed", "tests/test_a.py:3: E")
+        for name in ("test_crash", "test_fail_crash", "test_fail_skip")
     }
     write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [], {}, judged)])
     root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
-    assert (root.get("failures"), root.get("errors")) == ("2", "1")
-    assert [
-        (c.tag, c.get("message")) for c in root.iterfind(".//testcase[@name='test_crash']/*")
-    ] == [("failure", "worker 'gw0' crashed")]
-    assert [c.tag for c in root.iterfind(".//testcase[@name='test_both']/*")] == [
-        "failure",
-        "error",
+    assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "0", "0")
+
+    def shown(name: str) -> list[list[tuple[str, str | None]]]:
+        found = root.iterfind(f".//testcase[@name='{name}']")
+        return [[(child.tag, child.get("message")) for child in c] for c in found]
+
+    assert shown("test_crash") == [[("failure", "test_crash failed")]]
+    assert shown("test_fail_crash") == [
+        [("failure", "AssertionError"), ("failure", "test_fail_crash failed")]
     ]
+    assert shown("test_fail_skip") == [[], [("failure", "test_fail_skip failed")]]
+    assert root.findtext(".//testcase[@name='test_fail_skip']/failure") == "tests/test_a.py:3: E"
+    assert shown("test_passes") == [[]]
+
+
+def test_the_merged_report_leaves_an_error_of_a_test_the_merge_did_not_judge_failed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "r.xml").write_text(
+        report(junit_case("test_setup", '<error message="boom">E</error>'))
+    )
+    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [])])
+    root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
+    assert (root.get("failures"), root.get("errors")) == ("0", "1")
 
 
 @pytest.mark.parametrize("time", ["inf", "nan", "-1", "x"])

@@ -864,7 +864,7 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
                     if r.run_attempts is not None
                 },
                 {
-                    r.nodeid: r.message
+                    r.nodeid: (r.message, r.details)
                     for r in m.results
                     if r.outcome is Outcome.FAILED and r.run_attempts is None
                 },

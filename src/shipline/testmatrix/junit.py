@@ -196,17 +196,17 @@ class ShardReport(NamedTuple):
     # says so here (failure, error, flakyFailure, flakyError), its message and details: what
     # the newer attempt wrote for them (a pass, a skip) is not what the merge judged
     earlier: Mapping[str, tuple[str, str, str]] = {}
-    # node ids the merge judged failed, with their message: JUnit files a test whose
-    # pytest-xdist worker died under it as an error "failed on setup", which it was not
-    failed: Mapping[str, str] = {}
+    # node ids the merge judged failed, with their message and details: what JUnit shows of
+    # some is no failure (see ``_shown_failed``)
+    failed: Mapping[str, tuple[str, str]] = {}
 
 
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
 
     A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
-    as passed, and a failed test's lone error a failure, as the merge judged them. Returns how
-    many tests each report held.
+    as passed, and a failed test shows as failed, as the merge judged them. Returns how many
+    tests each report held.
     """
     merged = ET.Element("testsuites")
     cases_per_report = []
@@ -214,9 +214,9 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
         root = _parse(shard.path)
         flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
         earlier = {key: why for nodeid, why in shard.earlier.items() for key in junit_keys(nodeid)}
-        failed = {key: said for nodeid, said in shard.failed.items() for key in junit_keys(nodeid)}
+        failed = {key: nodeid for nodeid in shard.failed for key in junit_keys(nodeid)}
+        judged: dict[str, list[ET.Element]] = {}  # a failed test's cases (one per attempt)
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-        cases = 0
         for suite in suites:
             suite.set("name", shard.name)
             for empty in [c for c in suite.findall("testcase") if not _names_a_test(c)]:
@@ -226,24 +226,41 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
                 if key in flaky_keys:
                     for child in case:
                         child.tag = FLAKY_TAGS.get(child.tag, child.tag)
-                if key in failed and case.find("failure") is None:
-                    for child in case.findall("error"):
-                        child.tag = "failure"
-                        child.set("message", failed[key])
+                if key in failed:
+                    judged.setdefault(failed[key], []).append(case)
                 if key in earlier:
                     for child in case.findall("skipped"):
                         case.remove(child)
                     tag, message, details = earlier[key]
                     ET.SubElement(case, tag, message=message).text = details
+        for nodeid, its_cases in judged.items():
+            _shown_failed(its_cases, *shard.failed[nodeid])
+        for suite in suites:
             _count(suite)
             merged.append(suite)
-            cases += len(_cases_per_test(suite))
-        cases_per_report.append(cases)
+        cases_per_report.append(sum(len(_cases_per_test(suite)) for suite in suites))
     _count(merged)
     merged.set("time", f"{sum(float(s.get('time', '0') or 0) for s in merged):.3f}")
     target.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(merged).write(target, encoding="utf-8", xml_declaration=True)
     return cases_per_report
+
+
+def _shown_failed(cases: Sequence[ET.Element], message: str, details: str) -> None:
+    """The test cases of a test the merge judged failed, showing it failed: JUnit files a test
+    whose pytest-xdist worker died under it as an error "failed on setup", and a test that
+    pytest-rerunfailures failed, then skipped on its rerun, as an empty case (the failed
+    attempt) and a skipped one."""
+    for case in cases:
+        for child in case.findall("error"):
+            child.tag = "failure"
+            child.set("message", message)
+    if any(case.find("failure") is not None for case in cases):
+        return
+    last = cases[-1]
+    for child in last.findall("skipped"):
+        last.remove(child)
+    ET.SubElement(last, "failure", message=message).text = details
 
 
 def _count(element: ET.Element) -> None:

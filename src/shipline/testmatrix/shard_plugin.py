@@ -135,6 +135,7 @@ class _RunRecord:
         self.skipped: set[str] = set()
         self.frames: dict[str, list[Any]] = {}
         self.crashed: dict[str, dict[str, Any]] = {}  # node id -> what pytest-xdist said
+        self.errored: set[str] = set()  # node ids whose fixture failed for good (on a worker)
         # node id -> where it is defined (pytest's item.location: the file relative to the
         # rootdir, the 0-based line): pytest-xdist's report of a crash has neither
         self.locations: dict[str, Any] = {}
@@ -159,6 +160,8 @@ class _RunRecord:
             self.frames.setdefault(nodeid, frame)
         if report.failed and report.when == _CRASHED:
             self._crashed(nodeid, report)
+        if report.failed and report.when in ("setup", "teardown"):  # "rerun" is not for good
+            self.errored.add(nodeid)
         if report.failed or report.outcome == "rerun":
             self.failing.setdefault(run, report)
         if report.outcome == "rerun":
@@ -184,6 +187,15 @@ class _RunRecord:
             "line": line,
             "error": any(r.when in ("setup", "teardown") for r in before),
         }
+
+    def _crash(self, nodeid: str) -> dict[str, Any]:
+        """The crash as the record says it: under --dist each, a test a fixture failed on
+        another worker is an error whatever order the workers reported in (pytest counts both,
+        and an error outranks a failure, as for two workers' failure and error)."""
+        crash = self.crashed[nodeid]
+        if self.each and nodeid in self.errored:
+            return {**crash, "error": True}
+        return crash
 
     def _rerun_by(self, run: _Run) -> bool:
         """Whether the worker of ``run`` has rerun its test (under --dist each another worker
@@ -236,7 +248,7 @@ class _RunRecord:
             "seconds": self.seconds,
             "skipped": sorted(self.skipped),
             "frames": self.frames,
-            "crashed": self.crashed,
+            "crashed": {nodeid: self._crash(nodeid) for nodeid in self.crashed},
             "failed": _failed_by_pytest(session.config),
         }
         _answer(self.target, record)
