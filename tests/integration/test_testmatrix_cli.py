@@ -759,6 +759,18 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
         name == "notice" and "quarantined" in message for name, _, message in held.annotations
     )
     assert "### Quarantined (not blocking)" in held.summary and "@acme/maths" in held.summary
+    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert merged.code == 0 and merged.outputs["failed"] == "0", merged.log
+    # junit.xml agrees: held like an xfail, as a skip that says what it was (not a failure)
+    root = ET.parse(workspace / "test-results" / "junit.xml").getroot()  # noqa: S314
+    assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("0", "0", "1")
+    skip = root.find(".//testcase[@name='test_broken']/skipped")
+    assert skip is not None and skip.get("type") == "shipline.quarantined", ET.tostring(root)
+    assert skip.get("message", "").startswith(
+        "quarantined until 2999-12-31 (owner @acme/maths, https://github.com/acme/demo/issues/7): "
+        "arithmetic is hard: assert"
+    ), skip.attrib
+    assert "test_failing.py" in (skip.text or "")  # the failure's traceback stays
 
     register(workspace, "2020-01-01")
     expired = shipline(

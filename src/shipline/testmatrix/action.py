@@ -616,8 +616,9 @@ def _merge(context: ActionContext, common: Common) -> int:
 
     # everything that can make the run unjudgeable is checked before anything is written
     coverage_total = _combine_coverage(context, common, manifests, results_dir, threshold)
-    merged_junit = _merged_junit(results_dir, manifests)
-    held = frozenset(common.register.active(today)) if common.register else frozenset()
+    active = common.register.active(today) if common.register else {}
+    merged_junit = _merged_junit(results_dir, manifests, active)
+    held = frozenset(active)
     history, again, overridden = _next_history(common.history, manifests, replaced, held)
     common.durations_path.parent.mkdir(parents=True, exist_ok=True)
     common.durations_path.write_text(history.to_text(), encoding="utf-8")
@@ -845,10 +846,13 @@ def _cells(manifests: Sequence[Manifest]) -> dict[str, list[TestResult]]:
     return cells
 
 
-def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
+def _merged_junit(
+    results_dir: Path, manifests: Sequence[Manifest], quarantined: Mapping[str, quarantine.Entry]
+) -> Path:
     """``junit.xml`` from every shard's first attempt, flaky tests shown as passed, failures
-    an earlier run attempt left unanswered as failed and a crashed worker's test as failed; each
-    shard's report must hold the tests its shard report says it ran."""
+    an earlier run attempt left unanswered as failed, a crashed worker's test as failed and a
+    quarantined failure as skipped; each shard's report must hold the tests its shard report
+    says it ran."""
     merged = results_dir / "junit.xml"
     unchecked = results_dir / ".junit.xml.partial"  # a refused merge leaves no report behind
     cases = write_merged(
@@ -868,6 +872,11 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
                     for r in m.results
                     if r.outcome is Outcome.FAILED and r.run_attempts is None
                 },
+                {
+                    r.nodeid: _held_by(quarantined[r.nodeid])
+                    for r in m.results
+                    if r.outcome.failing and r.nodeid in quarantined
+                },
             )
             for m in manifests
         ],
@@ -881,6 +890,13 @@ def _merged_junit(results_dir: Path, manifests: Sequence[Manifest]) -> Path:
             )
     unchecked.replace(merged)
     return merged
+
+
+def _held_by(entry: quarantine.Entry) -> str:
+    return (
+        f"quarantined until {entry.expires.isoformat()} (owner {entry.owner}, {entry.issue}): "
+        f"{entry.reason}"
+    )
 
 
 def _junit_tag(result: TestResult) -> str:

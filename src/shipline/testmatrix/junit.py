@@ -199,14 +199,16 @@ class ShardReport(NamedTuple):
     # node ids the merge judged failed, with their message and details: what JUnit shows of
     # some is no failure (see ``_shown_failed``)
     failed: Mapping[str, tuple[str, str]] = {}
+    # node ids of failing tests the quarantine held, with why (see ``_shown_quarantined``)
+    quarantined: Mapping[str, str] = {}
 
 
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
 
     A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
-    as passed, and a failed test shows as failed, as the merge judged them. Returns how many
-    tests each report held.
+    as passed, a failed test shows as failed and a quarantined failure as skipped, as the merge
+    judged them. Returns how many tests each report held.
     """
     merged = ET.Element("testsuites")
     cases_per_report = []
@@ -235,6 +237,12 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
                     ET.SubElement(case, tag, message=message).text = details
         for nodeid, its_cases in judged.items():
             _shown_failed(its_cases, *shard.failed[nodeid])
+        held = {key: why for nodeid, why in shard.quarantined.items() for key in junit_keys(nodeid)}
+        for suite in suites:
+            for case in suite.iter("testcase"):
+                why = held.get((case.get("classname", ""), case.get("name", "")))
+                if why is not None:
+                    _shown_quarantined(case, why)
         for suite in suites:
             _count(suite)
             merged.append(suite)
@@ -261,6 +269,18 @@ def _shown_failed(cases: Sequence[ET.Element], message: str, details: str) -> No
     for child in last.findall("skipped"):
         last.remove(child)
     ET.SubElement(last, "failure", message=message).text = details
+
+
+def _shown_quarantined(case: ET.Element, why: str) -> None:
+    """A failing test the quarantine held does not fail the run: like pytest's xfail, its
+    failure shows as a skip, with what it was (a JUnit reader would count a failure failed)."""
+    for child in case:
+        if child.tag in ("failure", "error"):
+            said = child.get("message", "")
+            child.attrib.clear()
+            child.tag = "skipped"
+            child.set("type", "shipline.quarantined")
+            child.set("message", f"{why}: {said}" if said else why)
 
 
 def _count(element: ET.Element) -> None:
