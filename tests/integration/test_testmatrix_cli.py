@@ -609,6 +609,22 @@ def test_many_long_failures_stay_readable_where_github_shows_them(tmp_path: Path
     assert "| proj/tests/test_many.py:6 |" in rows[0]
 
 
+def test_the_headline_says_how_many_failures_are_errors_as_pytest_counts_them(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    failing = shipline(workspace, "run", shards="1", shard="1", reruns="0")
+    assert "**9** tests: 8 passed, 1 failed, 0 flaky" in failing.summary, failing.summary
+    (project / "tests" / "test_fixture.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef database():\n    raise ConnectionError('refused')"
+        "\n\n\ndef test_query(database):\n    pass\n"
+    )
+    run = shipline(workspace, "run", shards="1", shard="1", reruns="0")
+    assert "**10** tests: 8 passed, 2 failed (errors: 1), 0 flaky" in run.summary, run.summary
+    assert "1 failed, 8 passed, 1 error" in run.log  # pytest's own count
+
+
 def test_blocking_flaky_tests_share_githubs_ten_errors_with_the_failures(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     project = make_project(workspace, flaky=True)
@@ -761,6 +777,8 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
     assert "### Quarantined (not blocking)" in held.summary and "@acme/maths" in held.summary
     merged = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert merged.code == 0 and merged.outputs["failed"] == "0", merged.log
+    said = "Merged: 9 tests: 8 passed, 0 failed, 0 flaky, 0 skipped, 1 quarantined."
+    assert said in merged.log, merged.log
     # junit.xml agrees: held like an xfail, as a skip that says what it was (not a failure)
     root = ET.parse(workspace / "test-results" / "junit.xml").getroot()  # noqa: S314
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("0", "0", "1")
@@ -1145,9 +1163,18 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     merged = shipline(tmp_path / "merge", "merge", **{"coverage_threshold": "65"})
     assert merged.code == 0, merged.log
     assert merged.outputs["coverage"] == "70.00"
+    assert "Coverage 70.00%." in merged.log.splitlines()[-1], merged.log  # its last word
     assert (tmp_path / "merge" / "test-results" / ".coverage").is_file()
+    said = "Coverage **70.00%**, not below the threshold 65% (coverage-threshold)."
+    assert said in merged.summary, merged.summary
     strict = shipline(tmp_path / "merge", "merge", **{"coverage_threshold": "75"})
     assert strict.code == 1
+    # right under the counts, which say nothing failed: it is why the headline did
+    lines = [line for line in strict.summary.splitlines() if line]
+    assert lines[0].endswith("❌ failed") and "0 failed" in lines[1], strict.summary
+    assert lines[2] == "❌ Coverage **70.00%**, below the threshold 75% (coverage-threshold).", (
+        lines
+    )
     assert any(
         "below the threshold 75% (coverage-threshold)" in m for _, _, m in strict.annotations
     )
@@ -1513,7 +1540,7 @@ def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_p
     assert capped.outputs["shards"] == "3"
     said = (
         "target 1m needs 4 shards, but max-shards allows 3: the longest shard is estimated at "
-        "90 s, so mind the shard jobs' timeouts"
+        "90.0 s, so mind the shard jobs' timeouts"
     )
     assert ("warning", said) in [(n, m) for n, _, m in capped.annotations]
     assert "⚠️ Target 1m needs 4 shards" in capped.summary

@@ -237,7 +237,7 @@ def _plan(context: ActionContext, common: Common) -> int:
             capped = (
                 f"target {inputs.raw('target')} needs {needed} shards, but {cap} allows "
                 f"{wanted}: the longest shard is estimated at "
-                f"{plan.makespan * slowest:.0f} s, so mind the shard jobs' timeouts"
+                f"{plan.makespan * slowest:.1f} s, so mind the shard jobs' timeouts"
             )
             context.console.warning(capped, title="test-matrix plan")
     if not versions:
@@ -638,10 +638,20 @@ def _merge(context: ActionContext, common: Common) -> int:
     context.files.set_output("durations", common.durations_path)
     passed = verdict.passed and not below
     _set_result_outputs(context, results, verdict, passed)
+    # the job log's last word, as pytest ends its own: the summary is a click away
+    shown = f" Coverage {coverage_total.shown}%." if coverage_total is not None else ""
+    context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{shown}")
 
     cells = _cells_not_passed(manifests) if len({m.label for m in manifests}) > 1 else None
     summary = _results_summary(
-        "Tests, all shards", results, verdict, common, today, passed=passed, cells=cells
+        "Tests, all shards",
+        results,
+        verdict,
+        common,
+        today,
+        passed=passed,
+        cells=cells,
+        coverage=coverage_total,
     )
     failed = {r.nodeid for r in verdict.failed}
     flaky = {r.nodeid for r in verdict.flaky}
@@ -677,11 +687,6 @@ def _merge(context: ActionContext, common: Common) -> int:
             ["Test", "Time"], [[Code(r.nodeid), _test_time(r.seconds)] for r in slowest]
         ),
     )
-    if coverage_total is not None:
-        limit = f" ({coverage_total.gate})" if coverage_total.gate else ""
-        summary.paragraph(
-            f"Coverage: **{coverage_total.shown}%**{limit}" + (" ❌" if below else "")
-        )
     if common.register is not None:
         _report_register(
             context, common.register, common.release_after, common.project, history, summary, today
@@ -1017,6 +1022,15 @@ class CoverageTotal:
     def gate(self) -> str:
         return f"the threshold {self.threshold:g}% ({self.source})" if self.threshold else ""
 
+    @property
+    def said(self) -> str:
+        """The summary's line: the total, and how it stands against its threshold."""
+        if self.below:
+            return f"❌ Coverage **{self.exact}%**, below {self.gate}."
+        if self.gate:
+            return f"Coverage **{self.shown}%**, not below {self.gate}."
+        return f"Coverage **{self.shown}%**."
+
 
 def _combine_coverage(
     context: ActionContext,
@@ -1100,6 +1114,18 @@ def _verdict(common: Common, results: Sequence[TestResult], today: dt.date) -> V
     active = register.active(today) if register else {}
     expired = register.expired(today) if register else []
     return judge(results, active, expired, flaky_fails=common.flaky is FlakyPolicy.FAIL)
+
+
+def _tally(results: Sequence[TestResult], verdict: Verdict, shown_count: str) -> str:
+    tally = counts(results)
+    # pytest's last line counts errors apart from failures: say how many of them there are
+    errors = sum(1 for r in verdict.failed if r.outcome is Outcome.ERROR)
+    return (
+        f"{shown_count} tests: {tally[Outcome.PASSED]} passed, "
+        f"{len(verdict.failed)} failed{f' (errors: {errors})' if errors else ''}, "
+        f"{len(verdict.flaky)} flaky, {tally[Outcome.SKIPPED]} skipped, "
+        f"{len(verdict.quarantined)} quarantined."
+    )
 
 
 def _cells_not_passed(manifests: Sequence[Manifest]) -> dict[str, list[tuple[str, Outcome]]]:
@@ -1256,16 +1282,14 @@ def _results_summary(
     *,
     passed: bool | None = None,
     cells: Mapping[str, list[tuple[str, Outcome]]] | None = None,
+    coverage: CoverageTotal | None = None,
 ) -> Summary:
     ok = verdict.passed if passed is None else passed
-    tally = counts(results)
     workspace = common.workspace
     summary = Summary().heading(f"{title}: {'✅ passed' if ok else '❌ failed'}")
-    summary.paragraph(
-        f"**{len(results)}** tests: {tally[Outcome.PASSED]} passed, "
-        f"{len(verdict.failed)} failed, {len(verdict.flaky)} flaky, "
-        f"{tally[Outcome.SKIPPED]} skipped, {len(verdict.quarantined)} quarantined."
-    )
+    summary.paragraph(_tally(results, verdict, f"**{len(results)}**"))
+    if coverage is not None:  # next to the counts: it may be why the headline failed
+        summary.paragraph(coverage.said)
     if verdict.failed:
         headers = ["Test", "Outcome", "Attempts", "Where", "Message"]
         rows: list[list[object]] = [
