@@ -144,8 +144,12 @@ def test_a_symlink_out_of_the_workspace_is_an_escape(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "link").symlink_to(tmp_path)
-    with pytest.raises(InputError, match="inside the workspace"):
+    with pytest.raises(InputError) as caught:
         Inputs(SPEC, {}, {"INPUT_PATH": "link/other"}, workspace=workspace).path("path")
+    assert str(caught.value) == (
+        f"input 'path' got 'link/other': expected a path inside the workspace {workspace} "
+        f"(it resolves to {tmp_path / 'other'}, through a symbolic link)"
+    )
 
 
 def test_must_exist(tmp_path: Path) -> None:

@@ -196,6 +196,21 @@ def test_the_merged_report_leaves_an_error_of_a_test_the_merge_did_not_judge_fai
     assert (root.get("failures"), root.get("errors")) == ("0", "1")
 
 
+@pytest.mark.parametrize("note", ["+5 more lines", "truncated"])
+def test_a_message_pytest_cut_points_to_the_shard_job_s_log(tmp_path: Path, note: str) -> None:
+    # pytest 9.2 and newer: the message attribute is cut, the element text holds all of it
+    cut = f"AssertionError: assert bool is None&#10;[{note}; full report in element text]"
+    case = (
+        '<testcase classname="tests.test_a" name="test_x" file="tests/test_a.py" time="0.1">'
+        f'<failure message="{cut}">tests/test_a.py:3: AssertionError</failure></testcase>'
+    )
+    (tmp_path / "r.xml").write_text(report(case))
+    (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
+    assert result.message == (
+        f"AssertionError: assert bool is None\n[{note}; the whole report is in the shard job's log]"
+    )
+
+
 @pytest.mark.parametrize("time", ["inf", "nan", "-1", "x"])
 def test_a_time_that_is_no_measurement_counts_as_zero(tmp_path: Path, time: str) -> None:
     case = (

@@ -61,6 +61,13 @@ def test_a_valid_register_loads_with_lines_and_dates() -> None:
             8,
             "colour",
         ),
+        # a misspelt key: the error that names it, not the one it makes missing
+        (
+            ("    expires: 2026-01-15", "    expiry: 2026-01-15"),
+            8,
+            "tests/1: Additional properties are not allowed ('expiry' was unexpected) "
+            "(and 1 more problem(s))",
+        ),
         (("  - id: tests/test_db.py", "  - id: [tests/test_db.py"), 8, "not valid YAML"),
         (
             ("tests/test_db.py::TestPool::test_reconnect[pg]", "tests/test_api.py::test_timeout"),

@@ -168,7 +168,10 @@ class Inputs:
             candidate = self.workspace / candidate
         resolved = candidate.resolve()
         if not resolved.is_relative_to(self.workspace):
-            raise self._fail(name, value, f"a path inside the workspace {self.workspace}")
+            # inside as written, outside once resolved: a symbolic link leads out of it
+            linked = Path(os.path.normpath(candidate)).is_relative_to(self.workspace)
+            via = f" (it resolves to {resolved}, through a symbolic link)" if linked else ""
+            raise self._fail(name, value, f"a path inside the workspace {self.workspace}{via}")
         if must_exist and not resolved.exists():
             raise self._fail(name, value, "an existing path")
         return resolved

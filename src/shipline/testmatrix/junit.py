@@ -27,6 +27,9 @@ _NATIVE_FRAME = re.compile(
 )
 # Frames in installed packages: not a line the project can fix, nor one a pull request shows.
 _INSTALLED = re.compile(r"(^|/)(site-packages|dist-packages)/")
+# pytest 9.2 and newer cut a long message attribute and point to the element text, which no
+# reader of an annotation or a summary has: the shard job's log shows the whole report
+_SHORTENED = re.compile(r"\n\[(?P<note>[^\]\n]+); full report in element text\]\Z")
 # What a test that failed, then passed on a rerun, carries in the merged report instead of its
 # failure: Maven Surefire's names, which Jenkins and other JUnit readers show as flaky.
 FLAKY_TAGS = {"failure": "flakyFailure", "error": "flakyError"}
@@ -104,6 +107,13 @@ def _names_a_test(case: ET.Element) -> bool:
     return bool(case.get("classname") or case.get("name") or len(case))
 
 
+def _said(child: ET.Element) -> str:
+    """A failure's message as JUnit holds it, pointing where the whole of a cut one is."""
+    return _SHORTENED.sub(
+        r"\n[\g<note>; the whole report is in the shard job's log]", plain(child.get("message", ""))
+    )
+
+
 def _result(
     cases: list[ET.Element], by_key: dict[tuple[str, str], str], directory: Path | None
 ) -> TestResult:
@@ -122,7 +132,7 @@ def _result(
                 messages = []
             found = Outcome.FAILED if tag == "failure" else Outcome.ERROR
             outcome = max(outcome, found, key=lambda o: o.rank)
-            messages.append(plain(child.get("message", "")) or tag)
+            messages.append(_said(child) or tag)
             details = details or plain(child.text or "")  # FORCE_COLOR colours it too
         elif tag == "skipped" and outcome is Outcome.PASSED:
             outcome, messages = Outcome.SKIPPED, [plain(child.get("message", ""))]

@@ -168,13 +168,20 @@ def _validate(data: Any, node: yaml.Node, display: str) -> None:
     )
     located = sorted(
         (
-            (line_at(node, list(e.absolute_path)), _path_order(e.absolute_path), e)
+            (
+                line_at(node, list(e.absolute_path)),
+                _path_order(e.absolute_path),
+                # on one entry, a key that is not allowed first: a misspelt key ("expiry")
+                # also makes the one it meant missing, and only this error names the typo
+                e.validator != "additionalProperties",
+                e,
+            )
             for e in validator.iter_errors(data)
         ),
-        key=lambda found: found[:2],
+        key=lambda found: found[:3],
     )
     if located:
-        line, _, first = located[0]
+        line, _, _, first = located[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
         more = f" (and {len(located) - 1} more problem(s))" if len(located) > 1 else ""
         raise RegisterError(display, line, f"{where}: {_message(first)}{more}")
