@@ -1517,6 +1517,19 @@ def test_tests_that_never_ran_block(tmp_path: Path) -> None:
     run = shipline(workspace, "run", shards="1", shard="1", args="-x")
     assert run.code == 1
     assert "did not run" in run.log
+    # the failure that stopped it is named and annotated on its line, as pytest lists it
+    assert (
+        "stopped the run, after 1 failing test(s) (first: tests/test_failing.py::test_broken)"
+        in (run.log)
+    )
+    assert [(n, p.get("file"), p.get("line")) for n, p, _ in run.annotations] == [
+        ("error", "proj/tests/test_failing.py", "8"),
+        ("error", None, None),
+    ]
+    # it wrote no report: merge says where to look, not only that none came
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert "when -x or --maxfail stopped pytest: its log says why" in merged.log, merged.log
 
 
 def test_plan_chooses_the_shard_count_from_the_target_and_stored_durations(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from shipline.testmatrix import pytest_runner as runner
 from shipline.testmatrix.junit import ShardReport, write_merged
 from shipline.testmatrix.report import (
     NO_DURATIONS_FILE,
+    NO_REPORT_WHY,
     Expected,
     Manifest,
     Verdict,
@@ -458,11 +459,19 @@ def _run(context: ActionContext, common: Common) -> int:
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
     if unreported:
-        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass
+        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass. The
+        # failures that stopped it are annotated, as pytest lists them: no report is written
+        stoppers = [r for r in first.results if r.outcome.failing]
+        _annotate(context, common, _verdict(common, stoppers, today))
+        after = (
+            f", after {len(stoppers)} failing test(s) (first: {stoppers[0].nodeid})"
+            if stoppers
+            else ""
+        )
         raise ToolFailedError(
             f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
             f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
-            "pytest.exit() in a test, or a crash stopped the run"
+            f"pytest.exit() in a test, or a crash stopped the run{after}"
         )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
@@ -601,7 +610,9 @@ def _merge(context: ActionContext, common: Common) -> int:
         read_manifests(results_dir), expected.cells if expected else None
     )
     if not manifests:
-        raise ToolFailedError(f"no shard reports (shard-*.json) under {inputs.raw('results')}")
+        raise ToolFailedError(
+            f"no shard reports (shard-*.json) under {inputs.raw('results')} ({NO_REPORT_WHY})"
+        )
     turned_flaky, stood = _flaky_across_attempts(manifests, replaced)
     check_complete(manifests, expected)
     _check_same_project(manifests, common, inputs.raw("path"))

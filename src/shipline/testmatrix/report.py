@@ -33,6 +33,13 @@ SPLIT_BASES = ("collected", "modules")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]*$")
 
 
+# Why a shard's report may be missing, besides an artifact not downloaded into the results
+NO_REPORT_WHY = (
+    "a shard job that stopped before it judged its tests writes none, e.g. on bad input or when "
+    "-x or --maxfail stopped pytest: its log says why"
+)
+
+
 class ManifestError(ToolFailedError):
     """A shard report that is missing or unreadable: the merge cannot vouch for the run."""
 
@@ -345,7 +352,8 @@ def check_complete(manifests: Sequence[Manifest], expected: Expected | None) -> 
     missing = missing_shards(manifests)
     if missing:
         raise ManifestError(
-            f"shard report(s) missing, the merge cannot vouch for them: {', '.join(missing)}"
+            f"shard report(s) missing, the merge cannot vouch for them: {', '.join(missing)} "
+            f"({NO_REPORT_WHY})"
         )
     if expected and len(pythons) != expected.cells:
         raise ManifestError(
