@@ -1095,6 +1095,30 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
     ]
 
 
+def test_a_shard_that_fails_a_test_its_register_meant_to_hold_says_why(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    register(workspace, "2999-12-31")
+    text = (workspace / "quarantine.yml").read_text()
+    # written from the workspace root, where the project is the directory proj/
+    (workspace / "quarantine.yml").write_text(text.replace("id: tests/", "id: proj/tests/"))
+    one_shard = {"shards": "1", "shard": "1", "reruns": "0", "quarantine": "quarantine.yml"}
+    run = shipline(workspace, "run", **one_shard)
+    assert run.code == 1 and run.outputs["quarantined"] == "0", run.log
+    assert [(p.get("file"), m) for n, p, m in run.annotations if n == "warning"] == [
+        (
+            "quarantine.yml",
+            "proj/tests/test_failing.py::test_broken names proj/proj/tests/test_failing.py, "
+            "which does not exist: ids are relative to the project directory proj/, as pytest "
+            "prints them: write tests/test_failing.py::test_broken",
+        )
+    ]
+    # a shard that passes leaves the register to merge, which says it once for the run
+    (workspace / "proj" / "tests" / "test_failing.py").unlink()
+    passing = shipline(workspace, "run", **one_shard)
+    assert passing.code == 0 and not [n for n, _, _ in passing.annotations if n == "warning"]
+
+
 def test_an_entry_whose_test_file_is_gone_is_pointed_out(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)  # no tests/test_failing.py: its test was deleted

@@ -557,6 +557,11 @@ def _run(context: ActionContext, common: Common) -> int:
 
     verdict = _verdict(common, results, today)
     _annotate(context, common, verdict)
+    if common.register is not None and verdict.failed:
+        # a failure the register was meant to hold: the entry's mistake, said where it fails
+        # (merge says it too; a passing shard leaves it to merge, once)
+        tests = [r.nodeid for r in results]
+        _warn_of_entries(context, common.register, tests, common.project, today)
     _set_result_outputs(context, results, verdict, verdict.passed)
     context.files.set_output("junit", results_dir / f"{stem}.xml")
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
@@ -940,7 +945,36 @@ def _report_register(
 ) -> None:
     """Entries that can hold no test or whose test's file is gone, and tests ready to leave
     quarantine."""
-    for entry, why in quarantine.holding_nothing(register, history.tests, today):
+    _warn_of_entries(context, register, history.tests, project, today)
+    passes = {t: e.held for t, e in history.tests.items()}
+    ready = quarantine.ready_to_release(register, passes, release_after, today)
+    for entry in ready:
+        context.console.annotate(
+            _on_entry(
+                register,
+                entry,
+                AnnotationLevel.NOTICE,
+                f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
+                "quarantined: ready to release from quarantine",
+            )
+        )
+    if ready:
+        summary.heading("Ready to release from quarantine", 3).bullets(
+            f"{code_span(e.test)} ({passes[e.test]} passing runs in a row while quarantined; "
+            f"owner {e.owner})"
+            for e in ready
+        )
+
+
+def _warn_of_entries(
+    context: ActionContext,
+    register: quarantine.Register,
+    tests: Collection[str],
+    project: Path,
+    today: dt.date,
+) -> None:
+    """Warnings on the register's entries that can hold no test, or whose test's file is gone."""
+    for entry, why in quarantine.holding_nothing(register, tests, today):
         context.console.annotate(
             _on_entry(
                 register,
@@ -951,7 +985,7 @@ def _report_register(
             )
         )
     workspace = context.inputs.workspace
-    for entry, file in quarantine.naming_missing_files(register, history.tests, project, today):
+    for entry, file in quarantine.naming_missing_files(register, tests, project, today):
         shown = workspace_relative(file, workspace, project)
         if (workspace / file).is_file() and project.resolve() != workspace.resolve():
             # written from the workspace root: pytest's ids start at the project directory
@@ -972,24 +1006,6 @@ def _report_register(
                 AnnotationLevel.WARNING,
                 f"{entry.test} names {shown}, which does not exist: {why}",
             )
-        )
-    passes = {t: e.held for t, e in history.tests.items()}
-    ready = quarantine.ready_to_release(register, passes, release_after, today)
-    for entry in ready:
-        context.console.annotate(
-            _on_entry(
-                register,
-                entry,
-                AnnotationLevel.NOTICE,
-                f"{entry.test} passed {passes[entry.test]} merged runs in a row while "
-                "quarantined: ready to release from quarantine",
-            )
-        )
-    if ready:
-        summary.heading("Ready to release from quarantine", 3).bullets(
-            f"{code_span(e.test)} ({passes[e.test]} passing runs in a row while quarantined; "
-            f"owner {e.owner})"
-            for e in ready
         )
 
 
