@@ -200,6 +200,12 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     assert plan.outputs["shards"] == "2"
     assert "**8** tests, no stored durations yet: split by count." in plan.summary
     assert "Estimated" not in plan.summary  # no time estimate from nothing measured
+    sized = shipline(workspace, "plan", target="4s")  # no count given: sized by the target
+    assert sized.outputs["shards"] == "2", sized.log
+    assert (
+        "**8** tests, no stored durations yet: split by count; 2 shard(s) for target 4s as if "
+        "each test took 1 s, until a merge has measured them."
+    ) in sized.summary
 
     for shard in ("1", "2"):
         run = shipline(workspace, "run", shards="2", shard=shard)
@@ -225,6 +231,8 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
     # With measured durations the two slow tests go to different shards.
     replanned = shipline(workspace, "plan", shards="2")
     assert "**0** without a stored duration" in replanned.summary
+    # the tests' own time: collection and start-up come on top, as in each shard's summary
+    assert re.search(r"Estimated longest shard \*\*\d+\.\d s\*\* of test time, ", replanned.summary)
     for shard in ("1", "2"):
         rerun = shipline(workspace, "run", shards="2", shard=shard)
         assert rerun.code == 0, rerun.log

@@ -263,7 +263,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     if plan.unknown < len(tests):
         summary.paragraph(
             f"**{len(tests)}** tests, **{plan.unknown}** without a stored duration (given the "
-            f"median){note}. Estimated longest shard **{plan.makespan:.1f} s**"
+            f"median){note}. Estimated longest shard **{plan.makespan:.1f} s** of test time"
             + (f", {plan.makespan / bound:.3f}x the lower bound." if bound else ".")
             + (
                 f" The last merge's slowest matrix cell took {slowest:.2f}x the mean cell: "
@@ -275,11 +275,19 @@ def _plan(context: ActionContext, common: Common) -> int:
         if capped:
             summary.paragraph(f"⚠️ {capped[0].upper()}{capped[1:]}.")
         summary.table(
-            ["Shard", "Tests", "Estimated"],
+            ["Shard", "Tests", "Estimated test time"],
             [[s.index, len(s.tests), f"{s.seconds:.1f} s"] for s in plan.shards],
         )
     else:  # 1 s per test would read as a time estimate
-        summary.paragraph(f"**{len(tests)}** tests, {sharding.UNMEASURED}{note}.")
+        sized = (
+            ""
+            if requested
+            else (
+                f"; {len(plan.shards)} shard(s) for target {inputs.raw('target')} as if each test "
+                f"took {sharding.DEFAULT_ESTIMATE:g} s, until a merge has measured them"
+            )
+        )
+        summary.paragraph(f"**{len(tests)}** tests, {sharding.UNMEASURED}{note}{sized}.")
         summary.table(["Shard", "Tests"], [[s.index, len(s.tests)] for s in plan.shards])
     summary.paragraph(
         f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
