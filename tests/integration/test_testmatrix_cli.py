@@ -206,6 +206,12 @@ def test_plan_run_merge_then_replan_on_measured_durations(tmp_path: Path) -> Non
         "**8** tests, no stored durations yet: split by count; 2 shard(s) for target 4s as if "
         "each test took 1 s, until a merge has measured them."
     ) in sized.summary
+    capped = shipline(workspace, "plan", target="2s", max_shards="3")
+    assert capped.outputs["shards"] == "3", capped.log
+    assert (
+        "split by count; 3 shard(s) for target 2s as if each test took 1 s (4 at that rate, "
+        "capped by max-shards), until a merge has measured them."
+    ) in capped.summary
 
     for shard in ("1", "2"):
         run = shipline(workspace, "run", shards="2", shard=shard)
@@ -1207,6 +1213,8 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     assert lines[2] == "❌ Coverage **70.00%**, below the threshold 75% (coverage-threshold).", (
         lines
     )
+    last = strict.log.splitlines()[-1]
+    assert last.endswith("Coverage 70.00%, below the threshold 75% (coverage-threshold)."), last
     assert any(
         "below the threshold 75% (coverage-threshold)" in m for _, _, m in strict.annotations
     )
@@ -1558,6 +1566,14 @@ def test_tests_that_never_ran_block(tmp_path: Path) -> None:
         ("error", "proj/tests/test_failing.py", "8"),
         ("error", None, None),
     ]
+    # a quarantined failure stops pytest too: said, since its annotation is a mere notice
+    register(workspace, "2999-12-31")
+    held = shipline(workspace, "run", shards="1", shard="1", args="-x", quarantine="quarantine.yml")
+    assert held.code == 1
+    assert (
+        "(first: tests/test_failing.py::test_broken); 1 of them quarantined, which pytest's -x "
+        "and --maxfail count like any failure"
+    ) in held.log
     # it wrote no report: merge says where to look, not only that none came
     merged = shipline(workspace, "merge")
     assert merged.code == 1

@@ -483,6 +483,18 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     assert places["test_skipped_on_the_rerun"] == ("tests/test_r.py", 26)
     flaky = [message for message in run.errors() if "test_passes_on_the_third_attempt" in message]
     assert flaky and "is flaky" in flaky[0] and "not yet" in flaky[0], run.errors()
+    # merge's junit.xml agrees: one case a test, not the plugin's empty one per earlier attempt
+    assert shipline(tmp_path, "merge").code == 1
+    root = ET.parse(tmp_path / "test-results" / "junit.xml").getroot()  # noqa: S314
+    counts = [root.get(k) for k in ("tests", "failures", "errors", "skipped")]
+    assert counts == ["4", "2", "0", "0"], ET.tostring(root)
+    shown = {c.get("name"): [child.tag for child in c] for c in root.iter("testcase")}
+    assert shown == {
+        "test_fine": [],
+        "test_passes_on_the_third_attempt": ["flakyFailure"],
+        "test_always_fails": ["failure"],
+        "test_skipped_on_the_rerun": ["failure"],
+    }
 
 
 PASSES_ON_THE_FIFTH_ATTEMPT = """\
@@ -928,6 +940,36 @@ def test_a_test_that_crashed_its_worker_failed_it_did_not_error_in_setup(tmp_pat
     assert suite is not None and (suite.get("failures"), suite.get("errors")) == ("1", "0")
     failure = suite.find("testcase[@name='test_exits']/failure")
     assert failure is not None and re.fullmatch(crash, failure.get("message", "")), failure
+
+
+STOPS_EARLY = """\
+import time
+
+import pytest
+
+
+def test_a_fails_at_once():
+    assert 1 + 1 == 3
+
+
+@pytest.mark.parametrize("n", range(10))
+def test_b_takes_a_while(n):
+    time.sleep(0.3)
+"""
+
+
+def test_a_run_pytest_xdist_stopped_on_a_failure_names_and_places_it(tmp_path: Path) -> None:
+    # pytest alone exits 1 after -x, pytest-xdist 2 ("Interrupted: stopping after 1 failures")
+    make_project(tmp_path, {"test_s.py": STOPS_EARLY})
+    run = shipline(tmp_path, "run", args="-x -n 2", reruns="0")
+    assert run.code == 1, run.log
+    assert (
+        "stopped the run, after 1 failing test(s) (first: tests/test_s.py::test_a_fails_at_once)"
+        in (run.log)
+    )
+    assert ("error", "proj/tests/test_s.py", "7") in [
+        (n, p.get("file"), p.get("line")) for n, p, _ in run.annotations
+    ]
 
 
 CRASHES_IN_TEARDOWN = """\

@@ -104,7 +104,7 @@ def test_a_failed_call_with_a_teardown_error_is_one_test_showing_the_call_first(
     assert result.outcome is Outcome.ERROR
     assert result.message == "AssertionError: call fails; then failed on teardown"
     assert (result.file, result.line, result.seconds) == ("tests/test_a.py", 4, 0.75)
-    assert write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [])]) == [1]
+    assert write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", {})]) == [1]
 
 
 def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
@@ -119,8 +119,10 @@ def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
     counts = write_merged(
         tmp_path / "all.xml",
         [
-            ShardReport(tmp_path / "a.xml", "shard-1of2-a", ["tests/test_a.py::test_flaky"]),
-            ShardReport(tmp_path / "b.xml", "shard-1of2-b", []),  # failed on every attempt here
+            ShardReport(
+                tmp_path / "a.xml", "shard-1of2-a", {"tests/test_a.py::test_flaky": ("boom", "")}
+            ),
+            ShardReport(tmp_path / "b.xml", "shard-1of2-b", {}),  # failed on every attempt here
         ],
     )
     assert counts == [2, 2]
@@ -168,7 +170,7 @@ def test_the_merged_report_shows_a_test_the_merge_judged_failed_as_failed(tmp_pa
         f"tests/test_a.py::{name}": (f"{name} failed", "tests/test_a.py:3: E")
         for name in ("test_crash", "test_fail_crash", "test_fail_skip")
     }
-    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [], {}, judged)])
+    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", {}, {}, judged)])
     root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "0", "0")
 
@@ -180,9 +182,27 @@ def test_the_merged_report_shows_a_test_the_merge_judged_failed_as_failed(tmp_pa
     assert shown("test_fail_crash") == [
         [("failure", "AssertionError"), ("failure", "test_fail_crash failed")]
     ]
-    assert shown("test_fail_skip") == [[], [("failure", "test_fail_skip failed")]]
+    # the failed attempt's empty case is gone: a JUnit reader would count it a pass
+    assert shown("test_fail_skip") == [[("failure", "test_fail_skip failed")]]
     assert root.findtext(".//testcase[@name='test_fail_skip']/failure") == "tests/test_a.py:3: E"
     assert shown("test_passes") == [[]]
+
+
+def test_a_quarantined_failure_is_a_skip_that_says_why_in_characters_xml_can_hold(
+    tmp_path: Path,
+) -> None:
+    failed = '<failure message="AssertionError: &lt;x&gt;">tests/test_a.py:3: E</failure>'
+    (tmp_path / "r.xml").write_text(report(junit_case("test_held", failed)))
+    why = {"tests/test_a.py::test_held": "quarantined until 2999-12-31: a \x01 in <it> & \ufffe"}
+    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", {}, {}, {}, why)])
+    root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - it parses: nothing illegal
+    assert (root.get("failures"), root.get("skipped")) == ("0", "1")
+    (skip,) = root.iterfind(".//testcase[@name='test_held']/skipped")
+    assert skip.attrib == {
+        "type": "shipline.quarantined",
+        "message": "quarantined until 2999-12-31: a #x01 in <it> & #xFFFE: AssertionError: <x>",
+    }
+    assert skip.text == "tests/test_a.py:3: E"
 
 
 def test_the_merged_report_leaves_an_error_of_a_test_the_merge_did_not_judge_failed(
@@ -191,13 +211,15 @@ def test_the_merged_report_leaves_an_error_of_a_test_the_merge_did_not_judge_fai
     (tmp_path / "r.xml").write_text(
         report(junit_case("test_setup", '<error message="boom">E</error>'))
     )
-    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", [])])
+    write_merged(tmp_path / "all.xml", [ShardReport(tmp_path / "r.xml", "s", {})])
     root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - written just above
     assert (root.get("failures"), root.get("errors")) == ("0", "1")
 
 
 @pytest.mark.parametrize("note", ["+5 more lines", "truncated"])
-def test_a_message_pytest_cut_points_to_the_shard_job_s_log(tmp_path: Path, note: str) -> None:
+def test_a_message_pytest_cut_points_to_the_junit_xml_that_holds_it(
+    tmp_path: Path, note: str
+) -> None:
     # pytest 9.2 and newer: the message attribute is cut, the element text holds all of it
     cut = f"AssertionError: assert bool is None&#10;[{note}; full report in element text]"
     case = (
@@ -207,7 +229,8 @@ def test_a_message_pytest_cut_points_to_the_shard_job_s_log(tmp_path: Path, note
     (tmp_path / "r.xml").write_text(report(case))
     (result,) = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_x"])
     assert result.message == (
-        f"AssertionError: assert bool is None\n[{note}; the whole report is in the shard job's log]"
+        f"AssertionError: assert bool is None\n[{note}; all of it is in the JUnit XML: the "
+        "shard's, and merge's junit.xml]"
     )
 
 

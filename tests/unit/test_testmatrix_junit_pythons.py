@@ -54,7 +54,7 @@ def test_an_empty_testcase_a_crashed_worker_left_is_no_test(tmp_path: Path) -> N
     results = read_report(tmp_path / "r.xml", ["tests/test_a.py::test_ok"])
     assert [r.nodeid for r in results] == ["tests/test_a.py::test_ok"]
     merged = tmp_path / "all.xml"
-    assert write_merged(merged, [ShardReport(tmp_path / "r.xml", "s", [])]) == [1]
+    assert write_merged(merged, [ShardReport(tmp_path / "r.xml", "s", {})]) == [1]
     assert merged.read_text().count("<testcase") == 1 and 'tests="1"' in merged.read_text()
 
 
@@ -141,7 +141,7 @@ def test_merged_report_keeps_every_suite_under_its_shard_name(tmp_path: Path) ->
     (tmp_path / "b.xml").write_text(REPORT)
     write_merged(
         tmp_path / "all.xml",
-        [ShardReport(tmp_path / f"{n}.xml", f"shard-{i}of2", []) for i, n in ((1, "a"), (2, "b"))],
+        [ShardReport(tmp_path / f"{n}.xml", f"shard-{i}of2", {}) for i, n in ((1, "a"), (2, "b"))],
     )
     ids = ["tests/test_a.py::test_fail"]
     assert [r.outcome for r in read_report(tmp_path / "all.xml", ids)].count(Outcome.FAILED) == 2

@@ -231,16 +231,17 @@ def _plan(context: ActionContext, common: Common) -> int:
     )
     plan, modules = _shard_plan(tests, common, wanted, test_project)
     capped = None
-    if not requested and plan.unknown < len(tests):
-        needed = sharding.choose_shard_count(estimates, target / slowest, len(tests))
-        if needed > wanted:
-            cap = "max-shards" if max_shards <= most else f"GitHub's {MATRIX_JOBS} jobs per matrix"
-            capped = (
-                f"target {inputs.raw('target')} needs {needed} shards, but {cap} allows "
-                f"{wanted}: the longest shard is estimated at "
-                f"{plan.makespan * slowest:.1f} s, so mind the shard jobs' timeouts"
-            )
-            context.console.warning(capped, title="test-matrix plan")
+    cap = "max-shards" if max_shards <= most else f"GitHub's {MATRIX_JOBS} jobs per matrix"
+    needed = (
+        0 if requested else sharding.choose_shard_count(estimates, target / slowest, len(tests))
+    )
+    if plan.unknown < len(tests) and needed > wanted:  # measured: an estimate to warn of
+        capped = (
+            f"target {inputs.raw('target')} needs {needed} shards, but {cap} allows "
+            f"{wanted}: the longest shard is estimated at "
+            f"{plan.makespan * slowest:.1f} s, so mind the shard jobs' timeouts"
+        )
+        context.console.warning(capped, title="test-matrix plan")
     if not versions:
         versions = [runner.interpreter_version(test_project)]
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
@@ -284,7 +285,9 @@ def _plan(context: ActionContext, common: Common) -> int:
             if requested
             else (
                 f"; {len(plan.shards)} shard(s) for target {inputs.raw('target')} as if each test "
-                f"took {sharding.DEFAULT_ESTIMATE:g} s, until a merge has measured them"
+                f"took {sharding.DEFAULT_ESTIMATE:g} s"
+                + (f" ({needed} at that rate, capped by {cap})" if needed > wanted else "")
+                + ", until a merge has measured them"
             )
         )
         summary.paragraph(f"**{len(tests)}** tests, {sharding.UNMEASURED}{note}{sized}.")
@@ -470,12 +473,18 @@ def _run(context: ActionContext, common: Common) -> int:
         # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass. The
         # failures that stopped it are annotated, as pytest lists them: no report is written
         stoppers = [r for r in first.results if r.outcome.failing]
-        _annotate(context, common, _verdict(common, stoppers, today))
+        stopped = _verdict(common, stoppers, today)
+        _annotate(context, common, stopped)
         after = (
             f", after {len(stoppers)} failing test(s) (first: {stoppers[0].nodeid})"
             if stoppers
             else ""
         )
+        if stopped.quarantined:  # pytest knows no quarantine: it stops on those failures too
+            after += (
+                f"; {len(stopped.quarantined)} of them quarantined, which pytest's -x and "
+                "--maxfail count like any failure"
+            )
         raise ToolFailedError(
             f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
             f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
@@ -662,9 +671,6 @@ def _merge(context: ActionContext, common: Common) -> int:
     context.files.set_output("durations", common.durations_path)
     passed = verdict.passed and not below
     _set_result_outputs(context, results, verdict, passed)
-    # the job log's last word, as pytest ends its own: the summary is a click away
-    shown = f" Coverage {coverage_total.shown}%." if coverage_total is not None else ""
-    context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{shown}")
 
     cells = _cells_not_passed(manifests) if len({m.label for m in manifests}) > 1 else None
     summary = _results_summary(
@@ -732,6 +738,12 @@ def _merge(context: ActionContext, common: Common) -> int:
         )
     summary.paragraph(written)
     context.write_summary(summary)
+    # the job log's last word, as pytest ends its own: the summary is a click away
+    covered = ""
+    if coverage_total is not None:
+        gate = f", below {coverage_total.gate}" if below else ""
+        covered = f" Coverage {coverage_total.exact}%{gate}."
+    context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{covered}")
     return 0 if passed else 1
 
 
@@ -890,7 +902,7 @@ def _merged_junit(
             ShardReport(
                 results_dir / m.junit[0],
                 m.stem,
-                [r.nodeid for r in m.results if r.outcome is Outcome.FLAKY],
+                {r.nodeid: (r.message, r.details) for r in m.results if r.outcome is Outcome.FLAKY},
                 {
                     r.nodeid: (_junit_tag(r), _told(r, r.message), r.details)
                     for r in m.results

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
@@ -28,11 +28,16 @@ _NATIVE_FRAME = re.compile(
 # Frames in installed packages: not a line the project can fix, nor one a pull request shows.
 _INSTALLED = re.compile(r"(^|/)(site-packages|dist-packages)/")
 # pytest 9.2 and newer cut a long message attribute and point to the element text, which no
-# reader of an annotation or a summary has: the shard job's log shows the whole report
+# reader of an annotation or a summary has (the job log may not show it all: --tb=no)
+# What XML 1.0 cannot hold even escaped (control characters but tab, newline, carriage return;
+# surrogates; U+FFFE and U+FFFF): written as pytest's JUnit writes them, #xNN
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SHORTENED = re.compile(r"\n\[(?P<note>[^\]\n]+); full report in element text\]\Z")
 # What a test that failed, then passed on a rerun, carries in the merged report instead of its
 # failure: Maven Surefire's names, which Jenkins and other JUnit readers show as flaky.
 FLAKY_TAGS = {"failure": "flakyFailure", "error": "flakyError"}
+# What a test case holds when it did not simply pass
+_RESULT_TAGS = {"failure", "error", "skipped", *FLAKY_TAGS.values()}
 
 
 class JUnitError(ToolFailedError):
@@ -108,9 +113,10 @@ def _names_a_test(case: ET.Element) -> bool:
 
 
 def _said(child: ET.Element) -> str:
-    """A failure's message as JUnit holds it, pointing where the whole of a cut one is."""
+    """A failure's message as JUnit holds it, saying where the whole of a cut one is."""
     return _SHORTENED.sub(
-        r"\n[\g<note>; the whole report is in the shard job's log]", plain(child.get("message", ""))
+        r"\n[\g<note>; all of it is in the JUnit XML: the shard's, and merge's junit.xml]",
+        plain(child.get("message", "")),
     )
 
 
@@ -201,7 +207,9 @@ def _int(text: str | None) -> int | None:
 class ShardReport(NamedTuple):
     path: Path  # the JUnit report of the shard's first attempt
     name: str  # what its suites are renamed to
-    flaky: Collection[str]  # node ids that failed there, then passed on a rerun
+    # node ids that failed there, then passed on a rerun, with their first failure's message
+    # and details
+    flaky: Mapping[str, tuple[str, str]]
     # node ids that did not pass at first in an earlier run attempt, with the element that
     # says so here (failure, error, flakyFailure, flakyError), its message and details: what
     # the newer attempt wrote for them (a pass, a skip) is not what the merge judged
@@ -216,43 +224,20 @@ class ShardReport(NamedTuple):
 def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     """One ``<testsuites>`` document holding every shard's suites, renamed after their shard.
 
-    A flaky test's failure becomes a ``flakyFailure`` (or ``flakyError``) and the test counts
-    as passed, a failed test shows as failed and a quarantined failure as skipped, as the merge
-    judged them. Returns how many tests each report held.
+    Each test shows as the merge judged it: a flaky test's failure becomes a ``flakyFailure``
+    (or ``flakyError``) and the test counts as passed, a failed test shows as failed, a
+    quarantined failure as skipped. Returns how many tests each report held.
     """
     merged = ET.Element("testsuites")
     cases_per_report = []
     for shard in shards:
         root = _parse(shard.path)
-        flaky_keys = {key for nodeid in shard.flaky for key in junit_keys(nodeid)}
-        earlier = {key: why for nodeid, why in shard.earlier.items() for key in junit_keys(nodeid)}
-        failed = {key: nodeid for nodeid in shard.failed for key in junit_keys(nodeid)}
-        judged: dict[str, list[ET.Element]] = {}  # a failed test's cases (one per attempt)
         suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
         for suite in suites:
             suite.set("name", shard.name)
             for empty in [c for c in suite.findall("testcase") if not _names_a_test(c)]:
                 suite.remove(empty)
-            for case in suite.iter("testcase"):
-                key = (case.get("classname", ""), case.get("name", ""))
-                if key in flaky_keys:
-                    for child in case:
-                        child.tag = FLAKY_TAGS.get(child.tag, child.tag)
-                if key in failed:
-                    judged.setdefault(failed[key], []).append(case)
-                if key in earlier:
-                    for child in case.findall("skipped"):
-                        case.remove(child)
-                    tag, message, details = earlier[key]
-                    ET.SubElement(case, tag, message=message).text = details
-        for nodeid, its_cases in judged.items():
-            _shown_failed(its_cases, *shard.failed[nodeid])
-        held = {key: why for nodeid, why in shard.quarantined.items() for key in junit_keys(nodeid)}
-        for suite in suites:
-            for case in suite.iter("testcase"):
-                why = held.get((case.get("classname", ""), case.get("name", "")))
-                if why is not None:
-                    _shown_quarantined(case, why)
+        _show_judged(suites, shard)
         for suite in suites:
             _count(suite)
             merged.append(suite)
@@ -264,6 +249,57 @@ def write_merged(target: Path, shards: Sequence[ShardReport]) -> list[int]:
     return cases_per_report
 
 
+def _show_judged(suites: Sequence[ET.Element], shard: ShardReport) -> None:
+    """Rewrite the cases of the tests the merge judged otherwise than their JUnit report says."""
+    parents = {case: suite for suite in suites for case in suite.findall("testcase")}
+    by_key: dict[tuple[str, str], list[ET.Element]] = {}
+    for case in parents:
+        by_key.setdefault(_key(case), []).append(case)
+
+    def cases_of(nodeid: str) -> list[ET.Element]:
+        return [case for key in junit_keys(nodeid) for case in by_key.get(key, [])]
+
+    for nodeid, (tag, message, details) in shard.earlier.items():  # before the flaky: its own
+        for case in cases_of(nodeid):
+            for child in case.findall("skipped"):
+                case.remove(child)
+            ET.SubElement(case, tag, message=message).text = details
+    for nodeid, (message, details) in shard.flaky.items():
+        _shown_flaky(cases_of(nodeid), message, details)
+    for nodeid, (message, details) in shard.failed.items():
+        if cases_of(nodeid):
+            _shown_failed(cases_of(nodeid), message, details)
+    for nodeid, why in shard.quarantined.items():
+        for case in cases_of(nodeid):
+            _shown_quarantined(case, why)
+    # pytest-rerunfailures leaves an empty case for each earlier attempt: a JUnit reader
+    # counts each a pass, of a test the merge judged otherwise
+    for nodeid in {*shard.flaky, *shard.failed, *shard.quarantined}:
+        cases = cases_of(nodeid)
+        empty = [case for case in cases if not any(c.tag in _RESULT_TAGS for c in case)]
+        for case in empty[:-1] if len(empty) == len(cases) else empty:
+            parents[case].remove(case)
+
+
+def _shown_flaky(cases: Sequence[ET.Element], message: str, details: str) -> None:
+    """A flaky test's failure as a ``flakyFailure`` (or ``flakyError``): it passed in the end.
+    pytest-rerunfailures leaves the failed attempt's case empty: its first failure goes on the
+    last case."""
+    for case in cases:
+        for child in case:
+            child.tag = FLAKY_TAGS.get(child.tag, child.tag)
+    if cases and not any(
+        case.find(tag) is not None for case in cases for tag in FLAKY_TAGS.values()
+    ):
+        ET.SubElement(cases[-1], "flakyFailure", message=_xml_text(message)).text = _xml_text(
+            details
+        )
+
+
+def _key(case: ET.Element) -> tuple[str, str]:
+    return case.get("classname", ""), case.get("name", "")
+
+
 def _shown_failed(cases: Sequence[ET.Element], message: str, details: str) -> None:
     """The test cases of a test the merge judged failed, showing it failed: JUnit files a test
     whose pytest-xdist worker died under it as an error "failed on setup", and a test that
@@ -272,13 +308,18 @@ def _shown_failed(cases: Sequence[ET.Element], message: str, details: str) -> No
     for case in cases:
         for child in case.findall("error"):
             child.tag = "failure"
-            child.set("message", message)
+            child.set("message", _xml_text(message))
     if any(case.find("failure") is not None for case in cases):
         return
     last = cases[-1]
     for child in last.findall("skipped"):
         last.remove(child)
-    ET.SubElement(last, "failure", message=message).text = details
+    ET.SubElement(last, "failure", message=_xml_text(message)).text = _xml_text(details)
+
+
+def _xml_text(text: str) -> str:
+    """``text`` that an XML document can hold (a register's reason may hold any character)."""
+    return _NOT_XML.sub(lambda found: f"#x{ord(found.group()):02X}", text)
 
 
 def _shown_quarantined(case: ET.Element, why: str) -> None:
@@ -290,7 +331,7 @@ def _shown_quarantined(case: ET.Element, why: str) -> None:
             child.attrib.clear()
             child.tag = "skipped"
             child.set("type", "shipline.quarantined")
-            child.set("message", f"{why}: {said}" if said else why)
+            child.set("message", _xml_text(f"{why}: {said}" if said else why))
 
 
 def _count(element: ET.Element) -> None:

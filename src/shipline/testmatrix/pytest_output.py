@@ -189,7 +189,7 @@ def last_started(output: str) -> str | None:
 
 def interruption(output: str, directory: Path) -> str | None:
     """Why pytest stopped a run it had collected (exit code 2), in its own words; None for a
-    collection error, which also stops it so."""
+    collection error, which also stops it so (and pytest-xdist's -x: ``stopped_on_failures``)."""
     lines = output.splitlines()
     raised = [m for line in lines if (m := _KEYBOARD_INTERRUPT.match(line))]
     if raised:
@@ -201,9 +201,14 @@ def interruption(output: str, directory: Path) -> str | None:
     what, why = stops[-1]["what"], stops[-1]["why"]
     if what.endswith("Exit"):
         return f"pytest.exit() was called: {why}"
-    if why.startswith("stopping after"):  # pytest-xdist's -x and --maxfail end so
-        return f"{why} (-x or --maxfail, in args or the project's addopts)"
     return why
+
+
+def stopped_on_failures(output: str) -> bool:
+    """Whether pytest-xdist's -x or --maxfail ended the run (exit code 2, where pytest alone
+    exits 1): the tests ran until enough of them failed, and the report holds them."""
+    stops = [m for line in output.splitlines() if (m := _STOPPED.match(line))]
+    return bool(stops) and stops[-1]["why"].startswith("stopping after")
 
 
 def no_report(result: ToolResult, directory: Path) -> str:

@@ -38,6 +38,7 @@ from shipline.testmatrix.pytest_output import (
     last_started,
     no_report,
     pytest_missing,
+    stopped_on_failures,
     usage_problem,
 )
 from shipline.testmatrix.report import Split
@@ -556,6 +557,8 @@ def _check_completed(
         )
     stopped = None
     if result.returncode == INTERRUPTED:
+        if stopped_on_failures(result.stdout):
+            return  # as pytest's own -x: what ran is judged, what did not run is not passed
         stopped = interruption(result.stdout, project.directory.resolve())
     if stopped:
         raise ToolFailedError(f"pytest stopped the run (exit code {INTERRUPTED}): {stopped}")

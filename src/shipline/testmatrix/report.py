@@ -33,10 +33,11 @@ SPLIT_BASES = ("collected", "modules")
 _LABEL = re.compile(r"^[A-Za-z0-9_.-]*$")
 
 
-# Why a shard's report may be missing, besides an artifact not downloaded into the results
+# Why a shard's report may be missing
 NO_REPORT_WHY = (
-    "a shard job that stopped before it judged its tests writes none, e.g. on bad input or when "
-    "-x or --maxfail stopped pytest: its log says why"
+    "its artifact was not uploaded (an upload step without if: always()) or not downloaded "
+    "into the results directory, or the shard job stopped before it judged its tests, e.g. on "
+    "bad input or when -x or --maxfail stopped pytest: its log says why"
 )
 
 
