@@ -972,6 +972,70 @@ def test_a_run_pytest_xdist_stopped_on_a_failure_names_and_places_it(tmp_path: P
     ]
 
 
+STOPS_ONE_WORKER_LATE = """\
+import os
+import time
+
+
+def test_a_fails_late_on_gw0():
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
+        time.sleep(1)
+        assert False, "broken on gw0"
+
+
+def test_b_passes():
+    pass
+"""
+
+
+def test_a_run_pytest_xdist_stopped_fails_though_another_worker_ran_every_test(
+    tmp_path: Path,
+) -> None:
+    # --dist each: gw1 ran both tests, gw0 was stopped before test_b; the one failure is
+    # quarantined, so only the stop can fail the shard, as it must
+    make_project(tmp_path, {"test_s.py": STOPS_ONE_WORKER_LATE})
+    (tmp_path / "quarantine.yml").write_text(
+        "version: 1\ntests:\n  - id: tests/test_s.py::test_a_fails_late_on_gw0\n"
+        "    reason: broken on one worker\n    owner: dev@example.com\n"
+        "    issue: https://github.com/acme/demo/issues/1\n    expires: 2999-12-31\n"
+    )
+    run = shipline(
+        tmp_path, "run", args="-x -n 2 --dist each", reruns="0", quarantine="quarantine.yml"
+    )
+    assert run.code == 1, run.log
+    assert "pytest-xdist stopped its workers before they had run every test to its end" in (run.log)
+    assert "1 of them quarantined, which pytest's -x and --maxfail count" in run.log
+
+
+FAILS_MORE_EACH_ROUND = """\
+import os
+from pathlib import Path
+
+
+def test_a_fails_more_each_round():
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    mark = Path(__file__).with_name(f"tried-{worker}")
+    if worker == "gw1" and not mark.exists():
+        mark.touch()
+        return
+    assert False, "broken"
+
+
+def test_b_passes():
+    pass
+"""
+
+
+def test_a_rerun_pytest_xdist_stopped_fails_the_shard_saying_so(tmp_path: Path) -> None:
+    # one failure at first (gw0), two in the rerun (both workers): --maxfail=2 stops the rerun
+    make_project(tmp_path, {"test_r.py": FAILS_MORE_EACH_ROUND})
+    run = shipline(tmp_path, "run", args="--maxfail=2 -n 2 --dist each", reruns="1")
+    assert run.code == 1, run.log
+    assert (
+        "rerun 1: pytest-xdist stopped its workers before they had rerun every test to its end"
+    ) in error(run)
+
+
 CRASHES_IN_TEARDOWN = """\
 import os
 

@@ -12,7 +12,8 @@ from shipline.testmatrix.action import CoverageTotal
     [
         (81.818, 81.82, False),  # judged on the 81.82 shown, as coverage.py does on its precision
         (81.814, 81.82, True),
-        (99.996, 100, True),  # shown as 100.00, yet one line is not covered
+        (99.996, 100, True),  # rounds to 100.00, yet one line is not covered
+        (99.996, 99.995, False),  # rounds to 100.00, as coverage.py's fail_under judges it
         (100.0, 100, False),
         (12.0, None, False),
     ],
@@ -23,6 +24,12 @@ def test_coverage_is_judged_on_the_figure_shown_except_at_100(
     assert CoverageTotal(percent, threshold, "coverage-threshold").below is below
 
 
-def test_a_message_shows_enough_digits_not_to_read_as_the_threshold_it_misses() -> None:
-    assert CoverageTotal(99.996, 100, "x").exact == "99.996"
-    assert CoverageTotal(81.814, 81.82, "x").exact == "81.81"
+@pytest.mark.parametrize(
+    ("percent", "shown"),
+    [(99.996, "99.99"), (100.0, "100.00"), (0.004, "0.01"), (0.0, "0.00"), (81.814, "81.81")],
+)
+def test_coverage_shows_as_coverage_py_does_never_100_nor_0_unless_so(
+    percent: float, shown: str
+) -> None:
+    # a figure that would read as the 100 it misses, or as nothing covered, is not rounded so
+    assert CoverageTotal(percent, None, "").shown == shown

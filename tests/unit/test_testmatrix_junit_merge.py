@@ -205,6 +205,43 @@ def test_a_quarantined_failure_is_a_skip_that_says_why_in_characters_xml_can_hol
     assert skip.text == "tests/test_a.py:3: E"
 
 
+def test_the_merged_report_holds_one_case_for_each_attempt_a_rerun_plugin_left_empty(
+    tmp_path: Path,
+) -> None:
+    # pytest-rerunfailures writes an empty case for each earlier attempt: a reader counts a pass
+    error = '<error message="failed on setup with &quot;refused&quot;">E</error>'
+    cases = [
+        junit_case("test_errors"),
+        junit_case("test_errors"),
+        junit_case("test_errors", error),
+        # failed in run attempt 1, flaky under the plugin in this newer attempt
+        junit_case("test_flaky_again"),
+        junit_case("test_flaky_again"),
+        junit_case("test_passes"),  # under --dist each, two workers passed it
+        junit_case("test_passes"),
+    ]
+    (tmp_path / "r.xml").write_text(report(*cases))
+    again = "tests/test_a.py::test_flaky_again"
+    shard = ShardReport(
+        tmp_path / "r.xml",
+        "s",
+        {again: ("not yet", "tests/test_a.py:9: E")},
+        {again: ("flakyFailure", "failed in run attempt 1 \x01", "tests/test_a.py:9: E")},
+    )
+    assert write_merged(tmp_path / "all.xml", [shard]) == [3]
+    root = ET.parse(tmp_path / "all.xml").getroot()  # noqa: S314 - it parses: nothing illegal
+    shown = [(c.get("name"), [child.tag for child in c]) for c in root.iter("testcase")]
+    assert shown == [
+        ("test_errors", ["error"]),
+        ("test_flaky_again", ["flakyFailure"]),
+        ("test_passes", []),
+        ("test_passes", []),
+    ]
+    assert (root.get("tests"), root.get("errors"), root.get("failures")) == ("4", "1", "0")
+    flaky = root.find(".//testcase[@name='test_flaky_again']/flakyFailure")
+    assert flaky is not None and flaky.get("message") == "failed in run attempt 1 #x01"
+
+
 def test_the_merged_report_leaves_an_error_of_a_test_the_merge_did_not_judge_failed(
     tmp_path: Path,
 ) -> None:

@@ -482,6 +482,8 @@ def test_why_pytest_stopped_a_collected_run(tmp_path: Path) -> None:
     # pytest-xdist's -x or --maxfail: the tests ran until enough failed, as with pytest alone
     assert pytest_output.stopped_on_failures(xdist)
     assert not pytest_output.stopped_on_failures(raised + exited)
+    exit_so = "!!!!!!!!! _pytest.outcomes.Exit: stopping after the smoke tests !!!!!!!!!\n"
+    assert not pytest_output.stopped_on_failures(exit_so)
     # a collection error stops a run with exit code 2 too: that is collection's to say
     collection = (
         "!!!!!!!!!!!!!!!!!!!! Interrupted: 1 error during collection !!!!!!!!!!!!!!!!!!!!\n"

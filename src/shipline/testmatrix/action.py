@@ -331,6 +331,11 @@ def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
     )
 
 
+def _stopped_by_xdist(attempt: runner.Attempt) -> bool:
+    """pytest-xdist's -x or --maxfail ended the run: the only exit code 2 the runner lets by."""
+    return attempt.returncode == runner.INTERRUPTED
+
+
 def _fewer(chosen: runner.Selection, shards: int) -> str:
     """What the plan left out when it made fewer shards than asked (it never makes an empty one)."""
     if chosen.shards >= shards:
@@ -469,8 +474,10 @@ def _run(context: ActionContext, common: Common) -> int:
     console.info(f"Shard {shard}/{shards}: {scope}, {chosen.estimated}{_fewer(chosen, shards)}")
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
-    if unreported:
-        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass. The
+    if unreported or _stopped_by_xdist(first):
+        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass, nor
+        # one whose worker pytest-xdist stopped (under --dist each another worker may have
+        # reported it; an xdist before 3.4 stops a worker in the middle of a teardown). The
         # failures that stopped it are annotated, as pytest lists them: no report is written
         stoppers = [r for r in first.results if r.outcome.failing]
         stopped = _verdict(common, stoppers, today)
@@ -485,10 +492,15 @@ def _run(context: ActionContext, common: Common) -> int:
                 f"; {len(stopped.quarantined)} of them quarantined, which pytest's -x and "
                 "--maxfail count like any failure"
             )
-        raise ToolFailedError(
+        what = (
             f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
-            f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
-            f"pytest.exit() in a test, or a crash stopped the run{after}"
+            f"(first: {unreported[0]})"
+            if unreported
+            else "pytest-xdist stopped its workers before they had run every test to its end"
+        )
+        raise ToolFailedError(
+            f"{what}: -x or --maxfail (in args or the project's addopts), pytest.exit() in a "
+            f"test, or a crash stopped the run{after}"
         )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
@@ -526,6 +538,11 @@ def _run(context: ActionContext, common: Common) -> int:
                     f"{inputs.raw('timeout')}: {error}"
                 ) from None
         junit_files.append(report.name)
+        if _stopped_by_xdist(again):
+            raise ToolFailedError(
+                f"rerun {attempt}: pytest-xdist stopped its workers before they had rerun every "
+                "test to its end: -x or --maxfail (in args or the project's addopts) stopped it"
+            )
         rerun = set(still_failing)
         for result in again.results:
             if result.nodeid not in rerun:
@@ -664,7 +681,7 @@ def _merge(context: ActionContext, common: Common) -> int:
         context.files.set_output("coverage", coverage_total.shown)
         if coverage_total.below:
             context.console.error(
-                f"total coverage {coverage_total.exact}% is below {coverage_total.gate}",
+                f"total coverage {coverage_total.shown}% is below {coverage_total.gate}",
                 title="test-matrix coverage",
             )
     context.files.set_output("junit", merged_junit)
@@ -742,7 +759,7 @@ def _merge(context: ActionContext, common: Common) -> int:
     covered = ""
     if coverage_total is not None:
         gate = f", below {coverage_total.gate}" if below else ""
-        covered = f" Coverage {coverage_total.exact}%{gate}."
+        covered = f" Coverage {coverage_total.shown}%{gate}."
     context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{covered}")
     return 0 if passed else 1
 
@@ -1046,7 +1063,13 @@ class CoverageTotal:
 
     @property
     def shown(self) -> str:
-        return f"{self.percent:.2f}"
+        """Two decimals, as coverage.py shows them: never 100 nor 0 unless exactly so."""
+        shown = f"{self.percent:.2f}"
+        if shown == "100.00" and self.percent < 100:
+            return "99.99"
+        if shown == "0.00" and self.percent > 0:
+            return "0.01"
+        return shown
 
     @property
     def below(self) -> bool:
@@ -1054,16 +1077,8 @@ class CoverageTotal:
             return False
         if self.threshold >= 100:  # as coverage.py's fail_under: 100 means every line
             return self.percent < 100
-        # judged on the figure shown, as coverage.py's fail_under is on its precision
-        return float(self.shown) < self.threshold
-
-    @property
-    def exact(self) -> str:
-        """The figure for a message: two decimals, more when those would read as the threshold
-        it misses (99.996 shown as 100.00 against a threshold of 100)."""
-        if self.below and float(self.shown) >= (self.threshold or 0):
-            return f"{self.percent:.6f}".rstrip("0")
-        return self.shown
+        # judged on two decimals, as coverage.py's fail_under is on its precision
+        return round(self.percent, 2) < self.threshold
 
     @property
     def gate(self) -> str:
@@ -1073,7 +1088,7 @@ class CoverageTotal:
     def said(self) -> str:
         """The summary's line: the total, and how it stands against its threshold."""
         if self.below:
-            return f"❌ Coverage **{self.exact}%**, below {self.gate}."
+            return f"❌ Coverage **{self.shown}%**, below {self.gate}."
         if self.gate:
             return f"Coverage **{self.shown}%**, not below {self.gate}."
         return f"Coverage **{self.shown}%**."

@@ -36,8 +36,8 @@ _SHORTENED = re.compile(r"\n\[(?P<note>[^\]\n]+); full report in element text\]\
 # What a test that failed, then passed on a rerun, carries in the merged report instead of its
 # failure: Maven Surefire's names, which Jenkins and other JUnit readers show as flaky.
 FLAKY_TAGS = {"failure": "flakyFailure", "error": "flakyError"}
-# What a test case holds when it did not simply pass
-_RESULT_TAGS = {"failure", "error", "skipped", *FLAKY_TAGS.values()}
+# What a test case holds when it did not pass outright
+_NOT_PASSED = {"failure", "error", *FLAKY_TAGS.values()}
 
 
 class JUnitError(ToolFailedError):
@@ -255,30 +255,38 @@ def _show_judged(suites: Sequence[ET.Element], shard: ShardReport) -> None:
     by_key: dict[tuple[str, str], list[ET.Element]] = {}
     for case in parents:
         by_key.setdefault(_key(case), []).append(case)
-
-    def cases_of(nodeid: str) -> list[ET.Element]:
-        return [case for key in junit_keys(nodeid) for case in by_key.get(key, [])]
-
     for nodeid, (tag, message, details) in shard.earlier.items():  # before the flaky: its own
-        for case in cases_of(nodeid):
-            for child in case.findall("skipped"):
-                case.remove(child)
-            ET.SubElement(case, tag, message=message).text = details
+        _shown_earlier(_cases_of(by_key, nodeid), tag, message, details)
     for nodeid, (message, details) in shard.flaky.items():
-        _shown_flaky(cases_of(nodeid), message, details)
+        _shown_flaky(_cases_of(by_key, nodeid), message, details)
     for nodeid, (message, details) in shard.failed.items():
-        if cases_of(nodeid):
-            _shown_failed(cases_of(nodeid), message, details)
+        if _cases_of(by_key, nodeid):
+            _shown_failed(_cases_of(by_key, nodeid), message, details)
+    # pytest-rerunfailures leaves an empty case for each earlier attempt, which a JUnit reader
+    # counts a pass: gone beside a case that did not pass (under --dist each, so is a pass on
+    # another worker: the test failed)
+    for cases in by_key.values():
+        if any(c.tag in _NOT_PASSED for case in cases for c in case):
+            for case in cases:
+                if not any(c.tag in _NOT_PASSED or c.tag == "skipped" for c in case):
+                    parents[case].remove(case)
     for nodeid, why in shard.quarantined.items():
-        for case in cases_of(nodeid):
+        for case in _cases_of(by_key, nodeid):
             _shown_quarantined(case, why)
-    # pytest-rerunfailures leaves an empty case for each earlier attempt: a JUnit reader
-    # counts each a pass, of a test the merge judged otherwise
-    for nodeid in {*shard.flaky, *shard.failed, *shard.quarantined}:
-        cases = cases_of(nodeid)
-        empty = [case for case in cases if not any(c.tag in _RESULT_TAGS for c in case)]
-        for case in empty[:-1] if len(empty) == len(cases) else empty:
-            parents[case].remove(case)
+
+
+def _cases_of(by_key: Mapping[tuple[str, str], list[ET.Element]], nodeid: str) -> list[ET.Element]:
+    return [case for key in junit_keys(nodeid) for case in by_key.get(key, [])]
+
+
+def _shown_earlier(cases: Sequence[ET.Element], tag: str, message: str, details: str) -> None:
+    """What an earlier run attempt's failure came to, on the newer attempt's last case (a skip
+    there is no pass)."""
+    for case in cases:
+        for child in case.findall("skipped"):
+            case.remove(child)
+    if cases:
+        ET.SubElement(cases[-1], tag, message=_xml_text(message)).text = _xml_text(details)
 
 
 def _shown_flaky(cases: Sequence[ET.Element], message: str, details: str) -> None:

@@ -208,7 +208,12 @@ def stopped_on_failures(output: str) -> bool:
     """Whether pytest-xdist's -x or --maxfail ended the run (exit code 2, where pytest alone
     exits 1): the tests ran until enough of them failed, and the report holds them."""
     stops = [m for line in output.splitlines() if (m := _STOPPED.match(line))]
-    return bool(stops) and stops[-1]["why"].startswith("stopping after")
+    # xdist's Interrupted, not a pytest.exit() whose reason happens to read so
+    return (
+        bool(stops)
+        and stops[-1]["what"].endswith("Interrupted")
+        and stops[-1]["why"].startswith("stopping after")
+    )
 
 
 def no_report(result: ToolResult, directory: Path) -> str:
