@@ -1224,7 +1224,9 @@ def test_coverage_is_combined_across_shards_run_in_different_checkouts(tmp_path:
     own = shipline(tmp_path / "merge", "merge")
     assert own.code == 1, own.log
     assert any(
-        "below the threshold 70.01% (the project's fail_under)" in m for _, _, m in own.annotations
+        "below the threshold 70.01% (the project's fail_under, to its precision of 0 decimal(s))"
+        in m
+        for _, _, m in own.annotations
     )
 
 

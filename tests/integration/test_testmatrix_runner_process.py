@@ -1003,7 +1003,8 @@ def test_a_run_pytest_xdist_stopped_fails_though_another_worker_ran_every_test(
         tmp_path, "run", args="-x -n 2 --dist each", reruns="0", quarantine="quarantine.yml"
     )
     assert run.code == 1, run.log
-    assert "pytest-xdist stopped its workers before they had run every test to its end" in (run.log)
+    stopped = "pytest-xdist's -x or --maxfail (in args or the project's addopts) stopped the run"
+    assert stopped in run.log, run.log
     assert "1 of them quarantined, which pytest's -x and --maxfail count" in run.log
 
 
@@ -1031,9 +1032,9 @@ def test_a_rerun_pytest_xdist_stopped_fails_the_shard_saying_so(tmp_path: Path) 
     make_project(tmp_path, {"test_r.py": FAILS_MORE_EACH_ROUND})
     run = shipline(tmp_path, "run", args="--maxfail=2 -n 2 --dist each", reruns="1")
     assert run.code == 1, run.log
-    assert (
-        "rerun 1: pytest-xdist stopped its workers before they had rerun every test to its end"
-    ) in error(run)
+    assert "rerun 1: pytest-xdist's -x or --maxfail (in args or the project's addopts)" in (
+        error(run)
+    )
 
 
 CRASHES_IN_TEARDOWN = """\

@@ -33,3 +33,23 @@ def test_coverage_shows_as_coverage_py_does_never_100_nor_0_unless_so(
 ) -> None:
     # a figure that would read as the 100 it misses, or as nothing covered, is not rounded so
     assert CoverageTotal(percent, None, "").shown == shown
+
+
+@pytest.mark.parametrize(
+    ("percent", "fail_under", "precision"),
+    [
+        (66.667, 66.67, 3),  # below at the project's precision, not at two decimals
+        (66.67, 67, 0),  # coverage.py's default precision: 67, not below
+        (66.4, 67, 0),
+        (99.996, 100, 0),
+        (100.0, 100, 0),
+        (81.814, 81.82, 2),
+    ],
+)
+def test_the_project_s_fail_under_is_judged_as_coverage_py_judges_it(
+    percent: float, fail_under: float, precision: int
+) -> None:
+    from coverage.results import should_fail_under
+
+    total = CoverageTotal(percent, fail_under, "the project's fail_under", precision)
+    assert total.below is should_fail_under(percent, fail_under, precision)

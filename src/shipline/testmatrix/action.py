@@ -492,15 +492,16 @@ def _run(context: ActionContext, common: Common) -> int:
                 f"; {len(stopped.quarantined)} of them quarantined, which pytest's -x and "
                 "--maxfail count like any failure"
             )
-        what = (
-            f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
-            f"(first: {unreported[0]})"
-            if unreported
-            else "pytest-xdist stopped its workers before they had run every test to its end"
-        )
+        if unreported:
+            raise ToolFailedError(
+                f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
+                f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
+                f"pytest.exit() in a test, or a crash stopped the run{after}"
+            )
         raise ToolFailedError(
-            f"{what}: -x or --maxfail (in args or the project's addopts), pytest.exit() in a "
-            f"test, or a crash stopped the run{after}"
+            "pytest-xdist's -x or --maxfail (in args or the project's addopts) stopped the run "
+            "and its workers with it: nothing shows that each test ran to its end on every "
+            f"worker, so the shard fails; leave them out under -n{after}"
         )
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
@@ -540,8 +541,9 @@ def _run(context: ActionContext, common: Common) -> int:
         junit_files.append(report.name)
         if _stopped_by_xdist(again):
             raise ToolFailedError(
-                f"rerun {attempt}: pytest-xdist stopped its workers before they had rerun every "
-                "test to its end: -x or --maxfail (in args or the project's addopts) stopped it"
+                f"rerun {attempt}: pytest-xdist's -x or --maxfail (in args or the project's "
+                "addopts) stopped the rerun and its workers with it: nothing shows that each "
+                "test ran to its end on every worker, so the shard fails; leave them out under -n"
             )
         rerun = set(still_failing)
         for result in again.results:
@@ -1060,6 +1062,8 @@ class CoverageTotal:
     percent: float
     threshold: float | None
     source: str  # where the threshold comes from
+    # the decimals the total is judged on: coverage-threshold's two, or the project's precision
+    precision: int = 2
 
     @property
     def shown(self) -> str:
@@ -1077,8 +1081,8 @@ class CoverageTotal:
             return False
         if self.threshold >= 100:  # as coverage.py's fail_under: 100 means every line
             return self.percent < 100
-        # judged on two decimals, as coverage.py's fail_under is on its precision
-        return round(self.percent, 2) < self.threshold
+        # as coverage.py judges fail_under: on the total rounded to the report's precision
+        return round(self.percent, self.precision) < self.threshold
 
     @property
     def gate(self) -> str:
@@ -1134,7 +1138,12 @@ def _combine_coverage(
     if threshold is not None:
         return CoverageTotal(combined.percent, threshold, "coverage-threshold")
     if combined.fail_under:
-        return CoverageTotal(combined.percent, combined.fail_under, "the project's fail_under")
+        return CoverageTotal(
+            combined.percent,
+            combined.fail_under,
+            f"the project's fail_under, to its precision of {combined.precision} decimal(s)",
+            combined.precision,
+        )
     return CoverageTotal(combined.percent, None, "")
 
 

@@ -23,6 +23,7 @@ CONFIG_FILES = (".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml")
 class Combined:
     percent: float  # the total covered
     fail_under: float  # the project's own [report] fail_under (0: none)
+    precision: int  # the project's [report] precision, which coverage.py judges fail_under on
 
 
 def combine(
@@ -48,9 +49,14 @@ def combine(
             cov.save()
             percent = cov.report(file=io.StringIO())
             fail_under = cov.get_option("report:fail_under")
+            precision = cov.get_option("report:precision")
     except coverage.CoverageException as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
-    return Combined(float(percent), float(fail_under) if isinstance(fail_under, int | float) else 0)
+    return Combined(
+        float(percent),
+        float(fail_under) if isinstance(fail_under, int | float) else 0,
+        precision if isinstance(precision, int) else 0,
+    )
 
 
 def omit_patterns(project: Path) -> list[str]:
