@@ -29,10 +29,10 @@ _NATIVE_FRAME = re.compile(
 _INSTALLED = re.compile(r"(^|/)(site-packages|dist-packages)/")
 # pytest 9.2 and newer cut a long message attribute and point to the element text, which no
 # reader of an annotation or a summary has (the job log may not show it all: --tb=no)
+_SHORTENED = re.compile(r"\n\[(?P<note>[^\]\n]+); full report in element text\]\Z")
 # What XML 1.0 cannot hold even escaped (control characters but tab, newline, carriage return;
 # surrogates; U+FFFE and U+FFFF): written as pytest's JUnit writes them, #xNN
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SHORTENED = re.compile(r"\n\[(?P<note>[^\]\n]+); full report in element text\]\Z")
 # What a test that failed, then passed on a rerun, carries in the merged report instead of its
 # failure: Maven Surefire's names, which Jenkins and other JUnit readers show as flaky.
 FLAKY_TAGS = {"failure": "flakyFailure", "error": "flakyError"}
@@ -260,8 +260,7 @@ def _show_judged(suites: Sequence[ET.Element], shard: ShardReport) -> None:
     for nodeid, (message, details) in shard.flaky.items():
         _shown_flaky(_cases_of(by_key, nodeid), message, details)
     for nodeid, (message, details) in shard.failed.items():
-        if _cases_of(by_key, nodeid):
-            _shown_failed(_cases_of(by_key, nodeid), message, details)
+        _shown_failed(_cases_of(by_key, nodeid), message, details)
     # pytest-rerunfailures leaves an empty case for each earlier attempt, which a JUnit reader
     # counts a pass: gone beside a case that did not pass (under --dist each, so is a pass on
     # another worker: the test failed)
@@ -317,7 +316,7 @@ def _shown_failed(cases: Sequence[ET.Element], message: str, details: str) -> No
         for child in case.findall("error"):
             child.tag = "failure"
             child.set("message", _xml_text(message))
-    if any(case.find("failure") is not None for case in cases):
+    if not cases or any(case.find("failure") is not None for case in cases):
         return
     last = cases[-1]
     for child in last.findall("skipped"):
