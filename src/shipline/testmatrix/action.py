@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import NoReturn
 
 from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
@@ -331,6 +332,43 @@ def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
     )
 
 
+def _refuse_stopped(
+    context: ActionContext,
+    common: Common,
+    first: runner.Attempt,
+    unreported: Sequence[str],
+    assigned: int,
+    today: dt.date,
+) -> NoReturn:
+    """A shard whose run was stopped before every test was seen to its end fails, naming why."""
+    # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass, nor
+    # one whose worker pytest-xdist stopped (under --dist each another worker may have
+    # reported it; an xdist before 3.4 stops a worker in the middle of a teardown). The
+    # failures that stopped it are annotated, as pytest lists them: no report is written
+    stoppers = [r for r in first.results if r.outcome.failing]
+    stopped = _verdict(common, stoppers, today)
+    _annotate(context, common, stopped)
+    after = (
+        f", after {len(stoppers)} failing test(s) (first: {stoppers[0].nodeid})" if stoppers else ""
+    )
+    if stopped.quarantined:  # pytest knows no quarantine: it stops on those failures too
+        after += (
+            f"; {len(stopped.quarantined)} of them quarantined, which pytest's -x and "
+            "--maxfail count like any failure"
+        )
+    if unreported:
+        raise ToolFailedError(
+            f"{len(unreported)} of the shard's {assigned} tests did not run "
+            f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
+            f"pytest.exit() in a test, or a crash stopped the run{after}"
+        )
+    raise ToolFailedError(
+        "pytest-xdist's -x or --maxfail (in args or the project's addopts) stopped the run "
+        "and its workers with it: nothing shows that each test ran to its end on every "
+        f"worker, so the shard fails; leave them out under -n{after}"
+    )
+
+
 def _stopped_by_xdist(attempt: runner.Attempt) -> bool:
     """pytest-xdist's -x or --maxfail ended the run: the only exit code 2 the runner lets by."""
     return attempt.returncode == runner.INTERRUPTED
@@ -475,34 +513,7 @@ def _run(context: ActionContext, common: Common) -> int:
     final = {r.nodeid: r for r in first.results}
     unreported = [n for n in assigned if n not in final]
     if unreported or _stopped_by_xdist(first):
-        # e.g. -x or --maxfail in args, or a crash: a test that never ran must not pass, nor
-        # one whose worker pytest-xdist stopped (under --dist each another worker may have
-        # reported it; an xdist before 3.4 stops a worker in the middle of a teardown). The
-        # failures that stopped it are annotated, as pytest lists them: no report is written
-        stoppers = [r for r in first.results if r.outcome.failing]
-        stopped = _verdict(common, stoppers, today)
-        _annotate(context, common, stopped)
-        after = (
-            f", after {len(stoppers)} failing test(s) (first: {stoppers[0].nodeid})"
-            if stoppers
-            else ""
-        )
-        if stopped.quarantined:  # pytest knows no quarantine: it stops on those failures too
-            after += (
-                f"; {len(stopped.quarantined)} of them quarantined, which pytest's -x and "
-                "--maxfail count like any failure"
-            )
-        if unreported:
-            raise ToolFailedError(
-                f"{len(unreported)} of the shard's {len(assigned)} tests did not run "
-                f"(first: {unreported[0]}): -x or --maxfail (in args or the project's addopts), "
-                f"pytest.exit() in a test, or a crash stopped the run{after}"
-            )
-        raise ToolFailedError(
-            "pytest-xdist's -x or --maxfail (in args or the project's addopts) stopped the run "
-            "and its workers with it: nothing shows that each test ran to its end on every "
-            f"worker, so the shard fails; leave them out under -n{after}"
-        )
+        _refuse_stopped(context, common, first, unreported, len(assigned), today)
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
     not_rerun = ""

@@ -206,7 +206,7 @@ def interruption(output: str, directory: Path) -> str | None:
 
 def stopped_on_failures(output: str) -> bool:
     """Whether pytest-xdist's -x or --maxfail ended the run (exit code 2, where pytest alone
-    exits 1): the tests ran until enough of them failed, and the report holds them."""
+    exits 1): its report holds the failures that stopped it."""
     stops = [m for line in output.splitlines() if (m := _STOPPED.match(line))]
     # xdist's Interrupted, not a pytest.exit() whose reason happens to read so
     return (

@@ -558,7 +558,7 @@ def _check_completed(
     stopped = None
     if result.returncode == INTERRUPTED:
         if stopped_on_failures(result.stdout):
-            return  # as pytest's own -x: what ran is judged, what did not run is not passed
+            return  # the report names the failures that stopped it; the shard fails on it
         stopped = interruption(result.stdout, project.directory.resolve())
     if stopped:
         raise ToolFailedError(f"pytest stopped the run (exit code {INTERRUPTED}): {stopped}")
