@@ -711,6 +711,54 @@ def test_a_skipped_subtest_does_not_make_its_test_skipped(tmp_path: Path, args: 
     assert [run.outputs[k] for k in ("passed", "skipped")] == ["2", "2"]
 
 
+XFAILS = """\
+import pytest
+
+
+@pytest.mark.xfail(reason="known bug")
+def test_xfailed():
+    assert False
+
+
+@pytest.mark.xfail(run=False, reason="hangs")
+def test_xfailed_unrun():
+    pass
+
+
+@pytest.mark.xfail(reason="fixed since")
+def test_xpassed():
+    pass
+
+
+@pytest.mark.xfail(reason="must fail", strict=True)
+def test_xpassed_strictly():
+    pass
+
+
+def test_skipped():
+    pytest.skip("not here")
+
+
+def test_passed():
+    pass
+"""
+
+
+@pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
+def test_xfailed_and_xpassed_tests_are_counted_apart_as_pytest_s_last_line_does(
+    tmp_path: Path, args: str
+) -> None:
+    # pytest: 1 failed, 2 passed, 1 skipped, 2 xfailed, 1 xpassed (JUnit: an xpass is a pass)
+    make_project(tmp_path, {"test_xfail.py": XFAILS})
+    run = shipline(tmp_path, "run", args=args, reruns="0")
+    assert run.code == 1, run.log
+    said = "6 tests: 2 passed (xpassed: 1), 1 failed, 0 flaky, 3 skipped (xfailed: 2), 0 q"
+    assert said in run.summary.replace("**", ""), run.summary
+    results = json.loads((tmp_path / "test-results" / "shard-1of1.json").read_text())["results"]
+    xfail = {r["nodeid"].rsplit("::")[-1] for r in results if r["xfail"]}
+    assert xfail == {"test_xfailed", "test_xfailed_unrun", "test_xpassed"}, results
+
+
 @pytest.mark.parametrize("args", ["", "-n 2"], ids=["", "xdist"])
 def test_times_are_kept_to_the_microsecond_not_junit_s_millisecond(
     tmp_path: Path, args: str

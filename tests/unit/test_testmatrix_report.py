@@ -36,6 +36,19 @@ def test_manifests_round_trip_through_json(tmp_path: Path) -> None:
     assert loaded.junit == ["nested/s1.xml"]  # relative to the results directory
 
 
+def test_an_xfail_mark_travels_in_a_shard_s_report(tmp_path: Path) -> None:
+    made = manifest(1, 1)
+    made.results = [TestResult("t1", Outcome.SKIPPED, 0.5, xfail=True)]
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(made.to_json()))
+    (loaded,) = report.read_manifests(tmp_path)
+    assert loaded.results[0].xfail is True
+    older = made.to_json()
+    del older["results"][0]["xfail"]  # from a shipline before it was kept: no xfail
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(older))
+    (loaded,) = report.read_manifests(tmp_path)
+    assert loaded.results[0].xfail is False
+
+
 def test_a_shard_runs_id_travels_in_its_report(tmp_path: Path) -> None:
     made = manifest(1, 1)
     made.report_id = "9f2c"

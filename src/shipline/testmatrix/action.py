@@ -1202,12 +1202,19 @@ def _tally(results: Sequence[TestResult], verdict: Verdict, shown_count: str) ->
     tally = counts(results)
     # pytest's last line counts errors apart from failures: say how many of them there are
     errors = sum(1 for r in verdict.failed if r.outcome is Outcome.ERROR)
+    xpassed = sum(1 for r in results if r.xfail and r.outcome is Outcome.PASSED)
+    xfailed = sum(1 for r in results if r.xfail and r.outcome is Outcome.SKIPPED)
     return (
-        f"{shown_count} tests: {tally[Outcome.PASSED]} passed, "
-        f"{len(verdict.failed)} failed{f' (errors: {errors})' if errors else ''}, "
-        f"{len(verdict.flaky)} flaky, {tally[Outcome.SKIPPED]} skipped, "
-        f"{len(verdict.quarantined)} quarantined."
+        f"{shown_count} tests: {tally[Outcome.PASSED]} passed{_of_which('xpassed', xpassed)}, "
+        f"{len(verdict.failed)} failed{_of_which('errors', errors)}, "
+        f"{len(verdict.flaky)} flaky, {tally[Outcome.SKIPPED]} skipped"
+        f"{_of_which('xfailed', xfailed)}, {len(verdict.quarantined)} quarantined."
     )
+
+
+def _of_which(kind: str, count: int) -> str:
+    """How many of a count pytest's last line counts apart (as errors, xfailed, xpassed)."""
+    return f" ({kind}: {count})" if count else ""
 
 
 def _cells_not_passed(manifests: Sequence[Manifest]) -> dict[str, list[tuple[str, Outcome]]]:

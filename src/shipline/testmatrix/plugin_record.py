@@ -3,7 +3,8 @@
 The JUnit report keeps one outcome, a time in milliseconds and the failure's text per test.
 The plugin's record (``shard_plugin._RunRecord``) adds what that loses: the attempts a rerun
 plugin made, the exact times, which skips were only a subtest's, the place of a failure whose
-text names none (--tb=line, --tb=no), and which tests crashed their pytest-xdist worker.
+text names none (--tb=line, --tb=no), which tests crashed their pytest-xdist worker, and which
+xfailed or xpassed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def as_recorded(
     """``results`` as the record shows them; ``directory`` is where pytest ran (resolved)."""
     seconds: Mapping[str, Any] = record.get("seconds", {})
     skipped = set(record.get("skipped", ()))
+    xfail = set(record.get("xfail", ()))
     frames: Mapping[str, Any] = record.get("frames", {})
     reruns: Mapping[str, Mapping[str, Any]] = record.get("reruns", {})
     crashed: Mapping[str, Any] = record.get("crashed", {})
@@ -37,6 +39,8 @@ def as_recorded(
             if result.outcome is Outcome.SKIPPED and nodeid not in skipped:
                 # it ran to the end: JUnit put a subtest's skip in its case
                 result = replace(result, outcome=Outcome.PASSED, message="")
+        if nodeid in xfail and result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
+            result = replace(result, xfail=True)
         if nodeid in crashed and result.outcome is Outcome.ERROR:
             result = _crashed(result, crashed[nodeid])
         if nodeid in reruns:  # placed by its first failure, not by a later attempt's

@@ -150,6 +150,7 @@ class Manifest:
                     "file": r.file,
                     "line": r.line,
                     "attempts": r.attempts,
+                    "xfail": r.xfail,
                 }
                 for r in self.results
             ],
@@ -171,6 +172,7 @@ class Manifest:
                     r.get("file"),
                     r.get("line"),
                     int(r.get("attempts", 1)),
+                    xfail=r.get("xfail") is True,
                 )
                 for r in data["results"]
             ]

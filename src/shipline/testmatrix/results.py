@@ -35,6 +35,9 @@ class TestResult:
     file: str | None = None  # relative to the project directory
     line: int | None = None
     attempts: int = 1  # 1 + the reruns it took
+    # marked xfail: skipped, it is an xfailed test (it failed as expected); passed, an xpassed
+    # one (pytest's last line counts both apart from skips and passes)
+    xfail: bool = False
     # Set only when runs of several matrix cells are combined into one (durations.combine_runs):
     # the mean time of the cells where it passed outright, None when it passed in none. A
     # failure in another cell leaves those times true, and the durations history keeps them.

@@ -117,7 +117,9 @@ class _RunRecord:
       ``pytest_runtest_makereport`` below gives its report), which JUnit's text leaves out
       under --tb=line and --tb=no;
     - the tests whose pytest-xdist worker died under them: JUnit files the crash as an error
-      "failed on setup", which it was not (pytest's summary says FAILED).
+      "failed on setup", which it was not (pytest's summary says FAILED);
+    - the tests marked xfail that were skipped (xfailed) or passed (xpassed): JUnit files an
+      xpass as a plain pass.
 
     Under pytest-xdist the controller gets every worker's reports, so only it keeps and
     writes these (``workerinput`` marks a worker).
@@ -133,6 +135,7 @@ class _RunRecord:
         self.first_failures: dict[str, dict[str, Any]] = {}  # node id -> its first failure
         self.seconds: dict[str, float] = {}
         self.skipped: set[str] = set()
+        self.xfail: set[str] = set()  # node ids that xfailed or xpassed
         self.frames: dict[str, list[Any]] = {}
         self.crashed: dict[str, dict[str, Any]] = {}  # node id -> what pytest-xdist said
         self.errored: set[str] = set()  # node ids whose fixture failed for good (on a worker)
@@ -155,6 +158,8 @@ class _RunRecord:
                 self.skipped.add(nodeid)
                 if self._rerun_by(run):
                     self.skipped_on_rerun.add(nodeid)
+            if hasattr(report, "wasxfail"):  # pytest's mark of an xfail or a (lax) xpass
+                self.xfail.add(nodeid)
         frame = getattr(report, _FRAME_ATTRIBUTE, None)
         if frame is not None:
             self.frames.setdefault(nodeid, frame)
@@ -247,6 +252,7 @@ class _RunRecord:
             "reruns": reruns,
             "seconds": self.seconds,
             "skipped": sorted(self.skipped),
+            "xfail": sorted(self.xfail),
             "frames": self.frames,
             "crashed": {nodeid: self._crash(nodeid) for nodeid in self.crashed},
             "failed": _failed_by_pytest(session.config),

@@ -129,7 +129,7 @@ SPEC = ActionSpec(
             "merge.",
         ),
         OutputSpec("tests", "plan: number of tests collected; run/merge: number of tests run."),
-        OutputSpec("passed", "run/merge: tests that passed first time."),
+        OutputSpec("passed", "run/merge: tests that passed first time, xpassed ones included."),
         OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
         OutputSpec("skipped", "run/merge: skipped tests, xfailed ones included (an xpass passed)."),
         OutputSpec("flaky", "run/merge: tests that passed only on a rerun (not quarantined)."),
