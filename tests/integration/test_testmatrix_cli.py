@@ -857,7 +857,7 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert "| `tests/test_failing.py::test_broken` | run attempt 2 |" in merged.summary
     assert (
         "warning",
-        "tests/test_failing.py::test_broken is flaky: failed in run attempt 1 (1 tries there), "
+        "tests/test_failing.py::test_broken is flaky: failed in run attempt 1 (1 try there), "
         "then passed in run attempt 2: assert (1 + 1) == 3",
     ) in [(n, m) for n, _, m in merged.annotations]
     assert shipline(workspace, "merge", flaky="fail", **merge).code == 1
@@ -873,6 +873,25 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert sorted((r["shard"], r["attempt"], r["plan"]) for r in reports) == sorted(
         [(1, 1, planned_with), (2, 1, planned_with), (failed, 2, planned_with)]
     )
+
+
+def test_a_failure_flaky_in_its_job_run_again_says_it_passed_there_only_on_a_rerun(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, flaky=True)
+    shard = {"shards": "1", "shard": "1", "durations": "planned-with.json"}
+    assert run_in_attempt(workspace, 1, reruns="0", **shard).code == 1
+    (workspace / "ran-once").unlink()  # it fails at first in the new attempt too
+    again = run_in_attempt(workspace, 2, reruns="1", **shard)
+    assert again.code == 0 and again.outputs["flaky"] == "1", again.log
+    merged = shipline(workspace, "merge", results="results", durations="history.json")
+    assert merged.code == 0 and merged.outputs["flaky"] == "1", merged.log
+    assert (
+        "warning",
+        "tests/test_flaky.py::test_flaky is flaky: failed in run attempt 1 (1 try there), "
+        "then passed on a rerun in run attempt 2: AssertionError: first attempt fails",
+    ) in [(n, m) for n, _, m in merged.annotations]
 
 
 SKIPPED_WHEN_RUN_AGAIN = """\
@@ -908,7 +927,7 @@ def test_a_failure_its_job_run_again_only_skipped_still_fails_the_merge(tmp_path
     assert merged.code == 1 and merged.outputs["failed"] == "1", merged.log
     assert (
         "error",
-        "tests/test_service.py::test_needs_the_service failed: in run attempt 1 (1 tries there), "
+        "tests/test_service.py::test_needs_the_service failed: in run attempt 1 (1 try there), "
         "then was skipped in run attempt 2: AssertionError: the service answered 500",
     ) in [(n, m.split("\n")[0]) for n, _, m in merged.annotations]
     assert "1 test(s) that failed there were skipped in the newer one: they failed." in (

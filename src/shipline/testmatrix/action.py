@@ -1323,11 +1323,12 @@ def _told(result: TestResult, message: str) -> str:
             earlier = f"flaky in run attempt {run.earlier} (passed on rerun {result.attempts - 1})"
         else:
             verb = "errored" if run.was is Outcome.ERROR else "failed"
-            earlier = f"{verb} in run attempt {run.earlier} ({result.attempts} tries there)"
+            tries = f"{result.attempts} {'try' if result.attempts == 1 else 'tries'}"
+            earlier = f"{verb} in run attempt {run.earlier} ({tries} there)"
         if result.outcome.failing:
             earlier = earlier.split(" ", 1)[1]  # the outcome is said before it
-        did = "was skipped" if run.now is Outcome.SKIPPED else "passed"
-        return f"{earlier}, then {did} in run attempt {run.newer}: {message}"
+        did = {Outcome.SKIPPED: "was skipped", Outcome.FLAKY: "passed on a rerun"}
+        return f"{earlier}, then {did.get(run.now, 'passed')} in run attempt {run.newer}: {message}"
     if result.outcome is Outcome.FLAKY:
         return f"failed, then passed on rerun {result.attempts - 1}: {message}"
     return message
