@@ -1128,6 +1128,33 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
     ]
 
 
+def test_a_failing_shard_counts_the_tests_an_entry_begins_among_its_own(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace, failing=True)
+    register(workspace, "2999-12-31")
+    text = (workspace / "quarantine.yml").read_text()
+    (workspace / "quarantine.yml").write_text(
+        text.replace("tests/test_failing.py::test_broken", "tests/test_fast.py::test_add")
+    )
+    inputs = {"shards": "2", "reruns": "0", "quarantine": "quarantine.yml"}
+    runs = [shipline(workspace, "run", shard=str(n), **inputs) for n in (1, 2)]
+    assert sorted(run.code for run in runs) == [0, 1]
+    failed = [run.code for run in runs].index(1)
+    mine = manifest(workspace, f"shard-{failed + 1}of2")["tests"]
+    assert isinstance(mine, list)
+    count = sum(1 for test in mine if test.startswith("tests/test_fast.py::test_add["))
+    assert 0 < count < 6, mine  # the 6 parameters are spread over both shards
+    assert warnings_of(runs[failed]) == [
+        (
+            "quarantine.yml",
+            "3",
+            f"tests/test_fast.py::test_add is the beginning of {count} test id(s) of this shard, "
+            "no test id itself: an entry holds one whole node id, so this one holds none; list "
+            "the tests it should hold",
+        )
+    ]
+
+
 def test_a_shard_that_fails_a_test_its_register_meant_to_hold_says_why(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)

@@ -608,7 +608,8 @@ def _run(context: ActionContext, common: Common) -> int:
         # a failure the register was meant to hold: the entry's mistake, said where it fails
         # (merge says it too; a passing shard leaves it to merge, once)
         tests = [r.nodeid for r in results]
-        _warn_of_entries(context, common.register, tests, common.project, today)
+        within = " of this shard" if shards > 1 else ""
+        _warn_of_entries(context, common.register, tests, common.project, today, within)
     _set_result_outputs(context, results, verdict, verdict.passed)
     context.files.set_output("junit", results_dir / f"{stem}.xml")
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
@@ -1022,9 +1023,11 @@ def _warn_of_entries(
     tests: Collection[str],
     project: Path,
     today: dt.date,
+    within: str = "",
 ) -> None:
-    """Warnings on the register's entries that can hold no test, or whose test's file is gone."""
-    for entry, why in quarantine.holding_nothing(register, tests, today):
+    """Warnings on the register's entries that can hold no test, or whose test's file is gone
+    (``within``: see ``quarantine.holding_nothing``)."""
+    for entry, why in quarantine.holding_nothing(register, tests, today, within):
         context.console.annotate(
             _on_entry(
                 register,

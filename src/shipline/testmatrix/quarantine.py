@@ -213,13 +213,14 @@ def ready_to_release(
 
 
 def holding_nothing(
-    register: Register, tests: Iterable[str], today: dt.date
+    register: Register, tests: Iterable[str], today: dt.date, within: str = ""
 ) -> list[tuple[Entry, str]]:
     """Active entries that can hold no test, each with why: ids match whole node ids, as pytest
     prints them. An entry that is only the beginning of some (a class, a module, a parametrized
     test without its parameters), or that is written with a wildcard, a leading ``./`` or a
     ``\\`` in its path, is a mistake; one that merely names no test of this layer may be
-    another layer's."""
+    another layer's. ``within`` says where ``tests`` come from when they are not all of the
+    run's (" of this shard")."""
     collected = set(tests)
     found = []
     for entry in register.active(today).values():
@@ -227,7 +228,9 @@ def holding_nothing(
             continue
         covered = sum(1 for t in collected if t.startswith((entry.test + "::", entry.test + "[")))
         if covered:
-            found.append((entry, f"is the beginning of {covered} test id(s), no test id itself"))
+            found.append(
+                (entry, f"is the beginning of {covered} test id(s){within}, no test id itself")
+            )
         elif "*" in entry.test or "?" in entry.test:
             found.append((entry, "matches no test: ids are matched whole, without wildcards"))
         elif entry.test.startswith("./"):
