@@ -102,10 +102,14 @@ def test_shard_count_is_capped_by_the_number_of_tests() -> None:
     assert all(len(s.tests) == 1 for s in plan.shards)
 
 
-def test_unknown_tests_get_the_median_of_known_ones_and_skipped_tests_count_zero() -> None:
-    stored = {"a": 1.0, "b": 2.0, "c": 9.0, "gone": 100.0, "s": 5.0}
-    estimates, unknown = sharding.estimate(["a", "b", "c", "new", "s"], stored, skipped=["s"])
-    assert estimates == {"a": 1.0, "b": 2.0, "c": 9.0, "new": 2.0, "s": 0.0}
+def test_unknown_tests_get_the_median_of_known_ones_and_skipped_tests_what_the_skip_took() -> None:
+    stored = {"a": 1.0, "b": 2.0, "c": 9.0, "gone": 100.0, "s": 0.0004, "x": 0.0001}
+    tests = ["a", "b", "c", "new", "s", "x", "unmeasured-skip"]
+    estimates, unknown = sharding.estimate(tests, stored, ["s", "x", "unmeasured-skip"])
+    # the skips (a mark's setup) stay out of the median, which would be 1.0 with them
+    assert estimates == {
+        "a": 1.0, "b": 2.0, "c": 9.0, "new": 2.0, "s": 0.0004, "x": 0.0001, "unmeasured-skip": 0.0
+    }  # fmt: skip
     assert unknown == 1  # "gone" (deleted or renamed) does not count, nor skew the median
 
 

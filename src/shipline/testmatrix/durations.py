@@ -26,9 +26,10 @@ Format (``version`` 1)::
 - ``outcome`` is the last outcome (the worst over the matrix cells); a test last skipped keeps
   its ``seconds`` and ``recent`` as they were, and is planned on what its skipped run took:
   ``skipped_seconds`` (optional, absent when 0). pytest times a test skipped before it ran (a
-  mark, a ``skipif``, an ``xfail`` with ``run=False``) at 0, so it is planned as taking no time;
-  an ``xfail`` test runs its whole body, and one that calls ``pytest.skip()`` ran up to there,
-  so it is planned on that time.
+  mark, a ``skipif``, an ``xfail`` with ``run=False``) at its setup, about nothing; an ``xfail``
+  test runs its whole body, and one that calls ``pytest.skip()`` ran up to there, so it is
+  planned on that time. No skip's time enters the median that unknown tests are planned on: it
+  says nothing of how long a test that runs takes.
 - ``streak`` counts consecutive merged runs in which the test passed (a rerun pass, i.e.
   flaky, resets it).
 - ``held`` (optional, absent when 0) counts the consecutive merged runs the test passed while
@@ -116,13 +117,9 @@ class History:
 
     @property
     def skipped(self) -> set[str]:
-        """Tests last skipped before they ran anything: the planner counts them as taking no
-        time and leaves them out of the median that unknown tests get."""
-        return {
-            t
-            for t, e in self.tests.items()
-            if e.outcome is Outcome.SKIPPED and not e.skipped_seconds
-        }
+        """Tests last skipped: the planner counts what their skip took (``seconds`` says) and
+        leaves them out of the median that unknown tests get."""
+        return {t for t, e in self.tests.items() if e.outcome is Outcome.SKIPPED}
 
     def to_text(self) -> str:
         body: dict[str, Any] = {"version": VERSION}

@@ -84,7 +84,9 @@ class Plan:
 def estimate(
     tests: Iterable[str], durations: Mapping[str, float], skipped: Iterable[str] = ()
 ) -> tuple[dict[str, float], int]:
-    """Seconds per test: measured, 0 for tests last skipped, else the median of measured ones.
+    """Seconds per test: measured, else the median of the measured tests that ran. A test last
+    ``skipped`` is planned on what its skip took (in ``durations``; 0 when absent) and left
+    out of the median: a skip by a mark took nothing, which says nothing of a new test's time.
 
     Only durations of collected tests count, so deleted or renamed tests do not skew the
     median; a renamed test is simply unknown until it is measured under its new name.
@@ -99,7 +101,7 @@ def estimate(
     unknown = 0
     for test in collected:
         if test in skipped_ids:
-            result[test] = 0.0
+            result[test] = max(0.0, durations.get(test, 0.0))
         elif test in durations:
             result[test] = max(0.0, durations[test])
         else:
