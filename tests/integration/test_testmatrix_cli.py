@@ -1517,6 +1517,25 @@ def test_testpaths_pytest_cannot_find_under_the_project_are_bad_input(tmp_path: 
     assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
 
 
+def test_testpaths_outside_the_project_are_bad_input(tmp_path: Path) -> None:
+    """pytest collects a testpaths entry that leads out of the rootdir, under ids that are no
+    paths in the project: a rerun of a failure could not find its test."""
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    shutil.copytree(project / "tests", workspace / "elsewhere")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["tests"]', '["tests", "../elsewhere"]'))
+    for mode, inputs in (("plan", {}), ("run", {"shards": "1", "shard": "1"})):
+        refused = shipline(workspace, mode, **inputs)
+        assert refused.code == 2, refused.log
+        assert (
+            f"the testpaths of the project's pytest configuration lead outside {project} (the "
+            "rootdir: the path input): ../elsewhere; test ids are paths under the project"
+        ) in refused.log
+    assert not (workspace / "test-results").exists()
+    assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
+
+
 def test_merge_refuses_to_run_on_another_project_than_the_shards(tmp_path: Path) -> None:
     """In a monorepo, a merge without the shards' path would read another directory's
     coverage settings (skipping the project's gate) and annotate files that are not there."""

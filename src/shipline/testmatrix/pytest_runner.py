@@ -200,6 +200,8 @@ def collect(project: Project) -> list[str]:
         return []
     if result.returncode == USAGE_ERROR:
         raise conftest_not_imported(result, project.directory) or _refused_options(result)
+    if collected is not None:  # before its errors: tests collected from the wrong place
+        _check_testpaths(collected, project)
     if collected is not None and collected["errors"]:
         raise _could_not_collect(result, collected["errors"])
     if result.returncode < 0:
@@ -214,11 +216,18 @@ def collect(project: Project) -> list[str]:
         )
     if collected is None:
         raise ToolFailedError(f"pytest collected without shipline's plugin: {result.tail()}")
-    _check_testpaths(collected, project)
     return [str(test) for test in collected["tests"]]
 
 
 def _check_testpaths(answer: Mapping[str, Any], project: Project) -> None:
+    outside = answer.get("testpaths_outside")
+    if outside:
+        raise UsageError(
+            f"the testpaths of the project's pytest configuration lead outside {project.directory}"
+            f" (the rootdir: the path input): {', '.join(map(str, outside))}; test ids are paths "
+            "under the project: set path to a directory that holds them, or paths to the test "
+            "directories"
+        )
     if answer.get("testpaths_missed"):
         raise UsageError(
             "pytest found none of the testpaths of the project's pytest configuration under "

@@ -485,9 +485,12 @@ def pytest_collection_finish(session: Any) -> None:
         return
     tests = [item.nodeid for item in session.items]
     errors = session.config.stash[_ERRORS].found
-    missed = _testpaths_missed(session.config)
+    checked = {
+        "testpaths_missed": _testpaths_missed(session.config),
+        "testpaths_outside": _testpaths_outside(session.config),
+    }
     for target, answer in unanswered.answers:
-        _answer(target, {**answer, "tests": tests, "errors": errors, "testpaths_missed": missed})
+        _answer(target, {**answer, "tests": tests, "errors": errors, **checked})
     unanswered.answers.clear()
     unanswered.written = True
 
@@ -516,6 +519,21 @@ def _testpaths_missed(config: Any) -> bool:
     # pytest 7 spells the name INCOVATION_DIR
     fallback = getattr(source, "name", "") in ("INVOCATION_DIR", "INCOVATION_DIR")
     return bool(config.getini("testpaths")) and fallback
+
+
+def _testpaths_outside(config: Any) -> list[str]:
+    """The testpaths pytest collected from that lie outside the rootdir (``../other/tests``):
+    their tests' ids are no paths under the project, which a rerun cannot find again."""
+    source = getattr(config, "args_source", None)
+    if getattr(source, "name", "") != "TESTPATHS" or config.option.pyargs:
+        return []
+    root = Path(str(config.rootpath)).resolve()
+    outside = []
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path != root and root not in path.parents:
+            outside.append(arg)
+    return outside
 
 
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
