@@ -634,6 +634,7 @@ class TestInAClass:
         ("--pdb", "--pdb"),
         ("--collect-only", "--collect-only"),
         ("-p no:junitxml", "-p no:junitxml"),
+        ("--cache-show", "--cache-show"),
     ],
 )
 def test_options_under_which_pytest_does_not_run_each_test_are_refused(
@@ -644,6 +645,29 @@ def test_options_under_which_pytest_does_not_run_each_test_are_refused(
         refused = shipline(tmp_path, mode)
         assert refused.code == 2, refused.log
         assert f"leave out {named} (in args or the project's addopts)" in error(refused)
+
+
+def test_an_option_under_which_pytest_ends_well_without_collecting_is_bad_input(
+    tmp_path: Path,
+) -> None:
+    # pytest answers --version and --help before it configures the plugin, which cannot
+    # refuse them
+    make_project(tmp_path, {"test_two.py": TWO_TESTS})
+    for mode, option, printed in (
+        ("plan", "--version", f"pytest {pytest.__version__}"),
+        ("run", "--version", f"pytest {pytest.__version__}"),
+        ("run", "--help", "to see available fixtures type: pytest --fixtures"),
+    ):
+        refused = shipline(tmp_path, mode, args=option)
+        assert refused.code == 2, refused.log
+        said = error(refused)
+        assert said.startswith(
+            "pytest ended (exit code 0) without collecting the tests: an option in the input "
+            "'args' or the project's addopts made it do something else (--version, --help, a "
+            "plugin's own command); it printed: "
+        ), said
+        assert printed in said, said
+    assert not (tmp_path / "test-results").exists()
 
 
 def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> None:

@@ -215,7 +215,9 @@ def collect(project: Project) -> list[str]:
             f"{problem or result.tail()}"
         )
     if collected is None:
-        raise ToolFailedError(f"pytest collected without shipline's plugin: {result.tail()}")
+        raise _did_something_else(result) or ToolFailedError(
+            f"pytest collected without shipline's plugin: {result.tail()}"
+        )
     return [str(test) for test in collected["tests"]]
 
 
@@ -280,6 +282,18 @@ def _refused_options(result: ToolResult) -> UsageError:
         f"pytest refused its options (exit code {USAGE_ERROR}): {usage_problem(result)}; "
         "check the inputs 'markers', 'args' and 'paths' (and the project's pytest addopts, "
         "conftest.py files and plugins)"
+    )
+
+
+def _did_something_else(result: ToolResult) -> UsageError | None:
+    """pytest ended well without collecting for the plugin: an option made it do something else
+    (--version and --help end before the plugin is configured; a plugin's own command may)."""
+    if result.returncode != 0:
+        return None
+    return UsageError(
+        "pytest ended (exit code 0) without collecting the tests: an option in the input 'args' "
+        "or the project's addopts made it do something else (--version, --help, a plugin's "
+        f"own command); it printed: {result.tail()}"
     )
 
 
@@ -391,7 +405,7 @@ def run_shard(
         broken = conftest_hook_failed(result, project.directory)
         if broken is not None:
             raise broken
-        raise ToolFailedError(
+        raise _did_something_else(result) or ToolFailedError(
             f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
             f"{result.tail()}"
         )

@@ -359,6 +359,7 @@ _NOT_A_RUN = (
     ("showfixtures", "--fixtures"),
     ("show_fixtures_per_test", "--fixtures-per-test"),
     ("markers", "--markers"),
+    ("cacheshow", "--cache-show"),
 )
 
 
