@@ -321,8 +321,8 @@ def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:
         return (
             f"shard {shard} of {shards} has no tests: its modules, placed from the durations "
             f"file, gave {chosen.collected} test(s) for this selection; check paths/markers "
-            "and that the durations file belongs to this layer (plan says which shards "
-            "are empty)"
+            "and that the durations file belongs to this layer (plan, on the same selection and "
+            "file, plans only as many shards as hold tests)"
         )
     if not chosen.collected:
         return NOTHING_COLLECTED

@@ -58,7 +58,7 @@ SPEC = ActionSpec(
             "of the last merge).",
             default="5m",
         ),
-        InputSpec("max-shards", "plan: the most shards to choose.", default="8"),
+        InputSpec("max-shards", "plan: the most shards to choose (1 to 256).", default="8"),
         InputSpec(
             "python-versions",
             "plan: Python versions for the matrix, comma separated "
@@ -78,14 +78,14 @@ SPEC = ActionSpec(
         InputSpec(
             "label",
             "run: name of this matrix cell besides the shard (e.g. py3.12-ubuntu), so reports "
-            "of several cells do not collide.",
+            "of several cells do not collide (letters, digits, '.', '_' and '-').",
         ),
         InputSpec(
             "matrix",
             "merge: the plan's matrix output, so that a matrix cell whose shards uploaded no "
             "report blocks the merge too (without it only a cell's missing shards are seen).",
         ),
-        InputSpec("reruns", "How many times a failing test is rerun.", default="2"),
+        InputSpec("reruns", "How many times a failing test is rerun (0 to 10).", default="2"),
         InputSpec(
             "flaky",
             "What a test that failed, then passed on a rerun, does: warn or fail (a shard run "
@@ -128,12 +128,22 @@ SPEC = ActionSpec(
             "plan: the longest shard's estimated time, in the slowest matrix cell of the last "
             "merge.",
         ),
-        OutputSpec("tests", "plan: number of tests collected; run/merge: number of tests run."),
+        OutputSpec(
+            "tests",
+            "plan: number of tests collected; run: number of tests run; merge: number of "
+            "distinct tests run (a test run in several matrix cells counts once).",
+        ),
         OutputSpec("passed", "run/merge: tests that passed first time, xpassed ones included."),
-        OutputSpec("failed", "run/merge: tests that failed every attempt (quarantined excluded)."),
+        OutputSpec(
+            "failed",
+            "run/merge: tests that failed every attempt (quarantined excluded); merge: in some "
+            "matrix cell, or failed first and then skipped when the job ran again.",
+        ),
         OutputSpec("skipped", "run/merge: skipped tests, xfailed ones included (an xpass passed)."),
         OutputSpec("flaky", "run/merge: tests that passed only on a rerun (not quarantined)."),
-        OutputSpec("quarantined", "run/merge: quarantined tests that failed, not blocking."),
+        OutputSpec(
+            "quarantined", "run/merge: quarantined tests that failed or were flaky, not blocking."
+        ),
         OutputSpec("coverage", "merge: total coverage percentage, when measured."),
         OutputSpec(
             "junit",
