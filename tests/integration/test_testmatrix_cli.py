@@ -1534,6 +1534,11 @@ def test_testpaths_outside_the_project_are_bad_input(tmp_path: Path) -> None:
         ) in refused.log
     assert not (workspace / "test-results").exists()
     assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
+    # a symbolic link in the project to tests kept elsewhere: their ids are under the project
+    (project / "linked").symlink_to("../elsewhere", target_is_directory=True)
+    pyproject.write_text(pyproject.read_text().replace('"tests", "../elsewhere"', '"linked"'))
+    plan = shipline(workspace, "plan")
+    assert plan.code == 0, plan.log
 
 
 def test_merge_refuses_to_run_on_another_project_than_the_shards(tmp_path: Path) -> None:
