@@ -582,6 +582,23 @@ def test_failures_are_annotated_on_their_line_and_flaky_tests_pass_on_rerun(tmp_
     assert merged.outputs["flaky"] == "1" and merged.outputs["failed"] == "1"
 
 
+def test_merge_lists_failures_in_node_id_order_whatever_shard_ran_them(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    (project / "tests" / "test_also.py").write_text(FAILING.replace("test_broken", "test_also"))
+    seconds = write_fast_and_slow_durations(workspace)  # the 8 tests: 1.2 s in all
+    # the longest first: test_broken to shard 1, test_also to shard 2
+    seconds |= {"tests/test_failing.py::test_broken": 6.0, "tests/test_also.py::test_also": 5.0}
+    write_durations(workspace, seconds)
+    for shard in ("1", "2"):
+        assert shipline(workspace, "run", shards="2", shard=shard, reruns="0").code == 1
+    assert "tests/test_failing.py::test_broken" in manifest(workspace, "shard-1of2")["tests"]  # type: ignore[operator]
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1 and merged.outputs["failed"] == "2", merged.log
+    table = merged.summary.split("### Failures", 1)[1]
+    assert table.index("test_also.py::test_also") < table.index("test_failing.py::test_broken")
+
+
 def test_a_rerun_that_runs_more_than_its_ids_changes_only_the_rerun_tests(tmp_path: Path) -> None:
     # a test path in args (or in the project's addopts) makes pytest run the whole path
     # besides the ids a rerun gives it: only the rerun tests may be updated from that report
@@ -789,6 +806,9 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
         name == "notice" and "quarantined" in message for name, _, message in held.annotations
     )
     assert "### Quarantined (not blocking)" in held.summary and "@acme/maths" in held.summary
+    # how it fails now, beside why it was quarantined: a new way to fail shows in the summary
+    row = "| `tests/test_failing.py::test_broken` | failed | assert (1 + 1) == 3 | arithmetic is hard |"
+    assert row in held.summary, held.summary
     merged = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert merged.code == 0 and merged.outputs["failed"] == "0", merged.log
     said = "Merged: 9 tests: 8 passed, 0 failed, 0 flaky, 0 skipped, 1 quarantined."
@@ -851,7 +871,7 @@ def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_gr
     assert (
         "Set aside 1 shard report(s) of earlier attempts of this run (their shards ran again, "
         f"or the plan was made again): `shard-{failed}of2` (attempt 1). 1 test(s) that failed "
-        "there at first passed, or were skipped, in the newer attempt: flaky."
+        "there passed in the newer attempt: flaky."
     ) in merged.summary
     assert "| Wall time | Attempt |" in merged.summary
     assert "| `tests/test_failing.py::test_broken` | run attempt 2 |" in merged.summary
@@ -971,6 +991,8 @@ def test_a_test_flaky_in_a_job_run_again_stays_flaky_when_it_then_passes(tmp_pat
     assert again.code == 0 and again.outputs["flaky"] == "0", again.log
     merged = shipline(workspace, "merge", results="results", durations="history.json")
     assert merged.code == 1 and merged.outputs["flaky"] == "1", merged.log
+    assert "1 test(s) that were flaky there (passed on a rerun) stay flaky." in merged.summary
+    assert "that failed there passed" not in merged.summary
     assert (
         "error",
         "tests/test_flaky.py::test_flaky is flaky: flaky in run attempt 1 (passed on rerun 1), "

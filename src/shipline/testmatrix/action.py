@@ -895,10 +895,18 @@ def _set_aside(
     failed = {r.nodeid for r in stood}
     flaky = {r.nodeid for r in turned_flaky} - failed  # a failure in one cell outweighs
     held = (flaky | failed) & set(quarantined)
-    if flaky - held:
+    # failed there for good (in some cell), not only at first: then it passed in the newer
+    # attempt; one that was flaky there (passed on a rerun) stays flaky whatever the newer did
+    failed_there = {r.nodeid for r in turned_flaky if r.run_attempts and r.run_attempts.was.failing}
+    if (flaky & failed_there) - held:
         said += (
-            f" {len(flaky - held)} test(s) that failed there at first passed, or were skipped, "
-            "in the newer attempt: flaky."
+            f" {len((flaky & failed_there) - held)} test(s) that failed there passed in the "
+            "newer attempt: flaky."
+        )
+    if flaky - failed_there - held:
+        said += (
+            f" {len(flaky - failed_there - held)} test(s) that were flaky there (passed on a "
+            "rerun) stay flaky."
         )
     if failed - held:
         said += (
@@ -1347,6 +1355,10 @@ def _passed_on(result: TestResult) -> object:
     return f"run attempt {run.newer}"
 
 
+def _by_id(results: Sequence[TestResult]) -> list[TestResult]:
+    return sorted(results, key=lambda r: r.nodeid)
+
+
 def _more(summary: Summary, total: int, what: str) -> None:
     if total > SUMMARY_ROWS:
         summary.paragraph(f"… and {total - SUMMARY_ROWS} more {what}: all are in the JUnit report.")
@@ -1383,7 +1395,9 @@ def _results_summary(
     summary.paragraph(_tally(results, verdict, f"**{len(results)}**"))
     if coverage is not None:  # next to the counts: it may be why the headline failed
         summary.paragraph(coverage.said)
-    if verdict.failed:
+    # each table in node id order, so that a module's tests sit together whatever shard ran them
+    failed, flaky = _by_id(verdict.failed), _by_id(verdict.flaky)
+    if failed:
         headers = ["Test", "Outcome", "Attempts", "Where", "Message"]
         rows: list[list[object]] = [
             [
@@ -1393,15 +1407,15 @@ def _results_summary(
                 _where(r, common, workspace),
                 _brief(_told(r, r.message), SUMMARY_CHARS),
             ]
-            for r in verdict.failed[:SUMMARY_ROWS]
+            for r in failed[:SUMMARY_ROWS]
         ]
         if cells is not None:
             headers.insert(1, "Failed in")
-            for row, r in zip(rows, verdict.failed, strict=False):
+            for row, r in zip(rows, failed, strict=False):
                 row.insert(1, _labels(cells, r.nodeid, lambda o: o.failing))
         summary.heading("Failures", 3).table(headers, rows)
         _more(summary, len(verdict.failed), "failures")
-    if verdict.flaky:
+    if flaky:
         policy = "blocking" if verdict.blocking_flaky else "not blocking"
         flaky_headers = ["Test", "Passed on attempt", "First failure"]
         flaky_rows: list[list[object]] = [
@@ -1410,23 +1424,27 @@ def _results_summary(
                 _passed_on(r),
                 _brief(r.message, SUMMARY_CHARS),
             ]
-            for r in verdict.flaky[:SUMMARY_ROWS]
+            for r in flaky[:SUMMARY_ROWS]
         ]
         if cells is not None:
             flaky_headers.insert(1, "Flaky in")
-            for row, r in zip(flaky_rows, verdict.flaky, strict=False):
+            for row, r in zip(flaky_rows, flaky, strict=False):
                 row.insert(1, _labels(cells, r.nodeid, lambda o: o is Outcome.FLAKY))
         summary.heading(f"Flaky ({policy})", 3).table(flaky_headers, flaky_rows)
         _more(summary, len(verdict.flaky), "flaky tests")
     if verdict.quarantined:
         register = common.register
         entries = register.active(today) if register else {}
-        held = [r for r in verdict.quarantined[:SUMMARY_ROWS] if r.nodeid in entries]
-        held_headers = ["Test", "Outcome", "Owner", "Issue", "Expires"]
+        held = [r for r in _by_id(verdict.quarantined)[:SUMMARY_ROWS] if r.nodeid in entries]
+        # its failure now beside why it was quarantined: a new way to fail shows
+        held_headers = ["Test", "Outcome", "Message", "Quarantined because"]
+        held_headers += ["Owner", "Issue", "Expires"]
         held_rows: list[list[object]] = [
             [
                 Code(r.nodeid),
                 r.outcome.value,
+                _brief(_told(r, r.message), SUMMARY_CHARS),
+                _brief(entries[r.nodeid].reason, SUMMARY_CHARS),
                 entries[r.nodeid].owner,
                 entries[r.nodeid].issue,
                 entries[r.nodeid].expires.isoformat(),
