@@ -389,16 +389,17 @@ def test_with_keep_together_module_a_shard_imports_only_the_modules_it_runs(tmp_
     assert len(collected) == 18 and "tests/test_new.py::test_one" in collected
 
 
-def test_with_keep_together_module_tests_outside_the_rootdir_still_run_once(tmp_path: Path) -> None:
-    # pytest names a file outside its rootdir otherwise in node ids than by its path: such a
-    # module is collected by every shard and its tests split by owner, never lost between two
+def test_with_keep_together_module_tests_outside_the_rootdir_are_refused_too(
+    tmp_path: Path,
+) -> None:
+    # pytest names a file outside its rootdir otherwise in node ids than by its path (a rerun
+    # would not find it): every shard collects such a module, and refuses it before any test
     workspace = tmp_path / "ws"
     make_project(workspace)
     (workspace / "shared").mkdir()
     for name in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"):
         (workspace / "shared" / f"test_{name}.py").write_text(LOGGED_MODULE)
     write_fast_and_slow_durations(workspace)
-    ran: list[str] = []
     for shard in ("1", "2"):
         run = shipline(
             workspace,
@@ -408,12 +409,9 @@ def test_with_keep_together_module_tests_outside_the_rootdir_still_run_once(tmp_
             keep_together="module",
             args="tests ../shared",
         )
-        assert run.code == 0, run.log
-        tests = manifest(workspace, f"shard-{shard}of2")["tests"]
-        assert isinstance(tests, list)
-        ran += tests
-    assert sorted(ran) == sorted(set(ran))
-    assert len(ran) == 24, ran  # the project's 8 tests and the 8 shared modules' 2 each
+        assert run.code == 2, run.log
+        assert f"pytest collected tests outside {workspace / 'proj'} (the rootdir" in run.log
+    assert not (workspace / "test-results").exists()
 
 
 def test_paths_outside_the_project_are_refused(tmp_path: Path) -> None:
@@ -1539,28 +1537,37 @@ def test_testpaths_pytest_cannot_find_under_the_project_are_bad_input(tmp_path: 
     assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
 
 
-def test_testpaths_outside_the_project_are_bad_input(tmp_path: Path) -> None:
-    """pytest collects a testpaths entry that leads out of the rootdir, under ids that are no
-    paths in the project: a rerun of a failure could not find its test."""
+def test_tests_collected_outside_the_project_are_bad_input(tmp_path: Path) -> None:
+    """pytest collects tests outside the rootdir (a testpaths entry or an argument such as
+    ../elsewhere, a --pyargs package installed elsewhere) under ids that are no paths in the
+    project: a rerun by id would run the project's test of that name, or none. (pytest before
+    7.2 does not say where its arguments came from: the collected files say it.)"""
     workspace = tmp_path / "ws"
-    project = make_project(workspace)
-    shutil.copytree(project / "tests", workspace / "elsewhere")
+    project = make_project(workspace, failing=True)
+    (workspace / "elsewhere").mkdir()
+    (workspace / "elsewhere" / "test_far.py").write_text(FAILING.replace("broken", "far"))
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('["tests"]', '["tests", "../elsewhere"]'))
-    for mode, inputs in (("plan", {}), ("run", {"shards": "1", "shard": "1"})):
+    said = (
+        f"pytest collected tests outside {project} (the rootdir: the path input), from the "
+        f"project's testpaths or the input 'args': {workspace / 'elsewhere' / 'test_far.py'}; a "
+        "test's id is its path under the project"
+    )
+    shard = {"shards": "1", "shard": "1", "reruns": "0"}
+    for mode, inputs in (("plan", {}), ("run", shard), ("run", {**shard, "args": "-n 2"})):
         refused = shipline(workspace, mode, **inputs)
         assert refused.code == 2, refused.log
-        assert (
-            f"the testpaths of the project's pytest configuration lead outside {project} (the "
-            "rootdir: the path input): ../elsewhere; test ids are paths under the project"
-        ) in refused.log
+        assert said in refused.log
+        assert "test_broken" not in refused.log  # refused before any test ran
     assert not (workspace / "test-results").exists()
     assert shipline(workspace, "plan", paths="tests").code == 0  # paths: testpaths unused
+    refused = shipline(workspace, "plan", paths="tests", args="../elsewhere")
+    assert refused.code == 2 and said in refused.log, refused.log
     # a symbolic link in the project to tests kept elsewhere: their ids are under the project
     (project / "linked").symlink_to("../elsewhere", target_is_directory=True)
-    pyproject.write_text(pyproject.read_text().replace('"tests", "../elsewhere"', '"linked"'))
+    pyproject.write_text(pyproject.read_text().replace('"../elsewhere"', '"linked"'))
     plan = shipline(workspace, "plan")
-    assert plan.code == 0, plan.log
+    assert plan.code == 0 and plan.outputs["tests"] == "10", plan.log
 
 
 def test_merge_refuses_to_run_on_another_project_than_the_shards(tmp_path: Path) -> None:

@@ -651,20 +651,27 @@ def test_an_option_under_which_pytest_ends_well_without_collecting_is_bad_input(
     tmp_path: Path,
 ) -> None:
     # pytest answers --version and --help before it configures the plugin, which cannot
-    # refuse them
-    make_project(tmp_path, {"test_two.py": TWO_TESTS})
+    # refuse them; a conftest's hook may end the session as well
+    conftest = (
+        "import os\n\nimport pytest\n\n\ndef pytest_sessionstart(session):\n"
+        "    if os.path.exists('no-db'):\n        pytest.exit('no database here', returncode=0)\n"
+    )
+    make_project(tmp_path, {"test_two.py": TWO_TESTS, "conftest.py": conftest})
     for mode, option, printed in (
         ("plan", "--version", f"pytest {pytest.__version__}"),
         ("run", "--version", f"pytest {pytest.__version__}"),
         ("run", "--help", "to see available fixtures type: pytest --fixtures"),
+        ("run", "", "no database here"),
     ):
+        if not option:
+            (tmp_path / "proj" / "no-db").touch()
         refused = shipline(tmp_path, mode, args=option)
         assert refused.code == 2, refused.log
         said = error(refused)
         assert said.startswith(
             "pytest ended (exit code 0) without collecting the tests: an option in the input "
             "'args' or the project's addopts made it do something else (--version, --help, a "
-            "plugin's own command); it printed: "
+            "plugin's own command), or a conftest or plugin called pytest.exit(); it printed: "
         ), said
         assert printed in said, said
     assert not (tmp_path / "test-results").exists()

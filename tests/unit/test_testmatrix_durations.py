@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,16 @@ def test_matrix_cells_combine_to_the_worst_outcome_and_mean_time() -> None:
     assert combined["a"].outcome is Outcome.FLAKY
     assert combined["a"].seconds == 2.0
     assert combined["b"].outcome is Outcome.SKIPPED
+
+
+def test_a_test_xfailed_in_some_cell_is_counted_xfailed_whatever_order_the_cells_came_in() -> None:
+    marked = replace(result("a", Outcome.SKIPPED, 0.4), xfail=True)  # xfailed in one cell
+    plain = result("a", Outcome.SKIPPED, 0.0)  # skipped by a mark in another
+    for cells in ([marked, plain], [plain, marked]):
+        assert durations.combine_runs(cells)["a"].xfail is True
+    # an xfail of a cell where it did worse is not this outcome's
+    failed = result("a", Outcome.FAILED, 0.1)
+    assert durations.combine_runs([marked, failed])["a"].xfail is False
 
 
 def test_a_time_that_is_not_finite_is_never_written() -> None:

@@ -566,6 +566,17 @@ def test_only_junit_s_words_for_a_crash_are_replaced_not_a_quote_of_them(tmp_pat
     assert (result.outcome, result.message) == (Outcome.FAILED, f"{own}; then {said}")
 
 
+def test_an_xfail_mark_is_kept_only_on_a_test_judged_skipped_or_passed(tmp_path: Path) -> None:
+    # xfailed on a plugin's rerun after a failure: it failed, no xfailed test
+    skipped = TestResult("tests/test_a.py::test_a", Outcome.SKIPPED, 0.1, "known bug")
+    first = {"reruns": 1, "message": "AssertionError", "details": ""}
+    record = {"xfail": [skipped.nodeid], "reruns": {skipped.nodeid: first}}
+    (result,) = plugin_record.as_recorded([skipped], record, tmp_path)
+    assert (result.outcome, result.xfail) == (Outcome.FAILED, False)
+    (result,) = plugin_record.as_recorded([skipped], {"xfail": [skipped.nodeid]}, tmp_path)
+    assert (result.outcome, result.xfail) == (Outcome.SKIPPED, True)
+
+
 @pytest.mark.parametrize(
     ("version", "reads"),
     [("8.1.2", False), ("8.2.0", True), ("9.2.0", True), ("0.1.dev1+g1a2b3c4", True)],

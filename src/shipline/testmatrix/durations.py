@@ -381,6 +381,8 @@ def combine_runs(results: Iterable[TestResult]) -> dict[str, TestResult]:
             worst,
             seconds=_mean(ran or [r.seconds for r in runs]),
             passed_seconds=_mean(passed) if passed else None,
+            # whichever cell came first: xfailed (or xpassed) in any cell of its outcome
+            xfail=any(r.xfail for r in runs if r.outcome is worst.outcome),
         )
     return combined
 

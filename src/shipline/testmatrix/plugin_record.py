@@ -39,8 +39,6 @@ def as_recorded(
             if result.outcome is Outcome.SKIPPED and nodeid not in skipped:
                 # it ran to the end: JUnit put a subtest's skip in its case
                 result = replace(result, outcome=Outcome.PASSED, message="")
-        if nodeid in xfail and result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
-            result = replace(result, xfail=True)
         if nodeid in crashed and result.outcome is Outcome.ERROR:
             result = _crashed(result, crashed[nodeid])
         if nodeid in reruns:  # placed by its first failure, not by a later attempt's
@@ -50,6 +48,8 @@ def as_recorded(
                 result = _then_crashed(result, str(crashed[nodeid]["message"]))
         elif nodeid in frames:
             result = _placed(result, frames[nodeid], directory)
+        if nodeid in xfail and result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
+            result = replace(result, xfail=True)  # as judged: a rerun may have failed it
         recorded.append(result)
     return recorded
 

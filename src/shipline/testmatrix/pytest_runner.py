@@ -196,12 +196,12 @@ def collect(project: Project) -> list[str]:
         collected = _read_answer(answer)
     if pytest_missing(result.stdout):
         raise _no_pytest(project.python)
+    if collected is not None:  # first: tests collected from the wrong place are none to run
+        _check_testpaths(collected, project)
     if result.returncode == NO_TESTS:
         return []
     if result.returncode == USAGE_ERROR:
         raise conftest_not_imported(result, project.directory) or _refused_options(result)
-    if collected is not None:  # before its errors: tests collected from the wrong place
-        _check_testpaths(collected, project)
     if collected is not None and collected["errors"]:
         raise _could_not_collect(result, collected["errors"])
     if result.returncode < 0:
@@ -222,13 +222,15 @@ def collect(project: Project) -> list[str]:
 
 
 def _check_testpaths(answer: Mapping[str, Any], project: Project) -> None:
-    outside = answer.get("testpaths_outside")
+    outside = answer.get("outside_rootdir")
     if outside:
+        more = f" (and {len(outside) - 3} more)" if len(outside) > 3 else ""
+        shown = ", ".join(map(str, outside[:3])) + more
         raise UsageError(
-            f"the testpaths of the project's pytest configuration lead outside {project.directory}"
-            f" (the rootdir: the path input): {', '.join(map(str, outside))}; test ids are paths "
-            "under the project: set path to a directory that holds them, or paths to the test "
-            "directories"
+            f"pytest collected tests outside {project.directory} (the rootdir: the path input), "
+            f"from the project's testpaths or the input 'args': {shown}; a test's id is its "
+            "path under the project, which a rerun runs again: set path to a directory that "
+            "holds them, or paths to the test directories"
         )
     if answer.get("testpaths_missed"):
         raise UsageError(
@@ -287,13 +289,15 @@ def _refused_options(result: ToolResult) -> UsageError:
 
 def _did_something_else(result: ToolResult) -> UsageError | None:
     """pytest ended well without collecting for the plugin: an option made it do something else
-    (--version and --help end before the plugin is configured; a plugin's own command may)."""
+    (--version and --help end before the plugin is configured; a plugin's own command may), or
+    a conftest's hook ended the session with pytest.exit(returncode=0)."""
     if result.returncode != 0:
         return None
     return UsageError(
         "pytest ended (exit code 0) without collecting the tests: an option in the input 'args' "
         "or the project's addopts made it do something else (--version, --help, a plugin's "
-        f"own command); it printed: {result.tail()}"
+        "own command), or a conftest or plugin called pytest.exit(); it printed: "
+        f"{result.tail()}"
     )
 
 

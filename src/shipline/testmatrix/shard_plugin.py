@@ -41,7 +41,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
+from typing import Any, List, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
 
 import pytest
 from _pytest.terminal import TerminalReporter  # pytest.TerminalReporter from 7.0 only
@@ -334,6 +334,7 @@ _SHARD = pytest.StashKey[_Shard]()
 _COLLECT = pytest.StashKey[Path]()  # where plan wants the collected node ids
 _ERRORS = pytest.StashKey[_CollectionErrors]()
 _UNANSWERED = pytest.StashKey[_Unanswered]()
+_OUTSIDE = pytest.StashKey[List[str]]()  # noqa: UP006 - Python 3.8 has no list[str] at run time
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -445,8 +446,8 @@ def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
     except ValueError:  # another drive than the rootdir's (Windows): no node id names it
         return None
     if module.startswith("../"):
-        # outside the rootdir pytest names the file otherwise in its node ids: collected by
-        # every shard, and its tests split by their owners after collection
+        # outside the rootdir pytest names the file otherwise in its node ids: collected, and
+        # refused (``_outside_the_rootdir``)
         return None
     if module not in shard.modules.modules and not _test_module(collection_path, config):
         return None  # e.g. a directory or a doctest file: collected, and split by owners below
@@ -472,6 +473,10 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     shard = config.stash.get(_SHARD, None)
     if shard is not None:
         _choose(shard, config, items)
+    outside = _outside_the_rootdir(config, items)
+    config.stash[_OUTSIDE] = outside
+    if outside:
+        items[:] = []  # none may run: the answer says why, and shipline refuses the run
 
 
 @pytest.hookimpl(trylast=True)
@@ -488,7 +493,7 @@ def pytest_collection_finish(session: Any) -> None:
     errors = session.config.stash[_ERRORS].found
     checked = {
         "testpaths_missed": _testpaths_missed(session.config),
-        "testpaths_outside": _testpaths_outside(session.config),
+        "outside_rootdir": session.config.stash.get(_OUTSIDE, []),
     }
     for target, answer in unanswered.answers:
         _answer(target, {**answer, "tests": tests, "errors": errors, **checked})
@@ -522,20 +527,18 @@ def _testpaths_missed(config: Any) -> bool:
     return bool(config.getini("testpaths")) and fallback
 
 
-def _testpaths_outside(config: Any) -> list[str]:
-    """The testpaths pytest collected from that lie outside the rootdir (``../other/tests``):
-    their tests' ids are no paths under the project, which a rerun cannot find again."""
-    source = getattr(config, "args_source", None)
-    if getattr(source, "name", "") != "TESTPATHS" or config.option.pyargs:
-        return []
-    # not resolved: a symbolic link under the rootdir to tests elsewhere gives ids under it
+def _outside_the_rootdir(config: Any, items: list[Any]) -> list[str]:
+    """The files of collected tests that lie outside the rootdir (from testpaths or args such
+    as ``../other/tests``, or ``--pyargs`` of a package elsewhere): pytest's ids for them are
+    no paths under the project, so a rerun by id would run another test of that name, or none.
+    Not resolved: a symbolic link in the project to tests elsewhere gives ids under it."""
     root = Path(os.path.normpath(str(config.rootpath)))
-    outside = []
-    for arg in config.args:
-        path = Path(os.path.normpath(config.invocation_params.dir / arg.split("::")[0]))
+    outside: dict[str, None] = {}  # in collection order, each once
+    for item in items:
+        path = Path(os.path.normpath(str(item.path)))
         if path != root and root not in path.parents:
-            outside.append(arg)
-    return outside
+            outside[str(path)] = None
+    return list(outside)
 
 
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
