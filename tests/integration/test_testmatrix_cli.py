@@ -410,7 +410,7 @@ def test_with_keep_together_module_tests_outside_the_rootdir_are_refused_too(
             args="tests ../shared",
         )
         assert run.code == 2, run.log
-        assert f"pytest collected tests outside {workspace / 'proj'} (the rootdir" in run.log
+        assert f"pytest collected tests outside {workspace / 'proj'} (the rootdir: " in run.log
     assert not (workspace / "test-results").exists()
 
 
@@ -1549,12 +1549,14 @@ def test_tests_collected_outside_the_project_are_bad_input(tmp_path: Path) -> No
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('["tests"]', '["tests", "../elsewhere"]'))
     said = (
-        f"pytest collected tests outside {project} (the rootdir: the path input), from the "
-        f"project's testpaths or the input 'args': {workspace / 'elsewhere' / 'test_far.py'}; a "
-        "test's id is its path under the project"
+        f"pytest collected tests outside {project} (the rootdir: the path input): "
+        f"{workspace / 'elsewhere' / 'test_far.py'}; a test's id is its path under the project"
     )
     shard = {"shards": "1", "shard": "1", "reruns": "0"}
-    for mode, inputs in (("plan", {}), ("run", shard), ("run", {**shard, "args": "-n 2"})):
+    runs = [("run", shard), ("run", {**shard, "args": "-n 2"})]
+    # of 2 shards, the one that did not get the outside test refuses as well
+    runs += [("run", {**shard, "shards": "2", "shard": str(n)}) for n in (1, 2)]
+    for mode, inputs in (("plan", {}), *runs):
         refused = shipline(workspace, mode, **inputs)
         assert refused.code == 2, refused.log
         assert said in refused.log
@@ -1567,6 +1569,8 @@ def test_tests_collected_outside_the_project_are_bad_input(tmp_path: Path) -> No
     (project / "linked").symlink_to("../elsewhere", target_is_directory=True)
     pyproject.write_text(pyproject.read_text().replace('"../elsewhere"', '"linked"'))
     plan = shipline(workspace, "plan")
+    assert plan.code == 0 and plan.outputs["tests"] == "10", plan.log
+    plan = shipline(workspace, "plan", paths="tests,linked")  # the paths input takes it too
     assert plan.code == 0 and plan.outputs["tests"] == "10", plan.log
 
 

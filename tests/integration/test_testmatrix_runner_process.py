@@ -677,6 +677,35 @@ def test_an_option_under_which_pytest_ends_well_without_collecting_is_bad_input(
     assert not (tmp_path / "test-results").exists()
 
 
+ADDS_A_TEST_FROM_ELSEWHERE_LATE = """\
+from pathlib import Path
+
+import pytest
+
+
+def pytest_collection_finish(session):
+    outside = Path(__file__).resolve().parents[2] / "elsewhere" / "test_far.py"
+    session.items.extend(pytest.Module.from_parent(session, path=outside).collect())
+"""
+
+
+def test_a_test_from_outside_the_project_a_plugin_adds_late_is_refused_too(tmp_path: Path) -> None:
+    # after the shard plugin chose its share: the test would run under an id ("::test_far.py::
+    # test_far") that no rerun finds
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "test_far.py").write_text("def test_far():\n    assert False\n")
+    make_project(
+        tmp_path, {"test_two.py": TWO_TESTS, "conftest.py": ADDS_A_TEST_FROM_ELSEWHERE_LATE}
+    )
+    run = shipline(tmp_path, "run", reruns="1")
+    assert run.code == 2, run.log
+    assert error(run).startswith(
+        f"pytest collected tests outside {tmp_path / 'proj'} (the rootdir: the path input): "
+        f"{tmp_path / 'elsewhere' / 'test_far.py'}; "
+    )
+    assert "test_fails" not in run.log  # refused before any test ran
+
+
 def test_shipline_s_junit_options_come_after_the_project_s(tmp_path: Path) -> None:
     make_project(tmp_path, {"test_two.py": TWO_TESTS}, ini="addopts = --junit-prefix=ci\n")
     args = "--junit-xml=elsewhere.xml -o junit_duration_report=call -o junit_family=xunit2"

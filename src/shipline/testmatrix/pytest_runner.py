@@ -227,10 +227,10 @@ def _check_testpaths(answer: Mapping[str, Any], project: Project) -> None:
         more = f" (and {len(outside) - 3} more)" if len(outside) > 3 else ""
         shown = ", ".join(map(str, outside[:3])) + more
         raise UsageError(
-            f"pytest collected tests outside {project.directory} (the rootdir: the path input), "
-            f"from the project's testpaths or the input 'args': {shown}; a test's id is its "
-            "path under the project, which a rerun runs again: set path to a directory that "
-            "holds them, or paths to the test directories"
+            f"pytest collected tests outside {project.directory} (the rootdir: the path input): "
+            f"{shown}; a test's id is its path under the project, which a rerun runs again: set "
+            "path to a directory that holds them, or leave them out (the project's testpaths, "
+            "addopts and plugins, the inputs 'args' and 'paths')"
         )
     if answer.get("testpaths_missed"):
         raise UsageError(

@@ -470,11 +470,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     collect_path = config.stash.get(_COLLECT, None)
     if collect_path is not None:
         config.stash[_UNANSWERED].answers.append((collect_path, {}))
+    # of the whole collection, before the shard's share: every shard refuses, not only those
+    # that got such a test
+    outside = _outside_the_rootdir(config, items)
+    config.stash[_OUTSIDE] = outside
     shard = config.stash.get(_SHARD, None)
     if shard is not None:
         _choose(shard, config, items)
-    outside = _outside_the_rootdir(config, items)
-    config.stash[_OUTSIDE] = outside
     if outside:
         items[:] = []  # none may run: the answer says why, and shipline refuses the run
 
@@ -489,11 +491,16 @@ def pytest_collection_finish(session: Any) -> None:
     unanswered = session.config.stash.get(_UNANSWERED, None)
     if unanswered is None or not unanswered.answers:
         return
+    # a plugin may still have added tests after ours chose (none known does)
+    late = _outside_the_rootdir(session.config, session.items)
+    outside = list(dict.fromkeys([*session.config.stash.get(_OUTSIDE, []), *late]))
+    if late:
+        session.items[:] = []
     tests = [item.nodeid for item in session.items]
     errors = session.config.stash[_ERRORS].found
     checked = {
         "testpaths_missed": _testpaths_missed(session.config),
-        "outside_rootdir": session.config.stash.get(_OUTSIDE, []),
+        "outside_rootdir": outside,
     }
     for target, answer in unanswered.answers:
         _answer(target, {**answer, "tests": tests, "errors": errors, **checked})
