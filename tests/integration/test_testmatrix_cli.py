@@ -775,13 +775,16 @@ def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
     assert "### Flaky (blocking)" in merged.summary
 
 
-def register(workspace: Path, expires: str) -> None:
+def register(
+    workspace: Path, expires: str, test: str = "tests/test_failing.py::test_broken"
+) -> None:
+    """quarantine.yml with one entry, for ``test``."""
     (workspace / "quarantine.yml").write_text(
         textwrap.dedent(
             f"""\
             version: 1
             tests:
-              - id: tests/test_failing.py::test_broken
+              - id: {test}
                 reason: arithmetic is hard
                 owner: "@acme/maths"
                 issue: https://github.com/acme/demo/issues/7
@@ -1151,11 +1154,7 @@ def test_an_entry_naming_a_parametrized_test_without_its_id_is_pointed_out(tmp_p
 def test_a_failing_shard_counts_the_tests_an_entry_begins_among_its_own(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)
-    register(workspace, "2999-12-31")
-    text = (workspace / "quarantine.yml").read_text()
-    (workspace / "quarantine.yml").write_text(
-        text.replace("tests/test_failing.py::test_broken", "tests/test_fast.py::test_add")
-    )
+    register(workspace, "2999-12-31", test="tests/test_fast.py::test_add")
     inputs = {"shards": "2", "reruns": "0", "quarantine": "quarantine.yml"}
     runs = [shipline(workspace, "run", shard=str(n), **inputs) for n in (1, 2)]
     assert sorted(run.code for run in runs) == [0, 1]
@@ -1178,10 +1177,8 @@ def test_a_failing_shard_counts_the_tests_an_entry_begins_among_its_own(tmp_path
 def test_a_shard_that_fails_a_test_its_register_meant_to_hold_says_why(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace, failing=True)
-    register(workspace, "2999-12-31")
-    text = (workspace / "quarantine.yml").read_text()
     # written from the workspace root, where the project is the directory proj/
-    (workspace / "quarantine.yml").write_text(text.replace("id: tests/", "id: proj/tests/"))
+    register(workspace, "2999-12-31", test="proj/tests/test_failing.py::test_broken")
     one_shard = {"shards": "1", "shard": "1", "reruns": "0", "quarantine": "quarantine.yml"}
     run = shipline(workspace, "run", **one_shard)
     assert run.code == 1 and run.outputs["quarantined"] == "0", run.log

@@ -197,7 +197,7 @@ def collect(project: Project) -> list[str]:
     if pytest_missing(result.stdout):
         raise _no_pytest(project.python)
     if collected is not None:  # first: tests collected from the wrong place are none to run
-        _check_testpaths(collected, project)
+        _check_where_collected(collected, project)
     if result.returncode == NO_TESTS:
         return []
     if result.returncode == USAGE_ERROR:
@@ -221,7 +221,8 @@ def collect(project: Project) -> list[str]:
     return [str(test) for test in collected["tests"]]
 
 
-def _check_testpaths(answer: Mapping[str, Any], project: Project) -> None:
+def _check_where_collected(answer: Mapping[str, Any], project: Project) -> None:
+    """Bad input when pytest collected tests outside the project, or missed its testpaths."""
     outside = answer.get("outside_rootdir")
     if outside:
         more = f" (and {len(outside) - 3} more)" if len(outside) > 3 else ""
@@ -413,7 +414,7 @@ def run_shard(
             f"pytest ran without shipline's shard plugin (exit code {result.returncode}): "
             f"{result.tail()}"
         )
-    _check_testpaths(chosen, project)
+    _check_where_collected(chosen, project)
     if chosen["errors"]:
         # also with --continue-on-collection-errors, which would run the rest: a module that
         # cannot be imported is not a test that failed, and there is nothing to rerun
