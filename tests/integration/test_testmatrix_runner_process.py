@@ -497,6 +497,41 @@ def test_a_test_a_rerun_plugin_got_to_pass_is_flaky_and_flaky_fail_blocks(
     }
 
 
+SETUP_ERRORS_ONCE = """\
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def database():
+    tried = Path(__file__).with_name("setup_tried")
+    if not tried.exists():
+        tried.touch()
+        raise ConnectionError("database not up yet")
+
+
+def test_needs_the_database(database):
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("ini", "reruns"), [(RERUN_TWICE, "0"), ("", "1")], ids=["rerun-plugin", "shipline"]
+)
+def test_a_flaky_test_whose_first_try_errored_shows_a_flaky_error_in_merge_junit(
+    tmp_path: Path, ini: str, reruns: str
+) -> None:
+    # JUnit readers tell a setup that failed from a test that did: so does a flaky test's case
+    make_project(tmp_path, {"test_db.py": SETUP_ERRORS_ONCE}, ini=ini)
+    assert shipline(tmp_path, "run", reruns=reruns).code == 0
+    assert shipline(tmp_path, "merge").code == 0
+    root = ET.parse(tmp_path / "test-results" / "junit.xml").getroot()  # noqa: S314
+    (case,) = root.iter("testcase")
+    assert [child.tag for child in case] == ["flakyError"], ET.tostring(root)
+    assert "database not up yet" in (case[0].get("message") or "")
+
+
 PASSES_ON_THE_FIFTH_ATTEMPT = """\
 from pathlib import Path
 

@@ -120,7 +120,9 @@ def test_the_merged_report_shows_flaky_tests_as_passed_with_their_first_failure(
         tmp_path / "all.xml",
         [
             ShardReport(
-                tmp_path / "a.xml", "shard-1of2-a", {"tests/test_a.py::test_flaky": ("boom", "")}
+                tmp_path / "a.xml",
+                "shard-1of2-a",
+                {"tests/test_a.py::test_flaky": ("flakyFailure", "boom", "")},
             ),
             ShardReport(tmp_path / "b.xml", "shard-1of2-b", {}),  # failed on every attempt here
         ],
@@ -225,7 +227,7 @@ def test_the_merged_report_holds_one_case_for_each_attempt_a_rerun_plugin_left_e
     shard = ShardReport(
         tmp_path / "r.xml",
         "s",
-        {again: ("not yet", "tests/test_a.py:9: E")},
+        {again: ("flakyFailure", "not yet", "tests/test_a.py:9: E")},
         {again: ("flakyFailure", "failed in run attempt 1 \x01", "tests/test_a.py:9: E")},
     )
     assert write_merged(tmp_path / "all.xml", [shard]) == [3]

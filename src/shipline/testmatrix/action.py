@@ -570,6 +570,7 @@ def _run(context: ActionContext, common: Common) -> int:
                 before,
                 outcome=Outcome.FLAKY if passed else before.outcome,
                 attempts=before.attempts + result.attempts,  # with the plugin's in this round
+                errored_first=passed and before.outcome is Outcome.ERROR,
             )
         still_failing = [n for n in still_failing if final[n].outcome.failing]
     seconds = time.monotonic() - started
@@ -840,6 +841,7 @@ def _flaky_across_attempts(
             m.results[index] = replace(
                 before,
                 outcome=before.outcome if failed_now else Outcome.FLAKY,
+                errored_first=before.errored_first or before.outcome is Outcome.ERROR,
                 run_attempts=RunAttempts(attempt, before.outcome, m.attempt, result.outcome),
             )
             (stood if failed_now else flaky).append(m.results[index])
@@ -941,7 +943,11 @@ def _merged_junit(
             ShardReport(
                 results_dir / m.junit[0],
                 m.stem,
-                {r.nodeid: (r.message, r.details) for r in m.results if r.outcome is Outcome.FLAKY},
+                {
+                    r.nodeid: (_flaky_tag(r), r.message, r.details)
+                    for r in m.results
+                    if r.outcome is Outcome.FLAKY
+                },
                 {
                     r.nodeid: (_junit_tag(r), _told(r, r.message), r.details)
                     for r in m.results
@@ -985,12 +991,12 @@ def _junit_tag(result: TestResult) -> str:
     if result.outcome is Outcome.ERROR:
         return "error"
     if result.outcome is Outcome.FLAKY:
-        return (
-            "flakyError"
-            if result.run_attempts and result.run_attempts.was is Outcome.ERROR
-            else "flakyFailure"
-        )
+        return _flaky_tag(result)
     return "failure"
+
+
+def _flaky_tag(result: TestResult) -> str:
+    return "flakyError" if result.errored_first else "flakyFailure"
 
 
 def _report_register(

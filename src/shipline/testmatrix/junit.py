@@ -207,9 +207,9 @@ def _int(text: str | None) -> int | None:
 class ShardReport(NamedTuple):
     path: Path  # the JUnit report of the shard's first attempt
     name: str  # what its suites are renamed to
-    # node ids that failed there, then passed on a rerun, with their first failure's message
-    # and details
-    flaky: Mapping[str, tuple[str, str]]
+    # node ids that failed there, then passed on a rerun, with how their first failure shows
+    # (flakyFailure, or flakyError for an error), its message and details
+    flaky: Mapping[str, tuple[str, str, str]]
     # node ids that did not pass at first in an earlier run attempt, with the element that
     # says so here (failure, error, flakyFailure, flakyError), its message and details: what
     # the newer attempt wrote for them (a pass, a skip) is not what the merge judged
@@ -257,8 +257,8 @@ def _show_judged(suites: Sequence[ET.Element], shard: ShardReport) -> None:
         by_key.setdefault(_key(case), []).append(case)
     for nodeid, (tag, message, details) in shard.earlier.items():  # before the flaky: its own
         _shown_earlier(_cases_of(by_key, nodeid), tag, message, details)
-    for nodeid, (message, details) in shard.flaky.items():
-        _shown_flaky(_cases_of(by_key, nodeid), message, details)
+    for nodeid, (tag, message, details) in shard.flaky.items():
+        _shown_flaky(_cases_of(by_key, nodeid), tag, message, details)
     for nodeid, (message, details) in shard.failed.items():
         _shown_failed(_cases_of(by_key, nodeid), message, details)
     # pytest-rerunfailures leaves an empty case for each earlier attempt, which a JUnit reader
@@ -288,19 +288,17 @@ def _shown_earlier(cases: Sequence[ET.Element], tag: str, message: str, details:
         ET.SubElement(cases[-1], tag, message=_xml_text(message)).text = _xml_text(details)
 
 
-def _shown_flaky(cases: Sequence[ET.Element], message: str, details: str) -> None:
-    """A flaky test's failure as a ``flakyFailure`` (or ``flakyError``): it passed in the end.
-    pytest-rerunfailures leaves the failed attempt's case empty: its first failure goes on the
-    last case."""
+def _shown_flaky(cases: Sequence[ET.Element], tag: str, message: str, details: str) -> None:
+    """A flaky test's failure as a ``flakyFailure`` (or ``flakyError``, ``tag``): it passed in
+    the end. pytest-rerunfailures leaves the failed attempt's case empty: its first failure goes
+    on the last case."""
     for case in cases:
         for child in case:
             child.tag = FLAKY_TAGS.get(child.tag, child.tag)
     if cases and not any(
         case.find(tag) is not None for case in cases for tag in FLAKY_TAGS.values()
     ):
-        ET.SubElement(cases[-1], "flakyFailure", message=_xml_text(message)).text = _xml_text(
-            details
-        )
+        ET.SubElement(cases[-1], tag, message=_xml_text(message)).text = _xml_text(details)
 
 
 def _key(case: ET.Element) -> tuple[str, str]:

@@ -125,6 +125,7 @@ def _with_first_failure(
         result,
         outcome=outcome,
         attempts=1 + int(rerun["reruns"]),
+        errored_first=outcome is Outcome.FLAKY and failing is Outcome.ERROR,
         message=message,
         details=details,
         file=file,

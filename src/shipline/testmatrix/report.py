@@ -151,6 +151,7 @@ class Manifest:
                     "line": r.line,
                     "attempts": r.attempts,
                     "xfail": r.xfail,
+                    "errored_first": r.errored_first,
                 }
                 for r in self.results
             ],
@@ -173,6 +174,7 @@ class Manifest:
                     r.get("line"),
                     int(r.get("attempts", 1)),
                     xfail=r.get("xfail") is True,
+                    errored_first=r.get("errored_first") is True,
                 )
                 for r in data["results"]
             ]

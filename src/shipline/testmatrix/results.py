@@ -38,6 +38,9 @@ class TestResult:
     # marked xfail: skipped, it is an xfailed test (it failed as expected); passed, an xpassed
     # one (pytest's last line counts both apart from skips and passes)
     xfail: bool = False
+    # flaky: its first try ended in an error (in setup or teardown), not a failure, which
+    # JUnit tells apart (flakyError against flakyFailure)
+    errored_first: bool = False
     # Set only when runs of several matrix cells are combined into one (durations.combine_runs):
     # the mean time of the cells where it passed outright, None when it passed in none. A
     # failure in another cell leaves those times true, and the durations history keeps them.
