@@ -597,9 +597,9 @@ def test_merge_lists_failures_in_node_id_order_whatever_shard_ran_them(tmp_path:
     assert table.index("test_also.py::test_also") < table.index("test_failing.py::test_broken")
 
 
-def test_a_rerun_that_runs_more_than_its_ids_changes_only_the_rerun_tests(tmp_path: Path) -> None:
-    # a test path in args (or in the project's addopts) makes pytest run the whole path
-    # besides the ids a rerun gives it: only the rerun tests may be updated from that report
+def test_a_rerun_runs_only_its_ids_whatever_path_args_names(tmp_path: Path) -> None:
+    # a test path in args (or in the project's addopts) would make pytest run the whole path
+    # besides the ids a rerun gives it: the plugin deselects the rest
     workspace = tmp_path / "ws"
     make_project(workspace, flaky=True)
     flaky = []
@@ -610,6 +610,9 @@ def test_a_rerun_that_runs_more_than_its_ids_changes_only_the_rerun_tests(tmp_pa
         results = {r["nodeid"]: r["outcome"] for r in report["results"]}  # type: ignore[attr-defined]
         assert sorted(results) == report["tests"]
         flaky += [nodeid for nodeid, outcome in results.items() if outcome == "flaky"]
+        for rerun in report["junit"][1:]:  # type: ignore[index]
+            root = ET.parse(workspace / "test-results" / rerun).getroot()  # noqa: S314
+            assert [c.get("name") for c in root.iter("testcase")] == ["test_flaky"], rerun
     assert flaky == ["tests/test_flaky.py::test_flaky"]
 
 

@@ -559,8 +559,8 @@ def _run(context: ActionContext, common: Common) -> int:
         rerun = set(still_failing)
         for result in again.results:
             if result.nodeid not in rerun:
-                # a path in the project's addopts (or in args) makes pytest run more than
-                # the ids it was given: those tests did not fail, and may be other shards'
+                # the plugin runs the given ids alone; should a plugin of the project add
+                # tests after it chose, those did not fail here, and may be other shards'
                 continue
             # the first failure's message, time and place are what the report shows
             before = final[result.nodeid]

@@ -68,6 +68,7 @@ SHARDING_COPY = "_shipline_sharding.py"
 PLUGIN_OPTION = "--shipline-shard"
 COLLECT_OPTION = "--shipline-collect"
 RECORD_OPTION = "--shipline-record"
+RERUN_OPTION = "--shipline-rerun"
 
 
 @dataclass(frozen=True)
@@ -322,16 +323,23 @@ def run(
     plugin recording what it does not keep (reruns a rerun plugin makes in this run too)."""
     with _plugin_scratch("shipline-rerun-") as (scratch, env):
         record = scratch / "record.json"
+        listed = scratch / "nodeids.txt"
+        listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
         if reads_argument_files(project.python, project.directory):
-            listed = scratch / "nodeids.txt"
-            listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
             selection = [f"@{listed}"]
         else:
             selection = list(nodeids)
         try:
             result, seconds = _pytest(
                 project,
-                ["-p", PLUGIN_MODULE, f"{RECORD_OPTION}={record}", *selection],
+                # the plugin runs these ids alone, whatever paths the project's options name
+                [
+                    "-p",
+                    PLUGIN_MODULE,
+                    f"{RECORD_OPTION}={record}",
+                    f"{RERUN_OPTION}={listed}",
+                    *selection,
+                ],
                 report,
                 echo=echo,
                 coverage_data=coverage_data,

@@ -41,7 +41,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
+from typing import Any, List, Set, Tuple  # noqa: UP035 - Python 3.8 has no tuple[...] at run time
 
 import pytest
 from _pytest.terminal import TerminalReporter  # pytest.TerminalReporter from 7.0 only
@@ -49,6 +49,7 @@ from _pytest.terminal import TerminalReporter  # pytest.TerminalReporter from 7.
 OPTION = "--shipline-shard"  # pytest_runner passes these by their names
 COLLECT_OPTION = "--shipline-collect"
 RECORD_OPTION = "--shipline-record"
+RERUN_OPTION = "--shipline-rerun"
 # Files pytest needs whoever owns the tests beside them.
 NEVER_SKIPPED = ("conftest.py", "__init__.py")
 
@@ -335,6 +336,7 @@ _COLLECT = pytest.StashKey[Path]()  # where plan wants the collected node ids
 _ERRORS = pytest.StashKey[_CollectionErrors]()
 _UNANSWERED = pytest.StashKey[_Unanswered]()
 _OUTSIDE = pytest.StashKey[List[str]]()  # noqa: UP006 - Python 3.8 has no list[str] at run time
+_RERUN = pytest.StashKey[Set[str]]()  # noqa: UP006 - the node ids a rerun round runs
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -344,6 +346,9 @@ def pytest_addoption(parser: Any) -> None:
     )
     parser.addoption(
         RECORD_OPTION, metavar="ANSWER", help="shipline: write what JUnit does not keep (JSON)"
+    )
+    parser.addoption(
+        RERUN_OPTION, metavar="IDS", help="shipline: run only these node ids (a file, one a line)"
     )
 
 
@@ -394,6 +399,9 @@ def pytest_configure(config: Any) -> None:
     if record_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
         each = config.getoption("dist", None) == "each"  # None without pytest-xdist
         config.pluginmanager.register(_RunRecord(Path(record_path), each=each), "shipline-record")
+    rerun_path = config.getoption(RERUN_OPTION)
+    if rerun_path:
+        config.stash[_RERUN] = set(Path(rerun_path).read_text(encoding="utf-8").splitlines())
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
@@ -477,6 +485,9 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     shard = config.stash.get(_SHARD, None)
     if shard is not None:
         _choose(shard, config, items)
+    rerun = config.stash.get(_RERUN, None)
+    if rerun is not None:
+        _keep_only(rerun, config, items)
     if outside:
         items[:] = []  # none may run: the answer says why, and shipline refuses the run
 
@@ -546,6 +557,15 @@ def _outside_the_rootdir(config: Any, items: list[Any]) -> list[str]:
         if path != root and root not in path.parents:
             outside[str(path)] = None
     return list(outside)
+
+
+def _keep_only(nodeids: set[str], config: Any, items: list[Any]) -> None:
+    """A rerun round runs the failed tests alone: a path among the project's options (args,
+    addopts) would add all of its tests to the ids the round names."""
+    dropped = [item for item in items if item.nodeid not in nodeids]
+    if dropped:
+        items[:] = [item for item in items if item.nodeid in nodeids]
+        config.hook.pytest_deselected(items=dropped)
 
 
 def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
