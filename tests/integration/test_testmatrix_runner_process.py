@@ -51,11 +51,16 @@ def make_project(workspace: Path, tests: dict[str, str], ini: str = "") -> None:
         (project / "tests" / name).write_text(textwrap.dedent(source))
 
 
-def shipline(workspace: Path, mode: str, **inputs: str) -> ActionRun:
+def shipline(
+    workspace: Path, mode: str, env: dict[str, str] | None = None, **inputs: str
+) -> ActionRun:
     if mode == "run":
         inputs = {"shards": "1", "shard": "1", **inputs}
     return run_action(
-        "test-matrix", workspace, {"mode": mode, "path": "proj", "python": sys.executable, **inputs}
+        "test-matrix",
+        workspace,
+        {"mode": mode, "path": "proj", "python": sys.executable, **inputs},
+        env=env,
     )
 
 
@@ -530,6 +535,41 @@ def test_a_flaky_test_whose_first_try_errored_shows_a_flaky_error_in_merge_junit
     (case,) = root.iter("testcase")
     assert [child.tag for child in case] == ["flakyError"], ET.tostring(root)
     assert "database not up yet" in (case[0].get("message") or "")
+
+
+# ids by position: a tuple is no id of its own. Python orders a set of strings by a hash
+# seeded anew in each process, unless PYTHONHASHSEED fixes the seed.
+OVER_A_SET = """\
+import pytest
+
+RECORDS = {(f"user{n}", "active") for n in range(32)}
+
+
+@pytest.mark.parametrize("record", RECORDS)
+def test_record(record):
+    assert record[0] != "user7", "user7 is banned"
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "seed"),
+    [
+        ({}, "0"),
+        ({"GITHUB_RUN_ID": "8123456789"}, str(8123456789 % 2**32)),
+        ({"PYTHONHASHSEED": "42"}, "42"),
+    ],
+    ids=["local", "workflow-run", "set-by-the-user"],
+)
+def test_a_test_parametrized_over_a_set_fails_on_each_rerun_as_in_one_pytest_run(
+    tmp_path: Path, env: dict[str, str], seed: str
+) -> None:
+    # under a seed of each process's own, the failing id's rerun took another record, passed,
+    # and the always-failing test was reported flaky
+    make_project(tmp_path, {"test_set.py": OVER_A_SET})
+    run = shipline(tmp_path, "run", env=env, reruns="2")
+    assert run.code == 1, run.log
+    assert (run.outputs["failed"], run.outputs["flaky"]) == ("1", "0"), run.log
+    assert f"pytest ran with `PYTHONHASHSEED={seed}`" in run.summary
 
 
 PASSES_ON_THE_FIFTH_ATTEMPT = """\

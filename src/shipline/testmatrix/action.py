@@ -141,7 +141,7 @@ def _common(inputs: Inputs) -> Common:
     )
 
 
-def _test_project(inputs: Inputs, project: Path) -> runner.Project:
+def _test_project(inputs: Inputs, project: Path, environ: Mapping[str, str]) -> runner.Project:
     python = runner.resolve_python(inputs.raw("python"), project, inputs.workspace)
     try:
         extra = shlex.split(inputs.raw("args"))
@@ -178,7 +178,8 @@ def _test_project(inputs: Inputs, project: Path) -> runner.Project:
     timeout = inputs.duration("timeout")
     if timeout <= 0:
         raise InputError("timeout", inputs.raw("timeout"), "a duration above zero")
-    return runner.Project(project, python, tuple(paths), tuple(options), timeout)
+    seed = runner.hash_seed(environ)
+    return runner.Project(project, python, tuple(paths), tuple(options), timeout, seed)
 
 
 def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
@@ -211,7 +212,7 @@ def _plan(context: ActionContext, common: Common) -> int:
             "labels of Linux or macOS runners: shipline does not run on Windows",
         )
     versions = _python_versions(inputs, common.project)
-    test_project = _test_project(inputs, common.project)
+    test_project = _test_project(inputs, common.project, context.environ)
     # GitHub refuses a matrix of more than 256 jobs when the workflow runs, not before
     most = max(1, MATRIX_JOBS // (len(oses) * max(1, len(versions))))
     if requested and requested > most:
@@ -454,7 +455,7 @@ def _run(context: ActionContext, common: Common) -> int:
     reruns = inputs.integer("reruns", minimum=0, maximum=10)
     measure = inputs.boolean("coverage")
     results_dir = inputs.path("results")
-    test_project = _test_project(inputs, common.project)
+    test_project = _test_project(inputs, common.project, context.environ)
     runner.check_pytest(test_project)
     if measure:
         runner.check_coverage(test_project)
@@ -615,7 +616,10 @@ def _run(context: ActionContext, common: Common) -> int:
     context.files.set_output("junit", results_dir / f"{stem}.xml")
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
-    summary.paragraph(f"Wall time **{seconds:.1f} s** ({chosen.estimated}).")
+    summary.paragraph(
+        f"Wall time **{seconds:.1f} s** ({chosen.estimated}); pytest ran with "
+        f"`PYTHONHASHSEED={test_project.hash_seed}`."
+    )
     if not_rerun:
         summary.paragraph(f"⚠️ {not_rerun[0].upper()}{not_rerun[1:]}.")
     context.write_summary(summary)

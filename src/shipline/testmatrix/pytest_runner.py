@@ -78,6 +78,7 @@ class Project:
     paths: tuple[str, ...]  # where to collect; empty: the project's testpaths
     options: tuple[str, ...]  # -m/-k and other pytest options, for collection and runs
     timeout: float
+    hash_seed: str = "0"  # the PYTHONHASHSEED of every pytest run (see hash_seed)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,20 @@ class Selection:
 class ShardRun:
     selection: Selection
     attempt: Attempt | None  # None: pytest had nothing to run (see selection)
+
+
+def hash_seed(environ: Mapping[str, str]) -> str:
+    """The PYTHONHASHSEED every pytest that shipline starts runs with: the environment's, else
+    one from the workflow run's id (the same in the plan, every shard job, each re-run of a job
+    and each rerun round), else 0. A test parametrized over a set gets ids by position, and
+    Python orders a set of strings by a hash seeded anew in each process: under a seed of each
+    its own, a rerun (or another shard) gives an id another value, and a test that always fails
+    could pass on its rerun, or run in no shard."""
+    given = environ.get("PYTHONHASHSEED", "")
+    if given:
+        return given
+    run_id = environ.get("GITHUB_RUN_ID", "")
+    return str(int(run_id) % 2**32) if run_id.isdigit() else "0"
 
 
 def default_python(project: Path) -> str:
@@ -176,7 +191,7 @@ def collect(project: Project) -> list[str]:
     The plugin writes them to a file: pytest's own listing changes with the project's
     verbosity (``addopts = -q`` lists files), with ``-s`` (prints) and ``-v`` (a tree).
     """
-    with _plugin_scratch("shipline-collect-") as (scratch, env):
+    with _plugin_scratch("shipline-collect-", project) as (scratch, env):
         answer = scratch / "collected.json"
         # no -q: the answer is the plugin's file, not pytest's listing, and "-p no:terminal"
         # in the project's options takes -q away
@@ -244,15 +259,15 @@ def _check_where_collected(answer: Mapping[str, Any], project: Project) -> None:
 
 
 @contextmanager
-def _plugin_scratch(prefix: str) -> Iterator[tuple[Path, dict[str, str]]]:
+def _plugin_scratch(prefix: str, project: Project) -> Iterator[tuple[Path, dict[str, str]]]:
     """A scratch directory holding shard_plugin.py and sharding.py, and an environment in which
-    ``-p`` finds the plugin there."""
+    ``-p`` finds the plugin there, under the project's hash seed."""
     with tempfile.TemporaryDirectory(prefix=prefix) as name:
         for source, copy in ((_PLUGIN, f"{PLUGIN_MODULE}.py"), (_SHARDING, SHARDING_COPY)):
             shutil.copyfile(source, Path(name) / copy)
         inherited = os.environ.get("PYTHONPATH")
         path = os.pathsep.join([name, inherited] if inherited else [name])
-        yield Path(name), {**os.environ, "PYTHONPATH": path}
+        yield Path(name), {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": project.hash_seed}
 
 
 def _read_answer(path: Path) -> dict[str, Any] | None:
@@ -321,7 +336,7 @@ def run(
 ) -> Attempt:
     """Run exactly ``nodeids`` (a rerun of failed tests) and read the JUnit report, with the
     plugin recording what it does not keep (reruns a rerun plugin makes in this run too)."""
-    with _plugin_scratch("shipline-rerun-") as (scratch, env):
+    with _plugin_scratch("shipline-rerun-", project) as (scratch, env):
         record = scratch / "record.json"
         listed = scratch / "nodeids.txt"
         listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
@@ -371,7 +386,7 @@ def run_shard(
     shard_plugin.py computes the share from pytest's own collection, so the tests are
     collected once; it answers with what it chose, which the report is then read against.
     """
-    with _plugin_scratch("shipline-shard-") as (scratch, env):
+    with _plugin_scratch("shipline-shard-", project) as (scratch, env):
         answer, record = scratch / "answer.json", scratch / "record.json"
         (scratch / "request.json").write_text(
             json.dumps(
