@@ -572,6 +572,37 @@ def test_a_test_parametrized_over_a_set_fails_on_each_rerun_as_in_one_pytest_run
     assert f"pytest ran with `PYTHONHASHSEED={seed}`" in run.summary
 
 
+FLAKY_AND_BROKEN_HERE = """\
+from pathlib import Path
+
+
+def test_flaky():
+    tried = Path(__file__).with_name("tried")
+    if not tried.exists():
+        tried.touch()
+        assert False, "first try"
+
+
+def test_broken():
+    assert False, "always"
+"""
+
+
+def test_a_failed_test_in_a_file_named_with_a_bracket_is_rerun(tmp_path: Path) -> None:
+    # pytest refuses such a file on its command line ("path cannot contain []
+    # parametrization"): the rerun names its directory, and the plugin runs the ids alone
+    make_project(
+        tmp_path,
+        {"test_b[1].py": FLAKY_AND_BROKEN_HERE, "test_other.py": "def test_ok():\n    pass\n"},
+    )
+    run = shipline(tmp_path, "run", reruns="1")
+    assert run.code == 1, run.log
+    assert [run.outputs[k] for k in ("passed", "failed", "flaky")] == ["1", "1", "1"], run.log
+    assert any("test_b[1].py::test_broken" in e and "always" in e for e in run.errors()), run.log
+    rerun = ET.parse(tmp_path / "test-results" / "shard-1of1-rerun1.xml").getroot()  # noqa: S314
+    assert sorted(c.get("name") for c in rerun.iter("testcase")) == ["test_broken", "test_flaky"]
+
+
 PASSES_ON_THE_FIFTH_ATTEMPT = """\
 from pathlib import Path
 

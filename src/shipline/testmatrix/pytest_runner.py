@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -340,10 +341,13 @@ def run(
         record = scratch / "record.json"
         listed = scratch / "nodeids.txt"
         listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
+        named = list(dict.fromkeys(_as_argument(n) for n in nodeids))
         if reads_argument_files(project.python, project.directory):
-            selection = [f"@{listed}"]
+            arguments = scratch / "arguments.txt"
+            arguments.write_text("".join(f"{n}\n" for n in named), encoding="utf-8")
+            selection = [f"@{arguments}"]
         else:
-            selection = list(nodeids)
+            selection = named
         try:
             result, seconds = _pytest(
                 project,
@@ -513,6 +517,16 @@ def _stopped_after_choosing(result: ToolResult, chosen: Selection) -> ToolFailed
 def _module_counts(numbers: list[int]) -> tuple[int, int, int]:
     owned, known, new = (int(n) for n in numbers)
     return owned, known, new
+
+
+def _as_argument(nodeid: str) -> str:
+    """How pytest's command line can name a test: by its id, or, when its file's name holds a
+    "[" (which pytest reads as the start of a parametrization, refusing the path), by the
+    file's directory, of which the plugin then runs the given ids alone."""
+    path = nodeid.split("::", 1)[0]
+    if "[" not in path:
+        return nodeid
+    return posixpath.dirname(path) or "."
 
 
 def _pytest(
