@@ -603,6 +603,21 @@ def test_a_failed_test_in_a_file_named_with_a_bracket_is_rerun(tmp_path: Path) -
     assert sorted(c.get("name") for c in rerun.iter("testcase")) == ["test_broken", "test_flaky"]
 
 
+def test_doctests_of_files_whose_names_hold_a_bracket_are_read_from_junit(tmp_path: Path) -> None:
+    # pytest 9.2 names their cases "notes[1].txt]" and "test_d[x].twice]" in its JUnit XML
+    module = '"""\n>>> 1 + 1\n2\n"""\n\n\ndef twice(n):\n    """\n    >>> twice(2)\n    5\n    """\n    return 2 * n\n'
+    make_project(
+        tmp_path,
+        {"test_d[x].py": module, "notes[1].txt": ">>> 1\n1\n"},
+        ini="addopts = --doctest-modules --doctest-glob=*.txt\n",
+    )
+    run = shipline(tmp_path, "run", reruns="0")
+    assert run.code == 1, run.log
+    assert [run.outputs[k] for k in ("passed", "failed")] == ["2", "1"], run.log
+    failure = error(run)
+    assert failure.startswith("tests/test_d[x].py::test_d[x].twice failed"), run.log
+
+
 PASSES_ON_THE_FIFTH_ATTEMPT = """\
 from pathlib import Path
 

@@ -51,8 +51,12 @@ def junit_key(nodeid: str) -> tuple[str, str]:
 
 def junit_keys(nodeid: str) -> set[tuple[str, str]]:
     """The keys any supported pytest writes: before 9 it looked for the parameters at the
-    first "[" of the whole id, which differs for a directory whose name holds one."""
-    return {junit_key(nodeid), _mangled(*nodeid.partition("["))}
+    first "[" of the whole id, which differs for a directory whose name holds one; 9.2 closes
+    what follows the first "[" after the module with a "]", one the id may not have there (a
+    doctest of a file whose name holds a "[": ``notes[1].txt::notes[1].txt``)."""
+    address, bracket, params = _split_parameters(nodeid)
+    closed = f"{params.removesuffix(']')}]" if bracket else params
+    return {junit_key(nodeid), _mangled(address, bracket, closed), _mangled(*nodeid.partition("["))}
 
 
 def _split_parameters(nodeid: str) -> tuple[str, str, str]:
