@@ -557,8 +557,9 @@ def test_record(record):
         ({}, "0"),
         ({"GITHUB_RUN_ID": "8123456789"}, str(8123456789 % 2**32)),
         ({"PYTHONHASHSEED": "42"}, "42"),
+        ({"PYTHONHASHSEED": "random", "GITHUB_RUN_ID": "7"}, "7"),  # a seed of each process's own
     ],
-    ids=["local", "workflow-run", "set-by-the-user"],
+    ids=["local", "workflow-run", "set-by-the-user", "random"],
 )
 def test_a_test_parametrized_over_a_set_fails_on_each_rerun_as_in_one_pytest_run(
     tmp_path: Path, env: dict[str, str], seed: str
@@ -588,19 +589,78 @@ def test_broken():
 """
 
 
-def test_a_failed_test_in_a_file_named_with_a_bracket_is_rerun(tmp_path: Path) -> None:
-    # pytest refuses such a file on its command line ("path cannot contain []
-    # parametrization"): the rerun names its directory, and the plugin runs the ids alone
+# importable in the shard's first run only, after which test_flaky left its mark
+TRAP = """\
+from pathlib import Path
+
+if (Path(__file__).parent / "tried").exists():
+    raise ImportError("a module of no failing test imported again")
+
+
+def test_ok():
+    pass
+"""
+
+
+def test_a_failed_test_in_a_file_or_directory_named_with_a_bracket_is_rerun(
+    tmp_path: Path,
+) -> None:
+    # pytest refuses such a path on its command line ("path cannot contain []
+    # parametrization"): the rerun names the directory above it, and the plugin runs the ids
+    # alone, importing no other module there
     make_project(
         tmp_path,
-        {"test_b[1].py": FLAKY_AND_BROKEN_HERE, "test_other.py": "def test_ok():\n    pass\n"},
+        {
+            "test_b[1].py": FLAKY_AND_BROKEN_HERE,
+            "test_trap.py": TRAP,
+            "test_c.py": "def test_also_broken():\n    assert False\n",
+        },
     )
+    nested = tmp_path / "proj" / "tests" / "case[2]"
+    nested.mkdir()
+    (nested / "test_in.py").write_text(FLAKY_AND_BROKEN_HERE.replace('"tried"', '"tried_in"'))
     run = shipline(tmp_path, "run", reruns="1")
     assert run.code == 1, run.log
-    assert [run.outputs[k] for k in ("passed", "failed", "flaky")] == ["1", "1", "1"], run.log
+    counts = [run.outputs[k] for k in ("passed", "failed", "flaky")]
+    assert counts == ["1", "3", "2"], run.log
     assert any("test_b[1].py::test_broken" in e and "always" in e for e in run.errors()), run.log
     rerun = ET.parse(tmp_path / "test-results" / "shard-1of1-rerun1.xml").getroot()  # noqa: S314
-    assert sorted(c.get("name") for c in rerun.iter("testcase")) == ["test_broken", "test_flaky"]
+    rerun_ids = sorted(f"{c.get('classname')}.{c.get('name')}" for c in rerun.iter("testcase"))
+    assert rerun_ids == [
+        "tests.case[2].test_in.test_broken",
+        "tests.case[2].test_in.test_flaky",
+        "tests.test_b[1].test_broken",
+        "tests.test_b[1].test_flaky",
+        "tests.test_c.test_also_broken",
+    ]
+
+
+DESELECTED_ON_RERUN = """\
+from pathlib import Path
+
+
+def pytest_collection_modifyitems(config, items):
+    tried = Path(__file__).parent / "tried"
+    if tried.exists():
+        deselected = [item for item in items if item.name == "test_broken"]
+        items[:] = [item for item in items if item.name != "test_broken"]
+        config.hook.pytest_deselected(items=deselected)
+    tried.touch()
+"""
+
+
+def test_a_failing_test_a_rerun_did_not_run_keeps_its_failure_and_says_so(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {"conftest.py": DESELECTED_ON_RERUN, "test_x.py": "def test_broken():\n    assert False\n"},
+    )
+    run = shipline(tmp_path, "run", reruns="2")
+    assert run.code == 1 and run.outputs["failed"] == "1", run.log
+    said = "rerun 1 ran none of 1 failing test(s) it named (first: tests/test_x.py::test_broken)"
+    warnings = [message for name, _, message in run.commands if name == "warning"]
+    assert any(said in w for w in warnings), run.log
+    assert f"⚠️ R{said[1:]}: not rerun, their failures stand." in run.summary
+    assert not (tmp_path / "test-results" / "shard-1of1-rerun2.xml").exists()  # nor again
 
 
 def test_doctests_of_files_whose_names_hold_a_bracket_are_read_from_junit(tmp_path: Path) -> None:

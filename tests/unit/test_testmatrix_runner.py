@@ -586,3 +586,28 @@ def test_a_pytest_built_without_tags_is_taken_to_read_argument_files(
 ) -> None:
     monkeypatch.setattr(pytest_runner, "pytest_version", lambda python, directory: version)
     assert pytest_runner.reads_argument_files("python3", tmp_path) is reads
+
+
+@pytest.mark.parametrize(
+    ("nodeids", "arguments"),
+    [
+        (
+            ["tests/test_a.py::t[x]", "tests/test_b.py::u"],
+            ["tests/test_a.py::t[x]", "tests/test_b.py::u"],
+        ),
+        # a file pytest's command line refuses: its directory, and no argument beneath it (pytest
+        # 8 drops the directory named beside one of its tests, pytest 7 runs that test twice)
+        (
+            ["tests/test_c.py::x", "tests/test_b[1].py::y", "other/test_o.py::w"],
+            ["tests", "other/test_o.py::w"],
+        ),
+        (["tests/sub/test_b[1].py::y", "tests/test_b[2].py::z"], ["tests"]),
+        # the nearest directory above whose path holds no "["
+        (["tests/case[1]/deeper/test_x.py::t", "tests/cases/test_y.py::u"], ["tests"]),
+        (["test_b[1].py::t", "tests/test_c.py::x"], ["."]),
+    ],
+)
+def test_a_rerun_names_each_test_once_in_a_way_pytest_takes(
+    nodeids: list[str], arguments: list[str]
+) -> None:
+    assert pytest_runner._arguments(nodeids) == arguments

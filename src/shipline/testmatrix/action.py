@@ -517,7 +517,7 @@ def _run(context: ActionContext, common: Common) -> int:
         _refuse_stopped(context, common, first, unreported, len(assigned), today)
     junit_files = [f"{stem}.xml"]
     still_failing = [r.nodeid for r in first.results if r.outcome.failing]
-    not_rerun = ""
+    not_rerun: list[str] = []  # why failing tests were not rerun: the summary says it too
     for attempt in range(1, reruns + 1):
         if not still_failing:
             break
@@ -525,12 +525,12 @@ def _run(context: ActionContext, common: Common) -> int:
         # timeout-minutes holds the timeout is never cancelled by GitHub before shipline stops
         left = round(test_project.timeout - (time.monotonic() - started), 1)
         if left < RERUN_SECONDS_AT_LEAST:
-            not_rerun = (
+            not_rerun.append(
                 f"only {max(left, 0):g} s left of timeout {inputs.raw('timeout')}, under the "
                 f"{RERUN_SECONDS_AT_LEAST:g} s a rerun needs: {len(still_failing)} failing "
                 "test(s) not rerun, their failures stand"
             )
-            console.warning(not_rerun, title="test-matrix")
+            console.warning(not_rerun[-1], title="test-matrix")
             break
         report = results_dir / f"{stem}-rerun{attempt}.xml"
         with (
@@ -573,7 +573,16 @@ def _run(context: ActionContext, common: Common) -> int:
                 attempts=before.attempts + result.attempts,  # with the plugin's in this round
                 errored_first=passed and before.outcome is Outcome.ERROR,
             )
-        still_failing = [n for n in still_failing if final[n].outcome.failing]
+        answered = {result.nodeid for result in again.results}
+        missed = [n for n in still_failing if n not in answered]
+        if missed:
+            # e.g. a conftest that deselects them: no later round would run them either
+            not_rerun.append(
+                f"rerun {attempt} ran none of {len(missed)} failing test(s) it named (first: "
+                f"{missed[0]}): not rerun, their failures stand"
+            )
+            console.warning(not_rerun[-1], title="test-matrix")
+        still_failing = [n for n in still_failing if final[n].outcome.failing and n in answered]
     seconds = time.monotonic() - started
     results = [final[n] for n in sorted(final)]
     coverage_files = (
@@ -620,8 +629,8 @@ def _run(context: ActionContext, common: Common) -> int:
         f"Wall time **{seconds:.1f} s** ({chosen.estimated}); pytest ran with "
         f"`PYTHONHASHSEED={test_project.hash_seed}`."
     )
-    if not_rerun:
-        summary.paragraph(f"⚠️ {not_rerun[0].upper()}{not_rerun[1:]}.")
+    for why in not_rerun:
+        summary.paragraph(f"⚠️ {why[0].upper()}{why[1:]}.")
     context.write_summary(summary)
     return 0 if verdict.passed else 1
 

@@ -8,9 +8,9 @@ the JUnit XML report, never from the exit code alone.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
-import posixpath
 import re
 import shutil
 import tempfile
@@ -130,14 +130,14 @@ class ShardRun:
 
 
 def hash_seed(environ: Mapping[str, str]) -> str:
-    """The PYTHONHASHSEED every pytest that shipline starts runs with: the environment's, else
-    one from the workflow run's id (the same in the plan, every shard job, each re-run of a job
-    and each rerun round), else 0. A test parametrized over a set gets ids by position, and
+    """The PYTHONHASHSEED every pytest that shipline starts runs with: the environment's number,
+    else one from the workflow run's id (the same in the plan, every shard job, each re-run of a
+    job and each rerun round), else 0. A test parametrized over a set gets ids by position, and
     Python orders a set of strings by a hash seeded anew in each process: under a seed of each
-    its own, a rerun (or another shard) gives an id another value, and a test that always fails
-    could pass on its rerun, or run in no shard."""
+    its own ("random" asks for that), a rerun (or another shard) gives an id another value, and
+    a test that always fails could pass on its rerun, or run in no shard."""
     given = environ.get("PYTHONHASHSEED", "")
-    if given:
+    if given and given != "random":  # Python itself refuses any other value
         return given
     run_id = environ.get("GITHUB_RUN_ID", "")
     return str(int(run_id) % 2**32) if run_id.isdigit() else "0"
@@ -341,7 +341,7 @@ def run(
         record = scratch / "record.json"
         listed = scratch / "nodeids.txt"
         listed.write_text("".join(f"{n}\n" for n in nodeids), encoding="utf-8")
-        named = list(dict.fromkeys(_as_argument(n) for n in nodeids))
+        named = _arguments(nodeids)
         if reads_argument_files(project.python, project.directory):
             arguments = scratch / "arguments.txt"
             arguments.write_text("".join(f"{n}\n" for n in named), encoding="utf-8")
@@ -372,7 +372,8 @@ def run(
                 "test environment), or use more shards"
             ) from None
         recorded = _read_answer(record)
-    _check_completed(result, project, _refused_rerun)
+    if result.returncode != NO_TESTS:  # none of them ran (deselected): the caller says so
+        _check_completed(result, project, _refused_rerun)
     attempt = _attempt(result, report, nodeids, seconds, project.directory)
     return _with_plugin_record(attempt, recorded, result, project.directory)
 
@@ -519,14 +520,29 @@ def _module_counts(numbers: list[int]) -> tuple[int, int, int]:
     return owned, known, new
 
 
-def _as_argument(nodeid: str) -> str:
-    """How pytest's command line can name a test: by its id, or, when its file's name holds a
-    "[" (which pytest reads as the start of a parametrization, refusing the path), by the
-    file's directory, of which the plugin then runs the given ids alone."""
-    path = nodeid.split("::", 1)[0]
-    if "[" not in path:
-        return nodeid
-    return posixpath.dirname(path) or "."
+def _arguments(nodeids: Sequence[str]) -> list[str]:
+    """How pytest's command line can name the tests: by their ids, but a test whose path holds
+    a "[" (which pytest reads as the start of a parametrization, refusing the path) by the
+    nearest directory above it whose path holds none, of which the plugin then runs the given
+    ids alone. No argument lies under another: pytest 8 drops a directory named beside a test
+    in it, and pytest 7 runs that test twice."""
+    directories = {_bracket_free_directory(n) for n in nodeids if "[" in _path_of(n)}
+    tops = {d for d in directories if not any(_within(d, other) for other in directories - {d})}
+    named = [n for n in nodeids if not any(_within(_path_of(n), top) for top in tops)]
+    return sorted(tops) + named
+
+
+def _path_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _bracket_free_directory(nodeid: str) -> str:
+    parts = itertools.takewhile(lambda part: "[" not in part, _path_of(nodeid).split("/")[:-1])
+    return "/".join(parts) or "."
+
+
+def _within(path: str, directory: str) -> bool:
+    return directory == "." or path == directory or path.startswith(f"{directory}/")
 
 
 def _pytest(

@@ -337,6 +337,7 @@ _ERRORS = pytest.StashKey[_CollectionErrors]()
 _UNANSWERED = pytest.StashKey[_Unanswered]()
 _OUTSIDE = pytest.StashKey[List[str]]()  # noqa: UP006 - Python 3.8 has no list[str] at run time
 _RERUN = pytest.StashKey[Set[str]]()  # noqa: UP006 - the node ids a rerun round runs
+_RERUN_FILES = pytest.StashKey[Set[str]]()  # noqa: UP006 - their files, as in node ids
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -401,7 +402,9 @@ def pytest_configure(config: Any) -> None:
         config.pluginmanager.register(_RunRecord(Path(record_path), each=each), "shipline-record")
     rerun_path = config.getoption(RERUN_OPTION)
     if rerun_path:
-        config.stash[_RERUN] = set(Path(rerun_path).read_text(encoding="utf-8").splitlines())
+        rerun = set(Path(rerun_path).read_text(encoding="utf-8").splitlines())
+        config.stash[_RERUN] = rerun
+        config.stash[_RERUN_FILES] = {nodeid.split("::", 1)[0] for nodeid in rerun}
     if not request_path:
         return
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
@@ -445,7 +448,12 @@ def _xdist_workers(config: Any) -> bool:
 
 
 def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
-    """Leave another shard's module unimported; None lets pytest (and other plugins) decide."""
+    """Leave another shard's module unimported, and in a rerun round any file of no rerun test
+    (a directory named for a file pytest's command line refuses holds others); None lets pytest
+    (and other plugins) decide."""
+    rerun_files = config.stash.get(_RERUN_FILES, None)
+    if rerun_files is not None:
+        return _of_no_rerun_test(collection_path, config, rerun_files)
     shard = config.stash.get(_SHARD, None)
     if shard is None or shard.modules is None or collection_path.name in NEVER_SKIPPED:
         return None
@@ -460,6 +468,13 @@ def pytest_ignore_collect(collection_path: Path, config: Any) -> bool | None:
     if module not in shard.modules.modules and not _test_module(collection_path, config):
         return None  # e.g. a directory or a doctest file: collected, and split by owners below
     return True if shard.index not in shard.modules.owners(module) else None
+
+
+def _of_no_rerun_test(path: Path, config: Any, rerun_files: set[str]) -> bool | None:
+    if path.name in NEVER_SKIPPED or not path.is_file():
+        return None
+    relative = Path(os.path.relpath(path, config.rootpath)).as_posix()  # as node ids
+    return True if relative not in rerun_files else None
 
 
 def _test_module(path: Path, config: Any) -> bool:
