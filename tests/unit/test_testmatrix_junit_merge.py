@@ -300,21 +300,47 @@ def test_a_report_of_pytest_before_9_maps_a_bracketed_directory_back_too(tmp_pat
     assert result.nodeid == "tests/api[v2]/test_x.py::test_get"
 
 
-def test_a_failing_doctest_is_placed_on_its_failing_example(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "text", "nodeid", "line"),
+    [
+        (
+            "calc.py",
+            'def add(a, b):\n    """Add.\n\n    >>> add(1, 1)\n    2\n    >>> add(2, 2)\n    5\n'
+            '    """\n    return a + b\n',
+            "src/calc.py::calc.add",
+            6,
+        ),
+        # a text file's (--doctest-glob): any name, not only *.py
+        (
+            "usage.rst",
+            "Usage\n=====\n\n>>> 1 + 1\n2\n>>> 2 + 2\n5\n",
+            "src/usage.rst::usage.rst",
+            6,
+        ),
+        ("notes.txt", "Notes\n\n>>> 1 / 0\n", "src/notes.txt::notes.txt", 3),  # an exception
+    ],
+)
+def test_a_failing_doctest_is_placed_on_its_failing_example(
+    tmp_path: Path, name: str, text: str, nodeid: str, line: int
+) -> None:
     # pytest prints a doctest's location as an absolute path; a real run shows what it writes
     (tmp_path / "src").mkdir()
-    (tmp_path / "src" / "calc.py").write_text(
-        'def add(a, b):\n    """Add.\n\n    >>> add(1, 1)\n    2\n    >>> add(2, 2)\n    5\n    """\n'
-        "    return a + b\n"
-    )
+    (tmp_path / "src" / name).write_text(text)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--doctest-modules"]
     done = subprocess.run(
-        [*command, "src", "--junitxml=r.xml", "-o", "junit_family=xunit1"],
+        [
+            *command,
+            f"--doctest-glob={name}",
+            "src",
+            "--junitxml=r.xml",
+            "-o",
+            "junit_family=xunit1",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 1, done.stdout
-    (result,) = read_report(tmp_path / "r.xml", ["src/calc.py::calc.add"], tmp_path)
-    assert (result.outcome, result.file, result.line) == (Outcome.FAILED, "src/calc.py", 6)
+    (result,) = read_report(tmp_path / "r.xml", [nodeid], tmp_path)
+    assert (result.outcome, result.file, result.line) == (Outcome.FAILED, f"src/{name}", line)

@@ -21,6 +21,11 @@ from shipline.testmatrix.results import Outcome, TestResult
 _FORBIDDEN = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 # The locations pytest prints in a failure's long report, the deepest last: "path.py:12: Error".
 _CRASH_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*?\.py):(?P<line>\d+): ", re.MULTILINE)
+# a doctest's failing example, in a text file of any name too (--doctest-glob: .txt, .rst, .md)
+_DOCTEST_LINE = re.compile(
+    r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): (?:DocTestFailure|UnexpectedException)$",
+    re.MULTILINE,
+)
 # the same frame in Python's own form, as --tb=native prints it (absolute paths)
 _NATIVE_FRAME = re.compile(
     r'^\s*File "(?P<path>[^"\n]+\.py)", line (?P<line>\d+), in ', re.MULTILINE
@@ -177,7 +182,11 @@ def crash_location(details: str, directory: Path | None = None) -> tuple[str, in
     rootdir; a frame in the standard library or an installed package is absolute or lies in
     site-packages), so the annotation lands on a line of the pull request. A doctest's frame
     is absolute: under ``directory`` it is the project's too, as are --tb=native's frames."""
-    frames = [*_CRASH_LINE.finditer(details), *_NATIVE_FRAME.finditer(details)]
+    frames = [
+        *_CRASH_LINE.finditer(details),
+        *_DOCTEST_LINE.finditer(details),
+        *_NATIVE_FRAME.finditer(details),
+    ]
     for match in sorted(frames, key=lambda frame: frame.start(), reverse=True):
         place = project_location(match["path"], int(match["line"]), directory)
         if place is not None:
