@@ -635,6 +635,48 @@ def test_a_failed_test_in_a_file_or_directory_named_with_a_bracket_is_rerun(
     ]
 
 
+# pytest-randomly's contract (5.1.0, checked by hand against the real plugin): an option
+# --randomly-seed (dest randomly_seed) whose default "default" means a seed of each process's
+# own, read in its pytest_configure, which seeds random with it
+LIKE_PYTEST_RANDOMLY = """\
+import random
+
+
+def pytest_addoption(parser):
+    parser.addoption("--randomly-seed", dest="randomly_seed", default="default")
+
+
+def pytest_configure(config):
+    seed = config.getoption("randomly_seed")
+    random.seed(None if seed == "default" else int(seed))
+"""
+SHUFFLED_AT_IMPORT = """\
+import random
+
+import pytest
+
+USERS = [(f"user{n}", "active") for n in range(32)]
+
+
+@pytest.mark.parametrize("user", random.sample(USERS, len(USERS)))
+def test_user(user):
+    assert user[0] != "user7", "user7 is banned"
+"""
+
+
+def test_parameters_pytest_randomly_draws_at_import_are_the_same_in_each_rerun(
+    tmp_path: Path,
+) -> None:
+    # a seed of each process's own gave the failing id another user on its rerun: flaky
+    make_project(
+        tmp_path, {"conftest.py": LIKE_PYTEST_RANDOMLY, "test_users.py": SHUFFLED_AT_IMPORT}
+    )
+    run = shipline(tmp_path, "run", env={"GITHUB_RUN_ID": "31"}, reruns="2")
+    assert run.code == 1, run.log
+    assert (run.outputs["failed"], run.outputs["flaky"]) == ("1", "0"), run.log
+    assert "pytest-randomly, where installed, with `--randomly-seed=31`" in run.summary
+
+
 DESELECTED_ON_RERUN = """\
 from pathlib import Path
 

@@ -627,7 +627,8 @@ def _run(context: ActionContext, common: Common) -> int:
     summary = _results_summary(title, results, verdict, common, today)
     summary.paragraph(
         f"Wall time **{seconds:.1f} s** ({chosen.estimated}); pytest ran with "
-        f"`PYTHONHASHSEED={test_project.hash_seed}`."
+        f"`PYTHONHASHSEED={test_project.hash_seed}` (pytest-randomly, where installed, with "
+        f"`--randomly-seed={test_project.hash_seed}` unless the options give one)."
     )
     for why in not_rerun:
         summary.paragraph(f"⚠️ {why[0].upper()}{why[1:]}.")
