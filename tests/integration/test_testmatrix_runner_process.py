@@ -558,8 +558,9 @@ def test_record(record):
         ({"GITHUB_RUN_ID": "8123456789"}, str(8123456789 % 2**32)),
         ({"PYTHONHASHSEED": "42"}, "42"),
         ({"PYTHONHASHSEED": "random", "GITHUB_RUN_ID": "7"}, "7"),  # a seed of each process's own
+        ({"PYTHONHASHSEED": "+07"}, "7"),  # as Python reads it
     ],
-    ids=["local", "workflow-run", "set-by-the-user", "random"],
+    ids=["local", "workflow-run", "set-by-the-user", "random", "signed"],
 )
 def test_a_test_parametrized_over_a_set_fails_on_each_rerun_as_in_one_pytest_run(
     tmp_path: Path, env: dict[str, str], seed: str
@@ -675,6 +676,43 @@ def test_parameters_pytest_randomly_draws_at_import_are_the_same_in_each_rerun(
     assert run.code == 1, run.log
     assert (run.outputs["failed"], run.outputs["flaky"]) == ("1", "0"), run.log
     assert "pytest-randomly, where installed, with `--randomly-seed=31`" in run.summary
+
+
+# two tests under one node id, as a plugin's collector (or pytest 7's parametrize ids) can make
+TWO_CHECKS_ONE_ID = """\
+import pytest
+
+
+class Check(pytest.Item):
+    def __init__(self, *, ok, **kwargs):
+        super().__init__(**kwargs)
+        self.ok = ok
+
+    def runtest(self):
+        assert self.ok, "the second check fails"
+
+    def reportinfo(self):
+        return self.path, 0, self.name
+
+
+class Checks(pytest.File):
+    def collect(self):
+        yield Check.from_parent(self, name="check", ok=True)
+        yield Check.from_parent(self, name="check", ok=False)
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".chk":
+        return Checks.from_parent(parent, path=file_path)
+"""
+
+
+def test_a_rerun_runs_every_test_of_a_shared_id(tmp_path: Path) -> None:
+    # which of the two failed is not known to the rerun: keeping one would pass the passing one
+    make_project(tmp_path, {"conftest.py": TWO_CHECKS_ONE_ID, "a.chk": ""})
+    run = shipline(tmp_path, "run", reruns="1")
+    assert run.code == 1, run.log
+    assert (run.outputs["failed"], run.outputs["flaky"]) == ("1", "0"), run.log
 
 
 DESELECTED_ON_RERUN = """\

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import FrameType, SimpleNamespace
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -21,7 +21,6 @@ from shipline.testmatrix import (
     process_stream,
     pytest_output,
     pytest_runner,
-    shard_plugin,
 )
 from shipline.testmatrix.process_stream import CommandTooLongError, stream
 from shipline.testmatrix.results import Outcome, TestResult
@@ -617,16 +616,3 @@ def test_a_rerun_names_each_test_once_in_a_way_pytest_takes(
     nodeids: list[str], arguments: list[str]
 ) -> None:
     assert pytest_runner._arguments(nodeids) == arguments
-
-
-def test_a_rerun_round_keeps_each_rerun_test_once() -> None:
-    # pytest 7 collects a test twice when args names its directory and the round its id
-    deselected: list[Any] = []
-    config = SimpleNamespace(
-        hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items))
-    )
-    ids = ["t.py::a", "t.py::b", "t.py::a", "u.py::c"]
-    items = [SimpleNamespace(nodeid=nodeid) for nodeid in ids]
-    shard_plugin._keep_only({"t.py::a", "u.py::c"}, config, items)
-    assert [item.nodeid for item in items] == ["t.py::a", "u.py::c"]
-    assert [item.nodeid for item in deselected] == ["t.py::b", "t.py::a"]

@@ -137,8 +137,11 @@ def hash_seed(environ: Mapping[str, str]) -> str:
     its own ("random" asks for that), a rerun (or another shard) gives an id another value, and
     a test that always fails could pass on its rerun, or run in no shard."""
     given = environ.get("PYTHONHASHSEED", "")
-    if given and given != "random":  # Python itself refuses any other value
-        return given
+    if given and given != "random":  # else a number: Python itself refuses any other value
+        try:
+            return str(int(given))  # as Python reads it: " 7" and "+7" are 7
+        except ValueError:
+            return given
     run_id = environ.get("GITHUB_RUN_ID", "")
     return str(int(run_id) % 2**32) if run_id.isdigit() else "0"
 

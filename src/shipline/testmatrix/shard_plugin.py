@@ -387,9 +387,9 @@ def _refuse_what_is_not_a_run(config: Any, *, running: bool) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: Any) -> None:
-    """pytest-randomly seeds ``random`` anew in each process unless it is given a seed: a test
-    whose parameters are drawn at import would give its ids other values in each shard and
-    rerun round. It gets the hash seed shipline gives every pytest it starts (before its own
+    """pytest-randomly seeds ``random`` anew in each process unless it is given a seed, before
+    each test too: a test drawing from it would draw other values in its rerun, a new process.
+    It gets the hash seed shipline gives every pytest it starts (before its own
     pytest_configure reads the option); a seed in the project's options stands."""
     seed = os.environ.get("PYTHONHASHSEED", "")
     if getattr(config.option, "randomly_seed", None) == "default" and seed.isdigit():
@@ -586,19 +586,14 @@ def _outside_the_rootdir(config: Any, items: list[Any]) -> list[str]:
 
 
 def _keep_only(nodeids: set[str], config: Any, items: list[Any]) -> None:
-    """A rerun round runs the failed tests alone, each once: a path among the project's options
-    (args, addopts) would add all of its tests to the ids the round names, and a test both
-    under such a path and named by its id is collected twice by pytest 7 (and by 8 under
-    --pyargs)."""
-    kept: dict[str, Any] = {}
-    dropped = []
-    for item in items:
-        if item.nodeid in nodeids and item.nodeid not in kept:
-            kept[item.nodeid] = item
-        else:
-            dropped.append(item)
+    """A rerun round runs the failed tests alone: a path among the project's options (args,
+    addopts) would add all of its tests to the ids the round names. Every item of a rerun id
+    stays: two tests can share an id (pytest 7's parametrize ids, a plugin's collector), and
+    which of them failed is not known here; a test that pytest 7 collects twice, under such a
+    path and by its id, runs twice, and a failure of either counts."""
+    dropped = [item for item in items if item.nodeid not in nodeids]
     if dropped:
-        items[:] = list(kept.values())
+        items[:] = [item for item in items if item.nodeid in nodeids]
         config.hook.pytest_deselected(items=dropped)
 
 
