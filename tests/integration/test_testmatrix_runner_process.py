@@ -665,10 +665,9 @@ def test_user(user):
 """
 
 
-def test_parameters_pytest_randomly_draws_at_import_are_the_same_in_each_rerun(
-    tmp_path: Path,
-) -> None:
-    # a seed of each process's own gave the failing id another user on its rerun: flaky
+def test_pytest_randomly_gets_the_hash_seed_so_a_rerun_draws_the_same(tmp_path: Path) -> None:
+    # a seed of each process's own gave the failing id another user on its rerun: flaky (the
+    # one module here draws first; after another module's draws a rerun differs, see README)
     make_project(
         tmp_path, {"conftest.py": LIKE_PYTEST_RANDOMLY, "test_users.py": SHUFFLED_AT_IMPORT}
     )
