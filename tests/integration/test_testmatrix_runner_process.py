@@ -735,7 +735,10 @@ def test_a_failing_test_a_rerun_did_not_run_keeps_its_failure_and_says_so(tmp_pa
     )
     run = shipline(tmp_path, "run", reruns="2")
     assert run.code == 1 and run.outputs["failed"] == "1", run.log
-    said = "rerun 1 ran none of 1 failing test(s) it named (first: tests/test_x.py::test_broken)"
+    said = (
+        "rerun 1 did not run 1 of the failing test(s) it named "
+        "(first: tests/test_x.py::test_broken)"
+    )
     warnings = [message for name, _, message in run.commands if name == "warning"]
     assert any(said in w for w in warnings), run.log
     assert f"⚠️ R{said[1:]}: not rerun, their failures stand." in run.summary

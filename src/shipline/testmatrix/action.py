@@ -578,8 +578,8 @@ def _run(context: ActionContext, common: Common) -> int:
         if missed:
             # e.g. a conftest that deselects them: no later round would run them either
             not_rerun.append(
-                f"rerun {attempt} ran none of {len(missed)} failing test(s) it named (first: "
-                f"{missed[0]}): not rerun, their failures stand"
+                f"rerun {attempt} did not run {len(missed)} of the failing test(s) it named "
+                f"(first: {missed[0]}): not rerun, their failures stand"
             )
             console.warning(not_rerun[-1], title="test-matrix")
         still_failing = [n for n in still_failing if final[n].outcome.failing and n in answered]

@@ -149,7 +149,7 @@ SPEC = ActionSpec(
             "junit",
             "run: path of the first attempt's JUnit XML (reruns beside it in -rerunN.xml); "
             "merge: the checked junit.xml of all shards, each test as merge judged it (a flaky "
-            "one's failure as flakyFailure, or flakyError for an error, a quarantined failure as a skip of type "
+            "one's failure as flakyFailure, or flakyError where pytest filed an error, a quarantined failure as a skip of type "
             "shipline.quarantined).",
         ),
         OutputSpec("durations", "merge: path of the updated durations file."),
