@@ -625,10 +625,10 @@ def _run(context: ActionContext, common: Common) -> int:
     context.files.set_output("junit", results_dir / f"{stem}.xml")
     title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
+    randomly = f", `--randomly-seed={chosen.randomly_seed}`" if chosen.randomly_seed else ""
     summary.paragraph(
         f"Wall time **{seconds:.1f} s** ({chosen.estimated}); pytest ran with "
-        f"`PYTHONHASHSEED={test_project.hash_seed}` (pytest-randomly, where installed, with "
-        f"`--randomly-seed={test_project.hash_seed}` unless the options give one)."
+        f"`PYTHONHASHSEED={test_project.hash_seed}`{randomly}."
     )
     for why in not_rerun:
         summary.paragraph(f"⚠️ {why[0].upper()}{why[1:]}.")

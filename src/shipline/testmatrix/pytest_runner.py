@@ -113,6 +113,7 @@ class Selection:
     modules: tuple[int, int, int] | None = None
     chosen: int = 0  # tests chosen for the shard before any later deselection
     split: Split | None = None  # what the share was split from, for merge to compare
+    randomly_seed: str | None = None  # pytest-randomly's seed; None: it was not loaded
 
     @property
     def estimated(self) -> str:
@@ -460,6 +461,7 @@ def run_shard(
         None if chosen["modules"] is None else _module_counts(chosen["modules"]),
         int(chosen.get("chosen", len(tests))),
         _split(chosen["split"], chosen["share"], tests),
+        None if chosen.get("randomly_seed") is None else str(chosen["randomly_seed"]),
     )
     if result.returncode == NO_TESTS:
         if not selected.tests:

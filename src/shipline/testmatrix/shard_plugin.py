@@ -626,6 +626,8 @@ def _choose(shard: _Shard, config: Any, items: list[Any]) -> None:
         "seconds": chosen.seconds if chosen else 0.0,
         "unknown": plan.unknown,
         "modules": None if shard.modules is None else _modules(shard, collected),
+        # the seed pytest-randomly took (see pytest_cmdline_main); None: it is not loaded
+        "randomly_seed": getattr(config.option, "randomly_seed", None),
     }
     config.stash[_UNANSWERED].answers.append((Path(request["answer"]), answer))
 
