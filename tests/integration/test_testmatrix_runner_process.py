@@ -537,8 +537,8 @@ def test_a_flaky_test_whose_first_try_errored_shows_a_flaky_error_in_merge_junit
     assert "database not up yet" in (case[0].get("message") or "")
 
 
-# ids by position: a tuple is no id of its own. Python orders a set of strings by a hash
-# seeded anew in each process, unless PYTHONHASHSEED fixes the seed.
+# ids by position: a tuple is no id of its own. Python orders a set of tuples of strings by a
+# hash seeded anew in each process, unless PYTHONHASHSEED fixes the seed.
 OVER_A_SET = """\
 import pytest
 

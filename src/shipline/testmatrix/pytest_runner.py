@@ -133,10 +133,11 @@ class ShardRun:
 def hash_seed(environ: Mapping[str, str]) -> str:
     """The PYTHONHASHSEED every pytest that shipline starts runs with: the environment's number,
     else one from the workflow run's id (the same in the plan, every shard job, each re-run of a
-    job and each rerun round), else 0. A test parametrized over a set gets ids by position, and
-    Python orders a set of strings by a hash seeded anew in each process: under a seed of each
-    its own ("random" asks for that), a rerun (or another shard) gives an id another value, and
-    a test that always fails could pass on its rerun, or run in no shard."""
+    job and each rerun round), else 0. A test parametrized over a set of values pytest gives no
+    id of their own (tuples, objects) gets ids by position, and Python orders a set of such
+    values holding strings by a hash seeded anew in each process: under a seed of each its own
+    ("random" asks for that), a rerun (or another shard) gives an id another value, and a test
+    that always fails could pass on its rerun, or run in no shard."""
     given = environ.get("PYTHONHASHSEED", "")
     if given and given != "random":  # else a number: Python itself refuses any other value
         try:
