@@ -574,6 +574,14 @@ def test_a_test_parametrized_over_a_set_fails_on_each_rerun_as_in_one_pytest_run
     assert f"pytest ran with `PYTHONHASHSEED={seed}`." in run.summary  # no pytest-randomly
 
 
+def test_the_plan_names_the_hash_seed_it_collected_with(tmp_path: Path) -> None:
+    # the ids by position it planned are those of this seed: a shard run by hand must set it
+    make_project(tmp_path, {"test_set.py": OVER_A_SET})
+    run = shipline(tmp_path, "plan", env={"GITHUB_RUN_ID": "4294967303"}, shards="2")
+    assert run.code == 0 and run.outputs["tests"] == "32", run.log
+    assert "pytest collected with `PYTHONHASHSEED=7`" in run.summary
+
+
 FLAKY_AND_BROKEN_HERE = """\
 from pathlib import Path
 

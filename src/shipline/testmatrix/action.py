@@ -296,7 +296,8 @@ def _plan(context: ActionContext, common: Common) -> int:
         summary.table(["Shard", "Tests"], [[s.index, len(s.tests)] for s in plan.shards])
     summary.paragraph(
         f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
-        f"keep together: {common.keep_together.value}"
+        f"keep together: {common.keep_together.value}; pytest collected with "
+        f"`PYTHONHASHSEED={test_project.hash_seed}`"
         + (
             f"; the {modules} module(s) of the durations file are placed before collection, "
             "each shard collects only its own"
