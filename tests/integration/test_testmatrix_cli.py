@@ -1026,6 +1026,12 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     after = json.loads((workspace / "history.json").read_text())["tests"]
     service = "tests/test_service.py::test_needs_the_service"
     assert (first[service]["outcome"], after[service]["outcome"]) == ("passed", "failed")
+    # the first merge took this run's sample already: the failure adds none, and ends the streak
+    assert (after[service]["samples"], after[service]["recent"]) == (
+        first[service]["samples"],
+        first[service]["recent"],
+    )
+    assert (first[service]["streak"], after[service]["streak"]) == (1, 0)
     # the passes of this run were counted once, by the first merge
     assert {t: e for t, e in after.items() if t != service} == {
         t: e for t, e in first.items() if t != service

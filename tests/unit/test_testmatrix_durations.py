@@ -440,6 +440,27 @@ def test_reports_an_earlier_merge_counted_are_not_counted_again() -> None:
     assert "c" not in durations.merge(first, {}, counted_before={"c"}).tests
 
 
+def test_a_re_run_that_fails_a_counted_test_records_its_outcome_without_a_second_sample() -> None:
+    first = durations.merge(
+        durations.History(),
+        {"a": result("a", Outcome.PASSED, 1.0)},
+        quarantined=frozenset({"a"}),
+        reports=["shard-1"],
+    )
+    # a newer attempt of the same run found the quarantined test flaky
+    again = durations.merge(
+        first,
+        {"a": result("a", Outcome.FLAKY, 3.0)},
+        quarantined=frozenset({"a"}),
+        overridden={"a"},
+        reports=["shard-1", "shard-1-again"],
+    )
+    before, after = first.tests["a"], again.tests["a"]
+    assert (before.held, before.streak, before.samples, before.recent) == (1, 1, 1, (1.0,))
+    assert (after.outcome, after.held, after.streak) == (Outcome.FLAKY, 0, 0)
+    assert (after.samples, after.recent, after.seconds) == (1, (1.0,), 1.0)
+
+
 def test_files_without_reports_read_as_none_counted_and_are_written_the_same() -> None:
     old = '{"version": 1, "tests": {"a": {"seconds": 1.0, "recent": [1.0], "streak": 1}}}'
     history = durations.parse(old, "old.json")

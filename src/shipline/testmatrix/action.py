@@ -819,6 +819,7 @@ def _next_history(
         durations.combine_runs(fresh),
         quarantined=held,
         counted_before=kept | (earlier - overridden),
+        overridden=overridden,
         reports=(m.report_id for m in [*manifests, *replaced] if m.report_id),
     )
     measured = durations.slowest_cell(_cells(manifests))

@@ -419,6 +419,7 @@ def merge(
     *,
     quarantined: frozenset[str] = frozenset(),
     counted_before: Iterable[str] = (),
+    overridden: Iterable[str] = (),
     reports: Iterable[str] = (),
 ) -> History:
     """The next history: this run's tests only, passing times added to their window.
@@ -429,14 +430,28 @@ def merge(
     (``previous.reports``) holds: they keep their entries as they are, also when a report new to
     this merge holds them too (another matrix cell, re-run): that merge counted this run for
     them, and the new cell's result alone, a pass say, would hide the counted cell's failure.
+    ``overridden`` are tests such a report holds that a newer attempt failed or found flaky:
+    that merge counted this run's time for them already, so only the newer outcome is recorded.
     ``reports`` are the ids of every shard report of this merge, for the next one to recognise.
     """
     kept = set(counted_before)
+    again = set(overridden)
     merged = {test: previous.tests[test] for test in kept if test in previous.tests}
     for test, result in results.items():
-        if test not in kept:
-            merged[test] = _next(previous.tests.get(test), result, quarantined=test in quarantined)
+        if test in kept:
+            continue
+        before = previous.tests.get(test)
+        if test in again and before is not None:
+            merged[test] = _outcome_only(before, result)
+        else:
+            merged[test] = _next(before, result, quarantined=test in quarantined)
     return History(merged, frozenset(reports))
+
+
+def _outcome_only(before: TestHistory, result: TestResult) -> TestHistory:
+    """A counted run's entry after a newer attempt of that run failed the test or found it
+    flaky: no second sample of the run, and no pass left standing in ``streak`` or ``held``."""
+    return replace(before, outcome=result.outcome, streak=0, held=0)
 
 
 def _next(before: TestHistory | None, result: TestResult, *, quarantined: bool) -> TestHistory:
