@@ -13,7 +13,8 @@ import traceback
 from collections.abc import Sequence
 
 from shipline import __version__
-from shipline.errors import ShiplineError
+from shipline.errors import FileLineError, ShiplineError
+from shipline.gha.commands import Annotation, AnnotationLevel
 from shipline.gha.inputs import ActionSpec, Inputs
 from shipline.interrupts import interrupt_stops_tools
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
@@ -77,7 +78,7 @@ def run_action(name: str, inputs: Inputs) -> int:
         with interrupt_stops_tools():
             return load_runner(name)(context)
     except ShiplineError as error:
-        context.console.error(str(error), title=f"shipline {name}")
+        context.console.annotate(_failure(error, f"shipline {name}", context.console.in_actions))
         return error.exit_code
     except KeyboardInterrupt:
         context.console.error("interrupted", title=f"shipline {name}")
@@ -89,3 +90,14 @@ def run_action(name: str, inputs: Inputs) -> int:
             f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
         )
         return 1
+
+
+def _failure(error: ShiplineError, title: str, in_actions: bool) -> Annotation:
+    """The error that ended the action. In a workflow, one about a line of an input file (a
+    register, a durations file) sits on that line; its message names the place too, for the log
+    (and a terminal, where a location would print it twice)."""
+    if in_actions and isinstance(error, FileLineError):
+        return Annotation(
+            AnnotationLevel.ERROR, str(error), file=error.path, line=error.line, title=title
+        )
+    return Annotation(AnnotationLevel.ERROR, str(error), title=title)

@@ -1508,6 +1508,30 @@ def test_bad_input_exits_2_and_names_it(
     assert not (workspace / "test-results").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("q.yml", "version: 1\ntests:\n  - id: tests/test_a.py::test_a\n", "3"),
+        ("d.json", '{\n "version": 1,\n "tests": {,}\n}\n', "3"),
+    ],
+    ids=["register", "durations"],
+)
+def test_a_malformed_input_file_s_error_sits_on_its_line(
+    tmp_path: Path, name: str, text: str, line: str
+) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    (workspace / name).write_text(text)
+    given = {"quarantine": name} if name.endswith(".yml") else {"durations": name}
+    run = shipline(workspace, "plan", **given)
+    assert run.code == 2, run.log
+    [(_, where, message)] = [a for a in run.annotations if a[0] == "error"]
+    assert (where.get("file"), where.get("line")) == (name, line), message
+    assert message.startswith(
+        f"{'quarantine register' if name == 'q.yml' else 'durations file'} {name}:{line}: "
+    )
+
+
 @pytest.mark.parametrize("mode", ["plan", "run"])
 def test_a_pytest_too_old_for_the_plugin_is_bad_input(tmp_path: Path, mode: str) -> None:
     # pytest 6 has no pytest.StashKey: the plugin would die on import, the run with a traceback.
