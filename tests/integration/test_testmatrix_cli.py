@@ -839,6 +839,18 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
     assert "expired on 2020-01-01" in expired.log
 
 
+def test_a_merge_failed_by_an_expired_entry_alone_says_so_in_its_last_line(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    make_project(workspace)
+    register(workspace, "2020-01-01", test="tests/test_slow.py::test_slow_one")  # it passes
+    shard = shipline(workspace, "run", shards="1", shard="1", quarantine="quarantine.yml")
+    assert shard.code == 1, shard.log
+    merged = shipline(workspace, "merge", quarantine="quarantine.yml")
+    assert merged.code == 1 and merged.outputs["failed"] == "0", merged.log
+    last = merged.log.rstrip().splitlines()[-1]
+    assert last.endswith("0 failed, 0 flaky, 0 skipped, 0 quarantined. 1 quarantine entry expired.")
+
+
 def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_green(
     tmp_path: Path,
 ) -> None:

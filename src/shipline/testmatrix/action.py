@@ -786,11 +786,14 @@ def _merge(context: ActionContext, common: Common) -> int:
     summary.paragraph(written)
     context.write_summary(summary)
     # the job log's last word, as pytest ends its own: the summary is a click away
-    covered = ""
+    after_tally = ""
     if coverage_total is not None:
         gate = f", below {coverage_total.gate}" if below else ""
-        covered = f" Coverage {coverage_total.shown}%{gate}."
-    context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{covered}")
+        after_tally = f" Coverage {coverage_total.shown}%{gate}."
+    if verdict.expired:  # "0 failed" alone would read as a pass
+        many = len(verdict.expired)
+        after_tally += f" {many} quarantine entr{'y' if many == 1 else 'ies'} expired."
+    context.console.info(f"Merged: {_tally(results, verdict, str(len(results)))}{after_tally}")
     return 0 if passed else 1
 
 
