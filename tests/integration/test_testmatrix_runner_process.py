@@ -93,6 +93,111 @@ def test_plan_counts_the_collected_tests_whatever_pytest_prints(
     assert run.outputs["tests"] == "12" and run.outputs["shards"] == "3"
 
 
+STRESS_AND_SLOW = """\
+import pytest
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("n", range(6))
+def test_stress(n):
+    pass
+
+
+@pytest.mark.slow
+def test_slow():
+    pass
+
+
+def test_quick():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("markers", "tests", "said"),
+    [
+        ("not slow", "7", "markers 'not slow' stands in place of the -m 'not stress' of the "),
+        ("(not stress) and (not slow)", "1", None),
+        ("not stress", "2", None),  # the same expression: nothing set aside
+        ("", "2", None),
+    ],
+    ids=["replaces", "keeps-both", "same", "no-markers"],
+)
+def test_plan_says_when_markers_sets_aside_the_projects_own_marker_expression(
+    tmp_path: Path, markers: str, tests: str, said: str | None
+) -> None:
+    # pytest keeps the last -m: addopts' "not stress" gives way to the input, as it would to
+    # pytest -m on the command line, and the stress tests the project leaves out are planned
+    ini = "addopts = -m 'not stress'\nmarkers =\n    stress\n    slow\n"
+    make_project(tmp_path, {"test_marked.py": STRESS_AND_SLOW}, ini)
+    run = shipline(tmp_path, "plan", markers=markers)
+    assert run.code == 0 and run.outputs["tests"] == tests, run.log
+    notices = [m for n, _, m in run.annotations if n == "notice"]
+    if said is None:
+        assert notices == [] and "stands in place of" not in run.summary, run.log
+    else:
+        [notice] = notices
+        assert notice.startswith(said) and notice.endswith(
+            "to keep both, give markers '(not stress) and (not slow)'"
+        ), notice
+        assert said.capitalize() in run.summary
+
+
+def test_plan_says_when_pytest_addopts_has_the_marker_expression_set_aside(tmp_path: Path) -> None:
+    make_project(tmp_path, {"test_marked.py": STRESS_AND_SLOW}, "markers =\n    stress\n    slow\n")
+    run = shipline(tmp_path, "plan", env={"PYTEST_ADDOPTS": "-mstress"}, markers="slow")
+    assert run.code == 0 and run.outputs["tests"] == "1", run.log
+    [notice] = [m for n, _, m in run.annotations if n == "notice"]
+    assert notice.startswith("markers 'slow' stands in place of the -m 'stress' "), notice
+
+
+def test_plan_warns_of_a_register_entry_naming_no_test_of_a_file_it_collects(
+    tmp_path: Path,
+) -> None:
+    source = """\
+    import pytest
+
+
+    def test_kept():
+        pass
+
+
+    @pytest.mark.slow
+    def test_other_layer():
+        pass
+
+
+    @pytest.mark.parametrize("n", range(3))
+    def test_param(n):
+        pass
+    """
+    make_project(tmp_path, {"test_a.py": source}, "markers = slow\n")
+    ids = [
+        "tests/test_a.py::test_kept",
+        "tests/test_a.py::test_renamed_away",  # line 8: warned
+        "tests/test_a.py::test_other_layer",  # deselected here: another layer's
+        "tests/test_a.py::test_param[3]",  # line 18: its parameters changed
+        "tests/test_gone.py::test_x",  # no file collected here: merge's warning
+        "tests/test_a.py::test_param",  # the beginning of ids: merge's warning
+    ]
+    (tmp_path / "quarantine.yml").write_text(
+        "version: 1\ntests:\n"
+        + "".join(
+            f"  - id: {test}\n    reason: races\n    owner: '@acme/qa'\n"
+            "    issue: https://github.com/acme/shop/issues/1\n    expires: 2999-12-31\n"
+            for test in ids
+        )
+    )
+    run = shipline(tmp_path, "plan", markers="not slow", quarantine="quarantine.yml")
+    assert run.code == 0 and run.outputs["tests"] == "4", run.log
+    warned = [(p.get("line"), m) for n, p, m in run.annotations if n == "warning"]
+    assert [line for line, _ in warned] == ["8", "18"], run.log
+    assert warned[0][1].startswith(
+        "tests/test_a.py::test_renamed_away is no test that pytest collects from "
+        "tests/test_a.py (deselected ones counted in): was it renamed or deleted"
+    )
+
+
 def test_plan_still_applies_markers_and_reports_an_empty_selection(tmp_path: Path) -> None:
     marked = TWELVE_TESTS.replace("def test_two", "@pytest.mark.slow\ndef test_two")
     make_project(tmp_path, {"test_many.py": marked}, "markers = slow\n")

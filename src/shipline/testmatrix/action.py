@@ -182,13 +182,15 @@ def _test_project(inputs: Inputs, project: Path, environ: Mapping[str, str]) -> 
     return runner.Project(project, python, tuple(paths), tuple(options), timeout, seed)
 
 
-def _collect(context: ActionContext, test_project: runner.Project) -> list[str]:
+def _collect(context: ActionContext, test_project: runner.Project) -> runner.Collected:
     with context.console.group("Collecting tests"):
-        tests = runner.collect(test_project)
-        context.console.info(f"{len(tests)} test(s) collected with {test_project.python}")
-    if not tests:
+        collection = runner.collect(test_project)
+        context.console.info(
+            f"{len(collection.tests)} test(s) collected with {test_project.python}"
+        )
+    if not collection.tests:
         raise NoTestsError(NOTHING_COLLECTED)
-    return tests
+    return collection
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -224,7 +226,13 @@ def _plan(context: ActionContext, common: Common) -> int:
         )
 
     runner.check_pytest(test_project)
-    tests = _collect(context, test_project)
+    collection = _collect(context, test_project)
+    tests = collection.tests
+    in_place_of = _markers_in_place_of(inputs.raw("markers"), collection)
+    if in_place_of:
+        context.console.notice(in_place_of, title="test-matrix plan")
+    if common.register is not None:
+        _warn_of_entries_of_no_test(context, common.register, collection)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     # sized for the slowest matrix cell of the last merge: the history holds the mean cell
     slowest = common.history.slowest_cell
@@ -305,8 +313,47 @@ def _plan(context: ActionContext, common: Common) -> int:
             else ""
         )
     )
+    if in_place_of:
+        summary.paragraph(f"{in_place_of[0].upper()}{in_place_of[1:]}.")
     context.write_summary(summary)
     return 0
+
+
+def _markers_in_place_of(markers: str, collection: runner.Collected) -> str:
+    """What the markers input stands in for. pytest keeps the last -m it reads, and shipline
+    gives markers last: a -m of the project's options, which would choose the tests otherwise
+    (an addopts' ``-m "not stress"``), is set aside unseen. Nothing to say when markers holds
+    that expression, as in ``(not stress) and (not slow)``."""
+    expressions = collection.marker_expressions
+    if not markers or len(expressions) < 2 or expressions[-2] in markers:
+        return ""
+    before = expressions[-2]
+    return (
+        f"markers '{markers}' stands in place of the -m '{before}' of the project's options "
+        f"(addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m: to keep both, give "
+        f"markers '({before}) and ({markers})'"
+    )
+
+
+def _warn_of_entries_of_no_test(
+    context: ActionContext, register: quarantine.Register, collection: runner.Collected
+) -> None:
+    """Warnings on entries naming no test of a file this layer collects from (merge sees only
+    the tests that ran, not the deselected tests of other layers, so plan warns)."""
+    found = quarantine.naming_no_collected_test(
+        register, collection.tests, collection.deselected, today_utc()
+    )
+    for entry, file in found:
+        context.console.annotate(
+            _on_entry(
+                register,
+                entry,
+                AnnotationLevel.WARNING,
+                f"{entry.test} is no test that pytest collects from {file} (deselected ones "
+                "counted in): was it renamed or deleted, or its parameters changed? Update the "
+                "entry to the test's id, or remove it",
+            )
+        )
 
 
 def _empty_shard(chosen: runner.Selection, shard: int, shards: int) -> str:

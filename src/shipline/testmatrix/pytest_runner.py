@@ -83,6 +83,15 @@ class Project:
 
 
 @dataclass(frozen=True)
+class Collected:
+    """What plan collected: the layer's tests, and what it saw beside them."""
+
+    tests: list[str]  # node ids of the selected layer, in pytest's order
+    deselected: frozenset[str] = frozenset()  # by -m, -k and plugins: other layers' tests
+    marker_expressions: tuple[str, ...] = ()  # every -m pytest read, in order: the last stands
+
+
+@dataclass(frozen=True)
 class Attempt:
     results: list[TestResult]
     seconds: float
@@ -191,8 +200,8 @@ def _base_args(project: Project) -> list[str]:
     return [project.python, "-m", "pytest", f"--rootdir={project.directory}"]
 
 
-def collect(project: Project) -> list[str]:
-    """Node ids of the selected layer, in pytest's order; a collection error blocks.
+def collect(project: Project) -> Collected:
+    """The selected layer's node ids, in pytest's order; a collection error blocks.
 
     The plugin writes them to a file: pytest's own listing changes with the project's
     verbosity (``addopts = -q`` lists files), with ``-s`` (prints) and ``-v`` (a tree).
@@ -221,7 +230,7 @@ def collect(project: Project) -> list[str]:
     if collected is not None:  # first: tests collected from the wrong place are none to run
         _check_where_collected(collected, project)
     if result.returncode == NO_TESTS:
-        return []
+        return Collected([])
     if result.returncode == USAGE_ERROR:
         raise conftest_not_imported(result, project.directory) or _refused_options(result)
     if collected is not None and collected["errors"]:
@@ -240,7 +249,11 @@ def collect(project: Project) -> list[str]:
         raise _did_something_else(result) or ToolFailedError(
             f"pytest collected without shipline's plugin: {result.tail()}"
         )
-    return [str(test) for test in collected["tests"]]
+    return Collected(
+        [str(test) for test in collected["tests"]],
+        frozenset(map(str, collected.get("deselected", ()))),
+        tuple(map(str, collected.get("marker_expressions", ()))),
+    )
 
 
 def _check_where_collected(answer: Mapping[str, Any], project: Project) -> None:

@@ -262,3 +262,22 @@ def naming_missing_files(
         if not (project / module_of(entry.test)).exists():
             found.append((entry, module_of(entry.test)))
     return found
+
+
+def naming_no_collected_test(
+    register: Register, tests: Iterable[str], deselected: Iterable[str], today: dt.date
+) -> list[tuple[Entry, str]]:
+    """Active entries naming no test of a file that pytest collected tests from, each with that
+    file: with the tests -m, -k and plugins deselected counted in (another layer's), the test
+    was renamed or deleted, or its parameters changed. One that ``holding_nothing`` explains is
+    left to it; a plugin that drops tests without deselecting them hides them from this."""
+    known = {*tests, *deselected}
+    files = {module_of(test) for test in known}
+    explained = {entry.test for entry, _ in holding_nothing(register, known, today)}
+    return [
+        (entry, module_of(entry.test))
+        for entry in register.active(today).values()
+        if entry.test not in known
+        and entry.test not in explained
+        and module_of(entry.test) in files
+    ]

@@ -37,6 +37,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -323,6 +324,34 @@ def _failure_message(report: Any) -> str:
     return _error_line(report) if report.longrepr is not None else "failed, saying nothing more"
 
 
+class _Deselected:
+    """Plan's: the tests -m, -k, --deselect and other plugins deselected, which are tests of the
+    project all the same (another layer's)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def pytest_deselected(self, items: list[Any]) -> None:
+        self.ids.extend(item.nodeid for item in items)
+
+
+def _marker_expressions(config: Any) -> list[str]:
+    """Every -m pytest read, in its order: the configuration's addopts, PYTEST_ADDOPTS, then
+    the command line (where shipline puts its ``markers`` input last). The last one stands."""
+    try:
+        env = shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))
+    except ValueError:  # pytest would have refused it before
+        env = []
+    given = [*config.getini("addopts"), *env, *config.invocation_params.args]
+    found: list[str] = []
+    for index, arg in enumerate(given):
+        if index and given[index - 1] == "-m":
+            found.append(arg)
+        elif arg.startswith("-m") and arg != "-m":  # -mslow
+            found.append(arg[2:])
+    return found
+
+
 class _Unanswered:
     """Answers chosen during collection, each with where it goes: written once it is final."""
 
@@ -335,6 +364,7 @@ _SHARD = pytest.StashKey[_Shard]()
 _COLLECT = pytest.StashKey[Path]()  # where plan wants the collected node ids
 _ERRORS = pytest.StashKey[_CollectionErrors]()
 _UNANSWERED = pytest.StashKey[_Unanswered]()
+_DESELECTED = pytest.StashKey[_Deselected]()
 _OUTSIDE = pytest.StashKey[List[str]]()  # noqa: UP006 - Python 3.8 has no list[str] at run time
 _RERUN = pytest.StashKey[Set[str]]()  # noqa: UP006 - the node ids a rerun round runs
 _RERUN_FILES = pytest.StashKey[Set[str]]()  # noqa: UP006 - their files, as in node ids
@@ -407,6 +437,9 @@ def pytest_configure(config: Any) -> None:
         config.stash[_UNANSWERED] = _Unanswered()
     if collect_path:
         config.stash[_COLLECT] = Path(collect_path)
+        deselected = _Deselected()
+        config.pluginmanager.register(deselected, "shipline-deselected")
+        config.stash[_DESELECTED] = deselected
     record_path = config.getoption(RECORD_OPTION)
     if record_path and not hasattr(config, "workerinput"):  # not a pytest-xdist worker
         each = config.getoption("dist", None) == "each"  # None without pytest-xdist
@@ -539,6 +572,10 @@ def pytest_collection_finish(session: Any) -> None:
         "testpaths_missed": _testpaths_missed(session.config),
         "outside_rootdir": outside,
     }
+    deselected = session.config.stash.get(_DESELECTED, None)
+    if deselected is not None:  # plan's: of other layers
+        checked["deselected"] = deselected.ids
+        checked["marker_expressions"] = _marker_expressions(session.config)
     for target, answer in unanswered.answers:
         _answer(target, {**answer, "tests": tests, "errors": errors, **checked})
     unanswered.answers.clear()

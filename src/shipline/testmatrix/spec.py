@@ -25,7 +25,12 @@ SPEC = ActionSpec(
             "(default: the project's testpaths, which pytest must find under the project: "
             "else exit 2).",
         ),
-        InputSpec("markers", "Marker expression choosing the layer, e.g. `unit` or `not slow`."),
+        InputSpec(
+            "markers",
+            "Marker expression choosing the layer, e.g. `unit` or `not slow`. It replaces a `-m` "
+            "of the project's addopts (pytest keeps the last `-m`): repeat that one in it to keep "
+            "it, e.g. `(not stress) and (not slow)`; plan says when it replaced one.",
+        ),
         InputSpec(
             "args",
             "Extra pytest options, shell-quoted, for collection and runs (not --rootdir: it is "
