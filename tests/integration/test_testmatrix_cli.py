@@ -1059,6 +1059,33 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     assert "pass streaks are kept as they were." in again_merged.summary
 
 
+def test_a_failure_in_one_cell_s_re_run_is_recorded_though_a_cell_not_re_run_passed_it(
+    tmp_path: Path,
+) -> None:
+    # cell b's job runs again and fails the test; the merge reads the file the first merge
+    # saved, and cell a's report, which that merge counted, holds the test's pass
+    workspace, shard = service_project(tmp_path)
+    fixed = {"SERVICE_FIXED": "1"}
+    for cell in ("a", "b"):
+        assert run_in_attempt(workspace, 1, env=fixed, label=cell, **shard).code == 0
+    merge = {"results": "results", "durations": "history.json"}
+    assert shipline(workspace, "merge", **merge).code == 0
+    first = json.loads((workspace / "history.json").read_text())["tests"]
+    assert run_in_attempt(workspace, 2, label="b", **shard).code == 1
+    merged = shipline(workspace, "merge", **merge)
+    assert merged.code == 1, merged.log
+    after = json.loads((workspace / "history.json").read_text())["tests"]
+    service = "tests/test_service.py::test_needs_the_service"
+    assert (after[service]["outcome"], after[service]["streak"]) == ("failed", 0)
+    assert (after[service]["samples"], after[service]["recent"]) == (
+        first[service]["samples"],
+        first[service]["recent"],
+    )
+    assert {t: e for t, e in after.items() if t != service} == {
+        t: e for t, e in first.items() if t != service
+    }
+
+
 def test_a_merge_run_again_after_a_shard_ran_again_counts_the_run_once(tmp_path: Path) -> None:
     # the durations file the first merge saved is the one the merge of the re-run reads: that
     # run was counted once already, for every test of the shard set aside too

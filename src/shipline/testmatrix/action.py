@@ -853,22 +853,31 @@ def _next_history(
     """The durations file after this merge, how many of its shard reports an earlier merge
     already counted (a re-run), and for how many tests of those the newer attempt overrides it.
 
-    The tests of a counted report keep their entries. So do the tests of a report set aside for
-    a newer attempt that an earlier merge counted (that merge counted this run), unless the
-    newer attempt failed them or found them flaky: a pass must not be counted twice, but a
-    failure must not be hidden by the pass counted before."""
+    The tests of a report an earlier merge counted keep their entries, that merge counted this
+    run for them, whether the report is among this merge's (a matrix cell not re-run) or set
+    aside for a newer attempt; unless a report new to this merge failed them or found them
+    flaky: then their worst outcome over this run's reports is recorded, without a second
+    sample. A pass must not be counted twice, nor a failure hidden by the pass counted before."""
     counted = {m.report_id for m in [*manifests, *replaced] if m.report_id in history.reports}
-    fresh = [r for m in manifests if m.report_id not in counted for r in m.results]
+    fresh = durations.combine_runs(
+        r for m in manifests if m.report_id not in counted for r in m.results
+    )
     now = durations.combine_runs(r for m in manifests for r in m.results)
-    bad_now = {t for t, r in now.items() if r.outcome.failing or r.outcome is Outcome.FLAKY}
-    kept = {r.nodeid for m in manifests if m.report_id in counted for r in m.results}
-    earlier = {r.nodeid for m in replaced if m.report_id in counted for r in m.results}
-    overridden = (earlier & bad_now) - kept
+    # in any report of this merge's or a set-aside one (another matrix cell's, too)
+    counted_tests = {
+        r.nodeid for m in [*manifests, *replaced] if m.report_id in counted for r in m.results
+    }
+    # a new report failed them or found them flaky: the counted run's outcome no longer stands
+    overridden = {
+        t
+        for t in counted_tests & fresh.keys()
+        if fresh[t].outcome.failing or fresh[t].outcome is Outcome.FLAKY
+    }
     merged = durations.merge(
         history,
-        durations.combine_runs(fresh),
+        {**fresh, **{t: now[t] for t in overridden}},  # its worst over this run's reports
         quarantined=held,
-        counted_before=kept | (earlier - overridden),
+        counted_before=counted_tests - overridden,
         overridden=overridden,
         reports=(m.report_id for m in [*manifests, *replaced] if m.report_id),
     )
