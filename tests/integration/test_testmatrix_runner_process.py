@@ -116,12 +116,19 @@ def test_quick():
 @pytest.mark.parametrize(
     ("markers", "tests", "said"),
     [
-        ("not slow", "7", "markers 'not slow' stands in place of the -m 'not stress' of the "),
+        ("not slow", "7", "to keep both, give markers '(not stress) and (not slow)'"),
+        (
+            "not stress_heavy",
+            "8",
+            "to keep both, give markers '(not stress) and (not stress_heavy)'",
+        ),
+        ("stress", "6", "as pytest keeps the last -m"),  # a layer of what addopts leaves out
         ("(not stress) and (not slow)", "1", None),
-        ("not stress", "2", None),  # the same expression: nothing set aside
+        ("not  slow and not (stress)", "1", None),  # the same parts, spelt otherwise
+        ("not stress", "2", None),
         ("", "2", None),
     ],
-    ids=["replaces", "keeps-both", "same", "no-markers"],
+    ids=["replaces", "a-longer-name", "inverts", "keeps-both", "spelt-otherwise", "same", "none"],
 )
 def test_plan_says_when_markers_sets_aside_the_projects_own_marker_expression(
     tmp_path: Path, markers: str, tests: str, said: str | None
@@ -135,12 +142,13 @@ def test_plan_says_when_markers_sets_aside_the_projects_own_marker_expression(
     notices = [m for n, _, m in run.annotations if n == "notice"]
     if said is None:
         assert notices == [] and "stands in place of" not in run.summary, run.log
-    else:
-        [notice] = notices
-        assert notice.startswith(said) and notice.endswith(
-            "to keep both, give markers '(not stress) and (not slow)'"
-        ), notice
-        assert said.capitalize() in run.summary
+        return
+    [notice] = notices
+    assert notice.startswith(
+        f"markers '{markers}' stands in place of the -m 'not stress' of the project's options"
+    ), notice
+    assert notice.endswith(said), notice
+    assert f"Markers '{markers}' stands in place of" in run.summary
 
 
 def test_plan_says_when_pytest_addopts_has_the_marker_expression_set_aside(tmp_path: Path) -> None:
@@ -196,6 +204,22 @@ def test_plan_warns_of_a_register_entry_naming_no_test_of_a_file_it_collects(
         "tests/test_a.py::test_renamed_away is no test that pytest collects from "
         "tests/test_a.py (deselected ones counted in): was it renamed or deleted"
     )
+    # a cell on another OS (or Python) may collect tests this one does not: nothing to judge by
+    other = shipline(
+        tmp_path,
+        "plan",
+        markers="not slow",
+        quarantine="quarantine.yml",
+        os="ubuntu-24.04,macos-15",
+    )
+    assert other.code == 0 and other.outputs["tests"] == "4", other.log
+    assert not [m for n, _, m in other.annotations if n == "warning"], other.log
+    newer = f"3.{sys.version_info.minor + 1}"  # a cell on a Python other than the plan's
+    on_newer = shipline(
+        tmp_path, "plan", markers="not slow", quarantine="quarantine.yml", python_versions=newer
+    )
+    assert on_newer.code == 0 and on_newer.outputs["python-versions"] == f'["{newer}"]'
+    assert not [m for n, _, m in on_newer.annotations if n == "warning"], on_newer.log
 
 
 def test_plan_still_applies_markers_and_reports_an_empty_selection(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shlex
 import time
 import tomllib
@@ -231,8 +232,6 @@ def _plan(context: ActionContext, common: Common) -> int:
     in_place_of = _markers_in_place_of(inputs.raw("markers"), collection)
     if in_place_of:
         context.console.notice(in_place_of, title="test-matrix plan")
-    if common.register is not None:
-        _warn_of_entries_of_no_test(context, common.register, collection)
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
     # sized for the slowest matrix cell of the last merge: the history holds the mean cell
     slowest = common.history.slowest_cell
@@ -254,6 +253,8 @@ def _plan(context: ActionContext, common: Common) -> int:
         context.console.warning(capped, title="test-matrix plan")
     if not versions:
         versions = [runner.interpreter_version(test_project)]
+    if common.register is not None and _collected_as_every_cell(oses, versions, test_project):
+        _warn_of_entries_of_no_test(context, common.register, collection)
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
     files = context.files
     files.set_output("matrix", json.dumps(matrix, separators=(",", ":")))
@@ -322,16 +323,76 @@ def _plan(context: ActionContext, common: Common) -> int:
 def _markers_in_place_of(markers: str, collection: runner.Collected) -> str:
     """What the markers input stands in for. pytest keeps the last -m it reads, and shipline
     gives markers last: a -m of the project's options, which would choose the tests otherwise
-    (an addopts' ``-m "not stress"``), is set aside unseen. Nothing to say when markers holds
-    that expression, as in ``(not stress) and (not slow)``."""
+    (an addopts' ``-m "not stress"``), is set aside unseen. Nothing to say when markers requires
+    that expression too, as ``(not stress) and (not slow)`` does."""
     expressions = collection.marker_expressions
-    if not markers or len(expressions) < 2 or expressions[-2] in markers:
+    if not markers or len(expressions) < 2:
         return ""
-    before = expressions[-2]
+    before, ours = _conjuncts(expressions[-2]), _conjuncts(markers)
+    if before <= ours:
+        return ""
+    said = (
+        f"markers '{markers}' stands in place of the -m '{expressions[-2]}' of the project's "
+        "options (addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m"
+    )
+    if any(_negated(part) in ours for part in before):  # a layer of what the project leaves out
+        return said
+    return f"{said}: to keep both, give markers '({expressions[-2]}) and ({markers})'"
+
+
+_Words = tuple[str, ...]
+
+
+def _conjuncts(expression: str) -> frozenset[_Words]:
+    """What a marker expression requires, split at its top-level ``and``s, each part as words
+    without the parentheses around it whole: spacing and grouping do not tell equal parts apart
+    (``not slow``, ``(not  slow)``, ``not (slow)``)."""
+    parts: list[list[str]] = [[]]
+    depth = 0
+    for word in re.findall(r"[()]|[^\s()]+", expression):
+        depth += (word == "(") - (word == ")")
+        if word == "and" and depth == 0:
+            parts.append([])
+        else:
+            parts[-1].append(word)
+    return frozenset(_bare(tuple(part)) for part in parts if part)
+
+
+def _bare(words: _Words) -> _Words:
+    while len(words) > 2 and words[0] == "(" and _closed_at_end(words):
+        words = words[1:-1]
+    if len(words) > 1 and words[0] == "not":
+        rest = _bare(words[1:])
+        return ("not", *rest) if len(rest) == 1 else ("not", "(", *rest, ")")
+    return words
+
+
+def _negated(words: _Words) -> _Words:
+    if words[0] == "not":
+        return _bare(words[1:])
+    return ("not", *words) if len(words) == 1 else ("not", "(", *words, ")")
+
+
+def _closed_at_end(words: _Words) -> bool:
+    """Whether the parenthesis that opens ``words`` is the one that closes them."""
+    depth = 0
+    for index, word in enumerate(words):
+        depth += (word == "(") - (word == ")")
+        if depth == 0:
+            return index == len(words) - 1
+    return False
+
+
+def _collected_as_every_cell(
+    oses: Sequence[str], versions: Sequence[str], test_project: runner.Project
+) -> bool:
+    """Whether plan's collection is the one every matrix cell makes: one OS, and one Python,
+    the plan's own. A test defined, or given a parameter, on one Python or OS only is none of
+    the plan's elsewhere, and its entry would look renamed."""
     return (
-        f"markers '{markers}' stands in place of the -m '{before}' of the project's options "
-        f"(addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m: to keep both, give "
-        f"markers '({before}) and ({markers})'"
+        len(oses) == 1
+        and len(versions) == 1
+        and versions[0] == runner.interpreter_version(test_project)
     )
 
 
