@@ -461,6 +461,50 @@ def test_a_re_run_that_fails_a_counted_test_records_its_outcome_without_a_second
     assert (after.samples, after.recent, after.seconds) == (1, (1.0,), 1.0)
 
 
+def test_a_re_run_that_runs_a_test_the_counted_attempt_skipped_counts_that_run() -> None:
+    first = durations.merge(
+        durations.History({"a": durations.TestHistory(2.0, 1, Outcome.PASSED, 1, (2.0,), 1)}),
+        {"a": result("a", Outcome.SKIPPED, 0.0)},
+        quarantined=frozenset({"a"}),
+        reports=["shard-1"],
+    )
+    assert durations.overrides(first.tests["a"], result("a", Outcome.PASSED, 3.0))
+    again = durations.merge(
+        first,
+        {"a": result("a", Outcome.PASSED, 3.0)},
+        quarantined=frozenset({"a"}),
+        overridden={"a"},
+        reports=["shard-1-again"],
+    )
+    after = again.tests["a"]
+    assert (after.outcome, after.samples, after.recent, after.streak, after.held) == (
+        Outcome.PASSED,
+        2,
+        (2.0, 3.0),
+        2,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("counted", "now", "overrides"),
+    [
+        (Outcome.PASSED, Outcome.FAILED, True),
+        (Outcome.PASSED, Outcome.ERROR, True),
+        (Outcome.PASSED, Outcome.FLAKY, True),
+        (Outcome.FAILED, Outcome.FAILED, True),  # the same, recorded again without a sample
+        (Outcome.SKIPPED, Outcome.PASSED, True),
+        (Outcome.PASSED, Outcome.PASSED, False),
+        (Outcome.PASSED, Outcome.SKIPPED, False),  # it did pass in the counted attempt
+        (Outcome.SKIPPED, Outcome.SKIPPED, False),
+        (Outcome.FAILED, Outcome.PASSED, False),  # the merge has marked it flaky by then
+    ],
+)
+def test_what_a_newer_attempt_overrides(counted: Outcome, now: Outcome, overrides: bool) -> None:
+    entry = durations.TestHistory(1.0, 1, counted, 0)
+    assert durations.overrides(entry, result("a", now, 1.0)) is overrides
+
+
 def test_files_without_reports_read_as_none_counted_and_are_written_the_same() -> None:
     old = '{"version": 1, "tests": {"a": {"seconds": 1.0, "recent": [1.0], "streak": 1}}}'
     history = durations.parse(old, "old.json")

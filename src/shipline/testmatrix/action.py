@@ -918,7 +918,9 @@ def _next_history(
     run for them, whether the report is among this merge's (a matrix cell not re-run) or set
     aside for a newer attempt; unless a report new to this merge failed them or found them
     flaky: then their worst outcome over this run's reports is recorded, without a second
-    sample. A pass must not be counted twice, nor a failure hidden by the pass counted before."""
+    sample (``durations.overrides``: or ran them where that merge saw them skipped, and then
+    they are counted now). A pass must not be counted twice, nor a failure hidden by the pass
+    counted before."""
     counted = {m.report_id for m in [*manifests, *replaced] if m.report_id in history.reports}
     fresh = durations.combine_runs(
         r for m in manifests if m.report_id not in counted for r in m.results
@@ -928,11 +930,10 @@ def _next_history(
     counted_tests = {
         r.nodeid for m in [*manifests, *replaced] if m.report_id in counted for r in m.results
     }
-    # a new report failed them or found them flaky: the counted run's outcome no longer stands
     overridden = {
         t
         for t in counted_tests & fresh.keys()
-        if fresh[t].outcome.failing or fresh[t].outcome is Outcome.FLAKY
+        if durations.overrides(history.tests.get(t), fresh[t])
     }
     merged = durations.merge(
         history,

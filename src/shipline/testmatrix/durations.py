@@ -430,8 +430,9 @@ def merge(
     (``previous.reports``) holds: they keep their entries as they are, also when a report new to
     this merge holds them too (another matrix cell, re-run): that merge counted this run for
     them, and the new cell's result alone, a pass say, would hide the counted cell's failure.
-    ``overridden`` are tests such a report holds that a newer attempt failed or found flaky:
-    that merge counted this run's time for them already, so only the newer outcome is recorded.
+    ``overridden`` are tests such a report holds whose newer attempt ``overrides`` it: one that
+    merge counted a run for gets only the newer outcome recorded, no second sample; one it
+    recorded skipped (which counted nothing) is counted now.
     ``reports`` are the ids of every shard report of this merge, for the next one to recognise.
     """
     kept = set(counted_before)
@@ -441,11 +442,22 @@ def merge(
         if test in kept:
             continue
         before = previous.tests.get(test)
-        if test in again and before is not None:
+        if test in again and before is not None and before.outcome is not Outcome.SKIPPED:
             merged[test] = _outcome_only(before, result)
         else:
             merged[test] = _next(before, result, quarantined=test in quarantined)
     return History(merged, frozenset(reports))
+
+
+def overrides(counted: TestHistory | None, result: TestResult) -> bool:
+    """Whether a newer attempt's result changes what an earlier merge recorded of this run
+    (``counted``): a failure or a flaky pass must show, and a test that attempt only skipped
+    counted nothing then, so a run of it now is this run's. (A pass the newer attempt skips
+    stays counted: it did pass.)"""
+    if result.outcome.failing or result.outcome is Outcome.FLAKY:
+        return True
+    skipped_then = counted is not None and counted.outcome is Outcome.SKIPPED
+    return skipped_then and result.outcome is not Outcome.SKIPPED
 
 
 def _outcome_only(before: TestHistory, result: TestResult) -> TestHistory:
