@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import sys
 import time
 import tomllib
 import uuid
@@ -324,32 +325,34 @@ def _markers_in_place_of(markers: str, collection: runner.Collected) -> str:
     """What the markers input stands in for. pytest keeps the last -m it reads, and shipline
     gives markers last: a -m of the project's options, which would choose the tests otherwise
     (an addopts' ``-m "not stress"``), is set aside unseen. Nothing to say when markers requires
-    that expression too, as ``(not stress) and (not slow)`` does."""
+    each part of it too, as ``(not stress) and (not slow)`` does. No expression is suggested:
+    which one a layer wants (both, or what the project leaves out) is its own."""
     expressions = collection.marker_expressions
     if not markers or len(expressions) < 2:
         return ""
-    before, ours = _conjuncts(expressions[-2]), _conjuncts(markers)
-    if before <= ours:
+    if _conjuncts(expressions[-2]) <= _conjuncts(markers):
         return ""
-    said = (
+    return (
         f"markers '{markers}' stands in place of the -m '{expressions[-2]}' of the project's "
-        "options (addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m"
+        "options (addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m: where the "
+        "layer should keep that selection too, join both with 'and' in markers"
     )
-    if any(_negated(part) in ours for part in before):  # a layer of what the project leaves out
-        return said
-    return f"{said}: to keep both, give markers '({expressions[-2]}) and ({markers})'"
 
 
 _Words = tuple[str, ...]
 
 
 def _conjuncts(expression: str) -> frozenset[_Words]:
-    """What a marker expression requires, split at its top-level ``and``s, each part as words
-    without the parentheses around it whole: spacing and grouping do not tell equal parts apart
-    (``not slow``, ``(not  slow)``, ``not (slow)``)."""
+    """What a marker expression requires, split at its top-level ``and``s (none where an
+    ``or`` is at the top level, since ``and`` binds tighter), each part as words without the
+    parentheses around it whole: spacing and grouping do not tell equal parts apart (``not
+    slow``, ``(not  slow)``, ``not (slow)``)."""
     parts: list[list[str]] = [[]]
     depth = 0
-    for word in re.findall(r"[()]|[^\s()]+", expression):
+    words = re.findall(r"[()]|[^\s()]+", expression)
+    if any(word == "or" for word in _top_level(words)):
+        return frozenset({_bare(tuple(words))}) if words else frozenset()
+    for word in words:
         depth += (word == "(") - (word == ")")
         if word == "and" and depth == 0:
             parts.append([])
@@ -358,22 +361,38 @@ def _conjuncts(expression: str) -> frozenset[_Words]:
     return frozenset(_bare(tuple(part)) for part in parts if part)
 
 
+def _top_level(words: Sequence[str]) -> list[str]:
+    """The words outside every parenthesis."""
+    outside, depth = [], 0
+    for word in words:
+        depth += (word == "(") - (word == ")")
+        if depth == 0 and word not in ("(", ")"):
+            outside.append(word)
+    return outside
+
+
 def _bare(words: _Words) -> _Words:
-    while len(words) > 2 and words[0] == "(" and _closed_at_end(words):
+    """``words`` without the parentheses around them whole; ``not`` of one operand (a word, a
+    group, another ``not``) spelt one way, and twice of it undone."""
+    while len(words) > 2 and words[0] == "(" and _closes_at_end(words):
         words = words[1:-1]
-    if len(words) > 1 and words[0] == "not":
-        rest = _bare(words[1:])
-        return ("not", *rest) if len(rest) == 1 else ("not", "(", *rest, ")")
+    if len(words) > 1 and words[0] == "not" and _one_operand(words[1:]):
+        operand = _bare(words[1:])
+        if operand[0] == "not":
+            return operand[1:] if len(operand) == 2 else _bare(operand[1:])
+        return ("not", *operand) if len(operand) == 1 else ("not", "(", *operand, ")")
     return words
 
 
-def _negated(words: _Words) -> _Words:
+def _one_operand(words: _Words) -> bool:
+    if len(words) == 1:
+        return words[0] not in ("(", ")")
     if words[0] == "not":
-        return _bare(words[1:])
-    return ("not", *words) if len(words) == 1 else ("not", "(", *words, ")")
+        return _one_operand(words[1:])
+    return words[0] == "(" and _closes_at_end(words)
 
 
-def _closed_at_end(words: _Words) -> bool:
+def _closes_at_end(words: _Words) -> bool:
     """Whether the parenthesis that opens ``words`` is the one that closes them."""
     depth = 0
     for index, word in enumerate(words):
@@ -387,13 +406,19 @@ def _collected_as_every_cell(
     oses: Sequence[str], versions: Sequence[str], test_project: runner.Project
 ) -> bool:
     """Whether plan's collection is the one every matrix cell makes: one OS, and one Python,
-    the plan's own. A test defined, or given a parameter, on one Python or OS only is none of
-    the plan's elsewhere, and its entry would look renamed."""
+    both the plan's own. A test defined, or given a parameter, on one Python or OS only is none
+    of the plan's elsewhere, and its entry would look renamed. A runner label whose OS is not
+    known (a self-hosted one) is taken for another OS."""
     return (
         len(oses) == 1
+        and _RUNNER_PLATFORMS.get(oses[0].lower().split("-")[0]) == sys.platform
         and len(versions) == 1
         and versions[0] == runner.interpreter_version(test_project)
     )
+
+
+# GitHub-hosted runner labels (ubuntu-24.04, macos-15, ...) by their first word
+_RUNNER_PLATFORMS = {"ubuntu": "linux", "macos": "darwin"}
 
 
 def _warn_of_entries_of_no_test(
