@@ -1050,8 +1050,8 @@ def test_a_failure_in_a_re_run_of_all_jobs_is_recorded_over_the_first_merges_pas
     }
     assert (
         "were counted by an earlier merge (a re-run): their tests' durations and pass streaks "
-        "are kept as they were, but for 1 test(s) that failed or were flaky in this run's "
-        "attempts: their outcome now is recorded."
+        "are kept as they were, but for 1 test(s) that a newer attempt failed, found flaky, or "
+        "ran where the earlier merge saw them skipped: recorded as it found them."
     ) in merged.summary
     # the same reports merged once more: nothing changes, and nothing is said to
     again_merged = shipline(workspace, "merge", **merge)

@@ -158,9 +158,13 @@ def test_plan_says_when_markers_sets_aside_the_projects_own_marker_expression(
     assert f"Markers '{markers}' stands in place of" in run.summary
 
 
-def test_plan_says_when_pytest_addopts_has_the_marker_expression_set_aside(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelt", ["-mstress", "-m=stress", "-qm stress", "-vmstress"])
+def test_plan_says_when_pytest_addopts_has_the_marker_expression_set_aside(
+    tmp_path: Path, spelt: str
+) -> None:
+    # argparse's ways to give -m, which pytest takes from PYTEST_ADDOPTS as from addopts
     make_project(tmp_path, {"test_marked.py": STRESS_AND_SLOW}, "markers =\n    stress\n    slow\n")
-    run = shipline(tmp_path, "plan", env={"PYTEST_ADDOPTS": "-mstress"}, markers="slow")
+    run = shipline(tmp_path, "plan", env={"PYTEST_ADDOPTS": spelt}, markers="slow")
     assert run.code == 0 and run.outputs["tests"] == "1", run.log
     [notice] = [m for n, _, m in run.annotations if n == "notice"]
     assert notice.startswith("markers 'slow' stands in place of the -m 'stress' "), notice

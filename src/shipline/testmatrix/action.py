@@ -910,8 +910,8 @@ def _merge(context: ActionContext, common: Common) -> int:
             "earlier merge (a re-run): their tests' durations and pass streaks are kept as they "
             "were"
             + (
-                f", but for {overridden} test(s) that failed or were flaky in this run's "
-                "attempts: their outcome now is recorded."
+                f", but for {overridden} test(s) that a newer attempt failed, found flaky, or "
+                "ran where the earlier merge saw them skipped: recorded as it found them."
                 if overridden
                 else "."
             )

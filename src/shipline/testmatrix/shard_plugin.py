@@ -344,12 +344,23 @@ def _marker_expressions(config: Any) -> list[str]:
         env = []
     given = [*config.getini("addopts"), *env, *config.invocation_params.args]
     found: list[str] = []
-    for index, arg in enumerate(given):
-        if index and given[index - 1] == "-m":
+    expects = False  # the word before was -m, alone or last of a group of flags
+    for arg in given:
+        flags = _FLAGS_THEN_M.match(arg)
+        if expects:
             found.append(arg)
-        elif arg.startswith("-m") and arg != "-m":  # -mslow
-            found.append(arg[2:])
+            expects = False
+        elif flags:
+            # -m slow, -mslow, -m=slow (argparse's spellings), -vm slow, -qmslow
+            value = flags.group("value")
+            expects = not value
+            if value:
+                found.append(value[1:] if flags.group("flags") == "" and value[0] == "=" else value)
     return found
+
+
+# pytest's short options that take no value, before an -m in one group (-vm, -qqm)
+_FLAGS_THEN_M = re.compile(r"-(?P<flags>[vqsxl]*)m(?P<value>.*)", re.DOTALL)
 
 
 class _Unanswered:
