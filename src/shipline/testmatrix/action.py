@@ -379,7 +379,7 @@ def _bare(words: _Words) -> _Words:
     if len(words) > 1 and words[0] == "not" and _one_operand(words[1:]):
         operand = _bare(words[1:])
         if operand[0] == "not":
-            return operand[1:] if len(operand) == 2 else _bare(operand[1:])
+            return _bare(operand[1:])
         return ("not", *operand) if len(operand) == 1 else ("not", "(", *operand, ")")
     return words
 
