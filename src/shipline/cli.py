@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     name: str = args.action
     spec = load_spec(name)
-    values = {item.dest: getattr(args, item.dest) for item in spec.inputs}
+    values = {item.dest: _given(getattr(args, item.dest)) for item in spec.inputs}
     if spec.positional is not None:
         given = getattr(args, f"positional_{spec.positional}")
         dest = spec.input(spec.positional).dest
@@ -68,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         values[dest] = values[dest] if given is None else given
     return run_action(name, Inputs(spec, values))
+
+
+def _given(value: str | list[str] | None) -> str | None:
+    """An option's value as typed. Python 3.11's argparse drops a value that is exactly ``--``
+    (``--args=--``), handing back an empty list."""
+    if isinstance(value, list):
+        return "--"
+    return value
 
 
 def run_action(name: str, inputs: Inputs) -> int:

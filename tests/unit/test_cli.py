@@ -70,3 +70,14 @@ def test_a_mode_given_twice_differently_is_a_usage_error(
         cli.main(["test-matrix", "plan", "--mode", "run"])
     assert done.value.code == 2
     assert "mode given twice" in capsys.readouterr().err
+
+
+def test_an_option_given_exactly_two_dashes_keeps_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # argparse drops a value that is exactly "--" and hands back an empty list
+    seen: list[str] = []
+    monkeypatch.setattr(
+        cli, "run_action", lambda name, inputs: seen.append(inputs.raw("args")) or 0
+    )
+    assert cli.main(["test-matrix", "plan", "--args=--"]) == 0
+    assert cli.main(["test-matrix", "plan", "--args=-x"]) == 0
+    assert seen == ["--", "-x"]
