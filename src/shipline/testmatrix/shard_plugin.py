@@ -351,11 +351,12 @@ def _marker_expressions(config: Any) -> list[str]:
             found.append(arg)
             expects = False
         elif flags:
-            # -m slow, -mslow, -m=slow (argparse's spellings), -vm slow, -qmslow
+            # -m slow, -mslow, -m=slow (argparse's spellings), -vm slow, -qmslow, and -vm=slow
+            # (which Python 3.13's argparse reads as slow, and older ones refuse)
             value = flags.group("value")
             expects = not value
             if value:
-                found.append(value[1:] if flags.group("flags") == "" and value[0] == "=" else value)
+                found.append(value[1:] if value[0] == "=" else value)
     return found
 
 

@@ -28,8 +28,9 @@ SPEC = ActionSpec(
         InputSpec(
             "markers",
             "Marker expression choosing the layer, e.g. `unit` or `not slow`. It replaces a `-m` "
-            "of the project's addopts (pytest keeps the last `-m`): repeat that one in it to keep "
-            "it, e.g. `(not stress) and (not slow)`; plan says when it replaced one.",
+            "of the project's addopts, PYTEST_ADDOPTS or args (pytest keeps the last `-m`): "
+            "repeat that one in it to keep it, e.g. `(not stress) and (not slow)`; plan says "
+            "when it replaced one.",
         ),
         InputSpec(
             "args",
