@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import shlex
 import sys
 import time
@@ -32,7 +31,14 @@ from shipline.gha.commands import Annotation, AnnotationLevel, Console, format_c
 from shipline.gha.inputs import InputError, Inputs
 from shipline.gha.summary import Code, Summary, code_span
 from shipline.paths import workspace_relative
-from shipline.testmatrix import coverage_merge, durations, pythons, quarantine, sharding
+from shipline.testmatrix import (
+    coverage_merge,
+    durations,
+    marker_expressions,
+    pythons,
+    quarantine,
+    sharding,
+)
 from shipline.testmatrix import pytest_runner as runner
 from shipline.testmatrix.junit import ShardReport, write_merged
 from shipline.testmatrix.report import (
@@ -230,7 +236,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     runner.check_pytest(test_project)
     collection = _collect(context, test_project)
     tests = collection.tests
-    in_place_of = _markers_in_place_of(inputs.raw("markers"), collection)
+    in_place_of = marker_expressions.set_aside(inputs.raw("markers"), collection.marker_expressions)
     if in_place_of:
         context.console.notice(in_place_of, title="test-matrix plan")
     estimates, _ = sharding.estimate(tests, common.history.seconds, common.history.skipped)
@@ -252,9 +258,9 @@ def _plan(context: ActionContext, common: Common) -> int:
             f"{plan.makespan * slowest:.1f} s, so mind the shard jobs' timeouts"
         )
         context.console.warning(capped, title="test-matrix plan")
-    if not versions:
-        versions = [runner.interpreter_version(test_project)]
-    if common.register is not None and _collected_as_every_cell(oses, versions, test_project):
+    own = runner.interpreter_version(test_project)
+    versions = versions or [own]
+    if common.register is not None and _collected_as_every_cell(oses, versions, own):
         _warn_of_entries_of_no_test(context, common.register, collection)
     matrix = {"python": versions, "os": oses, "shard": [s.index for s in plan.shards]}
     files = context.files
@@ -321,90 +327,7 @@ def _plan(context: ActionContext, common: Common) -> int:
     return 0
 
 
-def _markers_in_place_of(markers: str, collection: runner.Collected) -> str:
-    """What the markers input stands in for. pytest keeps the last -m it reads, and shipline
-    gives markers last: a -m of the project's options, which would choose the tests otherwise
-    (an addopts' ``-m "not stress"``), is set aside unseen. Nothing to say when markers requires
-    each part of it too, as ``(not stress) and (not slow)`` does. No expression is suggested:
-    which one a layer wants (both, or what the project leaves out) is its own."""
-    expressions = collection.marker_expressions
-    if not markers or len(expressions) < 2:
-        return ""
-    if _conjuncts(expressions[-2]) <= _conjuncts(markers):
-        return ""
-    return (
-        f"markers '{markers}' stands in place of the -m '{expressions[-2]}' of the project's "
-        "options (addopts, PYTEST_ADDOPTS or args), as pytest keeps the last -m: where the "
-        "layer should keep that selection too, join both with 'and' in markers"
-    )
-
-
-_Words = tuple[str, ...]
-
-
-def _conjuncts(expression: str) -> frozenset[_Words]:
-    """What a marker expression requires, split at its top-level ``and``s (none where an
-    ``or`` is at the top level, since ``and`` binds tighter), each part as words without the
-    parentheses around it whole: spacing and grouping do not tell equal parts apart (``not
-    slow``, ``(not  slow)``, ``not (slow)``)."""
-    parts: list[list[str]] = [[]]
-    depth = 0
-    words = re.findall(r"[()]|[^\s()]+", expression)
-    if any(word == "or" for word in _top_level(words)):
-        return frozenset({_bare(tuple(words))}) if words else frozenset()
-    for word in words:
-        depth += (word == "(") - (word == ")")
-        if word == "and" and depth == 0:
-            parts.append([])
-        else:
-            parts[-1].append(word)
-    return frozenset(_bare(tuple(part)) for part in parts if part)
-
-
-def _top_level(words: Sequence[str]) -> list[str]:
-    """The words outside every parenthesis."""
-    outside, depth = [], 0
-    for word in words:
-        depth += (word == "(") - (word == ")")
-        if depth == 0 and word not in ("(", ")"):
-            outside.append(word)
-    return outside
-
-
-def _bare(words: _Words) -> _Words:
-    """``words`` without the parentheses around them whole; ``not`` of one operand (a word, a
-    group, another ``not``) spelt one way, and twice of it undone."""
-    while len(words) > 2 and words[0] == "(" and _closes_at_end(words):
-        words = words[1:-1]
-    if len(words) > 1 and words[0] == "not" and _one_operand(words[1:]):
-        operand = _bare(words[1:])
-        if operand[0] == "not":
-            return _bare(operand[1:])
-        return ("not", *operand) if len(operand) == 1 else ("not", "(", *operand, ")")
-    return words
-
-
-def _one_operand(words: _Words) -> bool:
-    if len(words) == 1:
-        return words[0] not in ("(", ")")
-    if words[0] == "not":
-        return _one_operand(words[1:])
-    return words[0] == "(" and _closes_at_end(words)
-
-
-def _closes_at_end(words: _Words) -> bool:
-    """Whether the parenthesis that opens ``words`` is the one that closes them."""
-    depth = 0
-    for index, word in enumerate(words):
-        depth += (word == "(") - (word == ")")
-        if depth == 0:
-            return index == len(words) - 1
-    return False
-
-
-def _collected_as_every_cell(
-    oses: Sequence[str], versions: Sequence[str], test_project: runner.Project
-) -> bool:
+def _collected_as_every_cell(oses: Sequence[str], versions: Sequence[str], own: str) -> bool:
     """Whether plan's collection is the one every matrix cell makes: one OS, and one Python,
     both the plan's own. A test defined, or given a parameter, on one Python or OS only is none
     of the plan's elsewhere, and its entry would look renamed. A runner label whose OS is not
@@ -413,7 +336,7 @@ def _collected_as_every_cell(
         len(oses) == 1
         and _RUNNER_PLATFORMS.get(oses[0].lower().split("-")[0]) == sys.platform
         and len(versions) == 1
-        and versions[0] == runner.interpreter_version(test_project)
+        and versions[0] == own
     )
 
 
