@@ -22,6 +22,12 @@ from shipline.testmatrix.marker_expressions import set_aside
         ("not stress", "not not not stress", False),
         ("a or b", "(a or b) and c", False),
         ("level(arg=1) and not stress", "not stress and level(arg=1)", False),
+        ("level(arg=1)", "level(arg = 1) and x", False),  # spacing in a call
+        ("not level(arg=1)", "not (level(arg=1)) and x", False),  # a call is one operand
+        ("level(arg='a or b')", "level(arg='a or b') and x", False),  # a quoted or is no or
+        ('level(arg=")") or b', '(level(arg=")") or b) and c', False),  # nor a quoted )
+        ('a and level(arg=")") or b', "a and c", True),  # the or is at the top level
+        ("level(arg=1)", "level(arg=2)", True),
         ("not stress", "", False),  # no markers input: nothing set aside
     ],
 )
@@ -37,3 +43,10 @@ def test_expressions_pytest_refuses_give_no_crash(markers: str) -> None:
 
 def test_a_single_expression_is_the_markers_input_alone() -> None:
     assert set_aside("slow", ["slow"]) == ""
+
+
+@pytest.mark.parametrize(("nots", "said"), [(1501, False), (1500, True)])
+def test_a_long_chain_of_nots_is_undone_without_recursion(nots: int, said: bool) -> None:
+    # pytest takes as many as its stack allows; an odd number of them is one not
+    markers = "not " * nots + "stress and x"
+    assert bool(set_aside(markers, ["not stress", markers])) is said

@@ -37,7 +37,7 @@ def _conjuncts(expression: str) -> frozenset[_Words]:
     slow``, ``(not  slow)``, ``not (slow)``)."""
     parts: list[list[str]] = [[]]
     depth = 0
-    words = re.findall(r"[()]|[^\s()]+", expression)
+    words = _WORD.findall(expression)
     if any(word == "or" for word in _top_level(words)):
         return frozenset({_bare(tuple(words))}) if words else frozenset()
     for word in words:
@@ -60,24 +60,32 @@ def _top_level(words: Sequence[str]) -> list[str]:
 
 
 def _bare(words: _Words) -> _Words:
-    """``words`` without the parentheses around them whole; ``not`` of one operand (a word, a
-    group, another ``not``) spelt one way, and twice of it undone."""
-    while len(words) > 2 and words[0] == "(" and _closes_at_end(words):
-        words = words[1:-1]
-    if len(words) > 1 and words[0] == "not" and _one_operand(words[1:]):
-        operand = _bare(words[1:])
-        if operand[0] == "not":
-            return _bare(operand[1:])
-        return ("not", *operand) if len(operand) == 1 else ("not", "(", *operand, ")")
-    return words
+    """``words`` without the parentheses around them whole; ``not`` of one operand (a name, a
+    call such as ``level(arg=1)``, a group, another ``not``) spelt one way, and twice of it
+    undone. A loop, not recursion: pytest takes a chain of nots as long as its stack allows."""
+    negated = False
+    while True:
+        while len(words) > 2 and words[0] == "(" and _closes_at_end(words):
+            words = words[1:-1]
+        if not (len(words) > 1 and words[0] == "not" and _one_operand(words[1:])):
+            break
+        negated, words = not negated, words[1:]
+    if not negated:
+        return words
+    return ("not", *words) if _atomic(words) else ("not", "(", *words, ")")
 
 
 def _one_operand(words: _Words) -> bool:
-    if len(words) == 1:
-        return words[0] not in ("(", ")")
-    if words[0] == "not":
-        return _one_operand(words[1:])
-    return words[0] == "(" and _closes_at_end(words)
+    nots = next((i for i, word in enumerate(words) if word != "not"), len(words))
+    words = words[nots:]
+    return _atomic(words) or (len(words) > 2 and words[0] == "(" and _closes_at_end(words))
+
+
+def _atomic(words: _Words) -> bool:
+    """A name, or a name called with keyword arguments."""
+    if not words or words[0] in _SYNTAX:
+        return False
+    return len(words) == 1 or (words[1] == "(" and _closes_at_end(words[1:]))
 
 
 def _closes_at_end(words: _Words) -> bool:
@@ -88,3 +96,9 @@ def _closes_at_end(words: _Words) -> bool:
         if depth == 0:
             return index == len(words) - 1
     return False
+
+
+# A quoted keyword value is one word whatever it holds (pytest's strings have no escapes),
+# and "=" and "," are words of their own, so spacing in level(arg = 1) tells nothing apart.
+_WORD = re.compile(r"\"[^\"]*\"|'[^']*'|[()=,]|[^\s()=,\"']+")
+_SYNTAX = ("(", ")", "=", ",", "not", "and", "or")
