@@ -37,11 +37,17 @@ def environment(home: Path, extras: str, path: str | None, env: dict[str, str]) 
 
 
 def bootstrap(
-    home: Path, *args: str, extras: str = "lint", path: str | None = None, **env: str
+    home: Path,
+    *args: str,
+    extras: str = "lint",
+    path: str | None = None,
+    cwd: Path | None = None,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(BOOTSTRAP), *args],
         env=environment(home, extras, path, env),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
@@ -115,6 +121,30 @@ def test_setup_puts_the_environment_on_path(home: Path, tmp_path: Path) -> None:
     )
     assert version.stdout.startswith("shipline ")
     assert not (bin_dir / "ruff").exists()  # core carries no linters
+
+
+def test_modules_of_the_workspace_are_not_imported_in_place_of_shipline_s(
+    home: Path, tmp_path: Path
+) -> None:
+    """A step runs in the checkout: its yaml.py or shipline/ must not run as shipline's."""
+    workspace = tmp_path / "workspace"
+    (workspace / "shipline").mkdir(parents=True)
+    hijack = "import sys; print('imported from the workspace'); sys.exit(0)\n"
+    (workspace / "shipline" / "__main__.py").write_text(hijack)
+    (workspace / "shipline" / "__init__.py").write_text(hijack)
+    (workspace / "yaml.py").write_text(hijack)
+    done = bootstrap(home, "--exec", "lint", "--help", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert "--fail-on VALUE" in done.stdout
+    (env,) = (home / "envs").glob("lint-*")
+    version = subprocess.run(
+        [str(env / "bin" / "shipline"), "--version"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.startswith("shipline ")
 
 
 def test_unknown_extras_are_refused_with_exit_2(home: Path) -> None:
