@@ -779,7 +779,11 @@ def test_flaky_policy_fail_blocks(tmp_path: Path) -> None:
 
 
 def register(
-    workspace: Path, expires: str, test: str = "tests/test_failing.py::test_broken"
+    workspace: Path,
+    expires: str,
+    test: str = "tests/test_failing.py::test_broken",
+    owner: str = "@acme/maths",
+    issue: str = "https://github.com/acme/demo/issues/7",
 ) -> None:
     """quarantine.yml with one entry, for ``test``."""
     (workspace / "quarantine.yml").write_text(
@@ -789,8 +793,8 @@ def register(
             tests:
               - id: {test}
                 reason: arithmetic is hard
-                owner: "@acme/maths"
-                issue: https://github.com/acme/demo/issues/7
+                owner: "{owner}"
+                issue: "{issue}"
                 expires: {expires}
             """
         )
@@ -842,13 +846,23 @@ def test_quarantined_failures_do_not_block_and_expired_entries_do(tmp_path: Path
 def test_a_merge_failed_by_an_expired_entry_alone_says_so_in_its_last_line(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)
-    register(workspace, "2020-01-01", test="tests/test_slow.py::test_slow_one")  # it passes
+    # the register's words are shown as text in the summary, not rendered as HTML
+    register(
+        workspace,
+        "2020-01-01",
+        test="tests/test_slow.py::test_slow_one",  # it passes
+        owner="<h2>passed</h2>x@example.com",
+        issue="https://example.com/1<img/src=x>",
+    )
     shard = shipline(workspace, "run", shards="1", shard="1", quarantine="quarantine.yml")
     assert shard.code == 1, shard.log
     merged = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert merged.code == 1 and merged.outputs["failed"] == "0", merged.log
     last = merged.log.rstrip().splitlines()[-1]
     assert last.endswith("0 failed, 0 flaky, 0 skipped, 0 quarantined. 1 quarantine entry expired.")
+    assert (
+        "expired 2020-01-01 — &lt;h2&gt;passed&lt;/h2&gt;x@example.com, https://example.com/1&lt;img/src=x&gt;"
+    ) in merged.summary, merged.summary
 
 
 def test_a_shard_that_passes_when_its_failed_job_is_run_again_turns_the_merge_green(

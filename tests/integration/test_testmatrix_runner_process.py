@@ -170,6 +170,16 @@ def test_plan_says_when_pytest_addopts_has_the_marker_expression_set_aside(
     assert notice.startswith("markers 'slow' stands in place of the -m 'stress' "), notice
 
 
+def test_the_set_aside_expression_is_shown_as_text_in_the_plan_summary(tmp_path: Path) -> None:
+    # pytest never reads an expression set aside, so it need not even be one
+    ini = "addopts = -m '<h2>passed</h2>'\nmarkers =\n    stress\n    slow\n"
+    make_project(tmp_path, {"test_marked.py": STRESS_AND_SLOW}, ini)
+    run = shipline(tmp_path, "plan", markers="slow")
+    assert run.code == 0 and run.outputs["tests"] == "1", run.log
+    assert "the -m '&lt;h2&gt;passed&lt;/h2&gt;' of the project's options" in run.summary
+    assert "<h2>" not in run.summary, run.summary
+
+
 def test_plan_warns_of_a_register_entry_naming_no_test_of_a_file_it_collects(
     tmp_path: Path,
 ) -> None:

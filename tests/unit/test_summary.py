@@ -4,7 +4,15 @@ import io
 from pathlib import Path
 
 from shipline.gha.commands import Console
-from shipline.gha.summary import Code, Summary, cell, code_span
+from shipline.gha.summary import (
+    CODE_CELL_CHARS,
+    SUMMARY_BYTES,
+    Code,
+    Summary,
+    cell,
+    code_span,
+    inline,
+)
 
 
 def test_cells_cannot_break_the_table_or_inject_html() -> None:
@@ -60,3 +68,41 @@ def test_outside_actions_the_summary_is_printed() -> None:
     out = io.StringIO()
     Summary().table(["a"], [[1]]).write(Console({}, out), {})
     assert out.getvalue() == "| a |\n| --- |\n| 1 |\n"
+
+
+def test_a_lone_carriage_return_cannot_end_a_cell() -> None:
+    # CommonMark ends a line at \r too: the rest would render as Markdown below the table
+    assert cell("boom\r\r## passed\r\nx\ny") == "boom<br><br>## passed<br>x<br>y"
+
+
+def test_a_long_code_cell_is_cut() -> None:
+    shown = cell(Code("t.py::test[" + "a" * 200_000 + "]"))
+    assert shown == "`t.py::test[" + "a" * (CODE_CELL_CHARS - 12) + "…`"
+
+
+def test_inline_text_stays_on_its_line_and_shows_html_as_text() -> None:
+    assert inline("<h2>x</h2>\n## y") == "&lt;h2&gt;x&lt;/h2&gt; ## y"
+
+
+def test_a_summary_over_github_s_limit_keeps_its_first_parts(tmp_path: Path) -> None:
+    target = tmp_path / "summary.md"
+    target.write_text("x" * 1000 + "\n")  # what the step wrote before
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(target)}
+    summary = Summary().heading("Failures")
+    for _ in range(3):
+        summary.code("y" * 400_000)
+    summary.write(Console(env, io.StringIO()), env)
+    text = target.read_text()
+    assert len(text.encode()) <= SUMMARY_BYTES
+    assert text.count("y" * 400_000) == 2
+    assert text.rstrip().endswith(
+        "*1 more part(s) of this summary left out: GitHub shows no step summary over 1 MiB.*"
+    )
+
+
+def test_a_summary_that_fits_is_written_whole(tmp_path: Path) -> None:
+    target = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(target)}
+    summary = Summary().code("y" * (SUMMARY_BYTES - 20))
+    summary.write(Console(env, io.StringIO()), env)
+    assert target.read_text() == summary.markdown() + "\n"

@@ -26,12 +26,30 @@ def code_span(text: str) -> str:
 
 
 def cell(value: object) -> str:
-    """One table cell: pipes and line breaks would break the table, HTML would be rendered.
-    A pipe is escaped inside code too: GitHub splits the row on it first."""
+    """One table cell: pipes and line breaks (a lone carriage return is one too) would break
+    the table, HTML would be rendered. A pipe is escaped inside code too: GitHub splits the row
+    on it first. Code is cut to ``CODE_CELL_CHARS``: a test id can be a whole string parameter."""
     if isinstance(value, Code):
-        return code_span(value).replace("|", "\\|")
+        return code_span(_cut(value, CODE_CELL_CHARS)).replace("|", "\\|")
     text = html.escape(str(value), quote=False)
-    return text.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
+    return _LINE_BREAK.sub("<br>", text.replace("|", "\\|"))
+
+
+def inline(value: object) -> str:
+    """Text from outside (a register's owner, a project's option) inside a paragraph or a
+    bullet: on one line, its HTML shown as text."""
+    return html.escape(" ".join(str(value).splitlines()), quote=False)
+
+
+CODE_CELL_CHARS = 500
+# GitHub shows no step summary over 1 MiB, not even its beginning
+SUMMARY_BYTES = 1024 * 1024
+_CUT_NOTE_BYTES = 200  # room kept for the note that says parts were left out
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # CommonMark's line endings
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Summary:
@@ -78,11 +96,34 @@ class Summary:
     def markdown(self) -> str:
         return "\n\n".join(self._parts) + "\n"
 
+    def _within(self, room: int) -> str:
+        """The Markdown, whole parts from the first while they fit in ``room`` bytes (the first
+        parts say what failed), and a note of how many were left out."""
+        whole = self.markdown()
+        if len(whole.encode()) < room:
+            return whole
+        kept: list[str] = []
+        size = 0
+        for part in self._parts:
+            size += len(part.encode()) + 2
+            if size > room - _CUT_NOTE_BYTES:
+                break
+            kept.append(part)
+        left = len(self._parts) - len(kept)
+        if left:
+            kept.append(
+                f"*{left} more part(s) of this summary left out: GitHub shows no step summary "
+                "over 1 MiB.*"
+            )
+        return "\n\n".join(kept) + "\n"
+
     def write(self, console: Console, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         target = env.get("GITHUB_STEP_SUMMARY")
         if target:
-            with Path(target).open("a", encoding="utf-8") as handle:
-                handle.write(self.markdown() + "\n")
+            path = Path(target)
+            written = path.stat().st_size if path.exists() else 0  # by this step, earlier
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(self._within(SUMMARY_BYTES - written) + "\n")
         elif not console.in_actions:
             console.info(self.markdown().rstrip())

@@ -29,7 +29,7 @@ from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
 from shipline.gha.commands import Annotation, AnnotationLevel, Console, format_command
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Code, Summary, code_span
+from shipline.gha.summary import Code, Summary, code_span, inline
 from shipline.paths import workspace_relative
 from shipline.testmatrix import (
     coverage_merge,
@@ -322,7 +322,7 @@ def _plan(context: ActionContext, common: Common) -> int:
         )
     )
     if in_place_of:
-        summary.paragraph(f"{in_place_of[0].upper()}{in_place_of[1:]}.")
+        summary.paragraph(inline(f"{in_place_of[0].upper()}{in_place_of[1:]}."))
     context.write_summary(summary)
     return 0
 
@@ -688,7 +688,7 @@ def _run(context: ActionContext, common: Common) -> int:
         f"`PYTHONHASHSEED={test_project.hash_seed}`{randomly}."
     )
     for why in not_rerun:
-        summary.paragraph(f"⚠️ {why[0].upper()}{why[1:]}.")
+        summary.paragraph(inline(f"⚠️ {why[0].upper()}{why[1:]}."))
     context.write_summary(summary)
     return 0 if verdict.passed else 1
 
@@ -1111,7 +1111,7 @@ def _report_register(
     if ready:
         summary.heading("Ready to release from quarantine", 3).bullets(
             f"{code_span(e.test)} ({passes[e.test]} passing runs in a row while quarantined; "
-            f"owner {e.owner})"
+            f"owner {inline(e.owner)})"
             for e in ready
         )
 
@@ -1550,7 +1550,8 @@ def _results_summary(
         _more(summary, len(verdict.quarantined), "quarantined tests")
     if verdict.expired:
         summary.heading("Expired quarantine entries (blocking)", 3).bullets(
-            f"{code_span(e.test)} expired {e.expires.isoformat()} — {e.owner}, {e.issue}"
+            f"{code_span(e.test)} expired {e.expires.isoformat()} — "
+            f"{inline(e.owner)}, {inline(e.issue)}"
             for e in verdict.expired
         )
     return summary
