@@ -721,6 +721,23 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str] | None:
     return match["name"], properties, unescape_data(match["data"])
 
 
+def parse_commands(output: str) -> list[tuple[str, dict[str, str], str]]:
+    """The workflow commands the runner takes from a step's output: every line's (a lone \\r
+    ends a line too), but none between ``::stop-commands::TOKEN`` and ``::TOKEN::``."""
+    commands = []
+    resume = None
+    for line in re.split(r"\r\n|\r|\n", output):
+        if resume is not None:
+            resume = None if line.strip() == f"::{resume}::" else resume
+            continue
+        parsed = parse_command(line.strip())
+        if parsed is not None and parsed[0] == "stop-commands":
+            resume = parsed[2]
+        elif parsed is not None:
+            commands.append(parsed)
+    return commands
+
+
 def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None

@@ -9,9 +9,9 @@ from pathlib import Path
 # Workflow commands are parsed by the act harness's parser, the one place that knows the
 # runner's escaping rules; scripts/ is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from actrun import parse_command
+from actrun import parse_command, parse_commands
 
-__all__ = ["parse_command", "parse_key_values"]
+__all__ = ["parse_command", "parse_commands", "parse_key_values"]
 
 
 def parse_key_values(path: Path) -> dict[str, str]:

@@ -10,11 +10,13 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from shipline import __version__
 from shipline.errors import FileLineError, ShiplineError
-from shipline.gha.commands import Annotation, AnnotationLevel
+from shipline.gha.commands import Annotation, AnnotationLevel, Console
 from shipline.gha.inputs import ActionSpec, Inputs
 from shipline.interrupts import interrupt_stops_tools
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
@@ -83,7 +85,8 @@ def run_action(name: str, inputs: Inputs) -> int:
 
     context = ActionContext.create(inputs)
     try:
-        with interrupt_stops_tools():
+        with interrupt_stops_tools(), warnings.catch_warnings():
+            warnings.showwarning = _shown_by(context.console, f"shipline {name}")
             return load_runner(name)(context)
     except ShiplineError as error:
         context.console.annotate(_failure(error, f"shipline {name}", context.console.in_actions))
@@ -92,12 +95,31 @@ def run_action(name: str, inputs: Inputs) -> int:
         context.console.error("interrupted", title=f"shipline {name}")
         return 130
     except Exception as error:  # a crash must block, loudly, never pass
-        if os.environ.get("RUNNER_DEBUG") == "1" or not context.console.in_actions:
+        if not context.console.in_actions:
             traceback.print_exc()
+        elif os.environ.get("RUNNER_DEBUG") == "1":
+            context.console.info(traceback.format_exc())  # its messages may be anyone's text
         context.console.error(
             f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
         )
         return 1
+
+
+def _shown_by(console: Console, title: str) -> Callable[..., None]:
+    """Python's warnings, as a library gives them (coverage.py's about a project's own config),
+    through the console: printed raw on stderr, their text could issue workflow commands."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        console.warning(f"{category.__name__}: {message}", title=title)
+
+    return show
 
 
 def _failure(error: ShiplineError, title: str, in_actions: bool) -> Annotation:

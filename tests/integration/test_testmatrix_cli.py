@@ -1402,6 +1402,48 @@ def test_coverage_measured_in_one_matrix_cell_is_the_project_s(tmp_path: Path) -
     assert "coverage measured in py3.12, not in py3.13" in merged.log
 
 
+def test_a_warning_about_the_project_s_coverage_config_issues_no_workflow_command(
+    tmp_path: Path,
+) -> None:
+    # coverage.py names an unknown option of the project's config in its warning, and a
+    # quoted TOML key can hold line breaks: printed raw, the runner would take them as commands
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    key = r'"x\n::warning file=app.py,line=1::forged\n::stop-commands::hidden"'
+    with (project / "pyproject.toml").open("a") as config:
+        config.write(f"{key} = 1\n")
+    run = shipline(workspace, "run", shards="1", shard="1", coverage="true", reruns="0")
+    assert run.code == 1, run.log
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    levels = [(name, message.splitlines()[0]) for name, _, message in merged.annotations]
+    assert ("error", "tests/test_failing.py::test_broken failed: assert (1 + 1) == 3") in levels
+    assert not [m for n, _, m in merged.annotations if m == "forged"], merged.log
+    [warning] = [m for n, _, m in merged.annotations if "Unrecognized option" in m]
+    assert warning.startswith("CoverageWarning: Unrecognized option '[tool.coverage.run] x\n")
+
+
+def test_coverage_measured_with_a_plugin_of_the_project_s_is_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "covplugin.py").write_text("def coverage_init(reg, options):\n    pass\n")
+    config = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        config.replace('source = ["app"]', 'source = ["app"]\nplugins = ["covplugin"]')
+    )
+    run = shipline(workspace, "run", shards="1", shard="1", coverage="true")
+    assert run.code == 0, run.log
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1
+    assert [m for n, _, m in merged.annotations if n == "error"] == [
+        "coverage could not combine the shards' data: the project's coverage configuration "
+        "loads the plugin covplugin, which merge cannot import (it combines in shipline's "
+        "environment, not the project's): coverage measured with plugins cannot be merged"
+    ], merged.log
+
+
 def test_coverage_from_only_some_shards_blocks_before_anything_is_written(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     make_project(workspace)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.runner_protocol import parse_command, parse_key_values
+from tests.runner_protocol import parse_commands, parse_key_values
 
 Command = tuple[str, dict[str, str], str]
 ANNOTATION_COMMANDS = {"error", "warning", "notice"}
@@ -59,7 +59,8 @@ def run_action(
             **(env or {}),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "shipline", action],
+            # -P as scripts/bootstrap runs it: the step's directory is the workspace
+            [sys.executable, "-P", "-m", "shipline", action],
             cwd=cwd or workspace,
             env=environ,
             capture_output=True,
@@ -67,7 +68,8 @@ def run_action(
             timeout=timeout,
             check=False,
         )
-        commands = [c for c in map(parse_command, done.stdout.splitlines()) if c is not None]
+        # the runner reads commands from both streams
+        commands = parse_commands(done.stdout) + parse_commands(done.stderr)
         return ActionRun(
             done.returncode,
             commands,

@@ -12,7 +12,7 @@ from shipline.gha.commands import (
     escape_property,
     format_command,
 )
-from tests.runner_protocol import parse_command
+from tests.runner_protocol import parse_command, parse_commands
 
 
 class TtyBuffer(io.StringIO):
@@ -96,3 +96,43 @@ def test_group_is_closed_even_when_the_body_raises() -> None:
     with pytest.raises(RuntimeError), console.group("ruff"):
         raise RuntimeError("inside")
     assert out.getvalue().splitlines() == ["::group::ruff", "::endgroup::"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "coverage measured in a\n::warning file=x.py,line=1::forged",
+        "  ::add-mask::failed",  # the runner trims a line first
+        "label\r::stop-commands::x",  # a lone carriage return ends a line
+        "legacy ##[set-output name=matrix]forged",  # the older form, anywhere in a line
+    ],
+)
+def test_info_shows_text_the_runner_would_read_as_a_command_as_text(text: str) -> None:
+    out = io.StringIO()
+    Console({"GITHUB_ACTIONS": "true"}, out).info(text)
+    lines = out.getvalue().splitlines()
+    token = lines[0].removeprefix("::stop-commands::")
+    assert lines == [f"::stop-commands::{token}", *text.splitlines(), f"::{token}::"]
+    assert len(token) == 32
+    assert parse_commands(out.getvalue()) == []
+
+
+def test_info_prints_other_lines_as_they_are() -> None:
+    out = io.StringIO()
+    Console({"GITHUB_ACTIONS": "true"}, out).info("Merged: 2 tests: a::b passed ## [x]")
+    assert out.getvalue() == "Merged: 2 tests: a::b passed ## [x]\n"
+    out = io.StringIO()
+    Console({}, out).info("::warning::not in a workflow")
+    assert out.getvalue() == "::warning::not in a workflow\n"
+
+
+def test_each_verbatim_window_has_a_token_of_its_own() -> None:
+    out = io.StringIO()
+    console = Console({"GITHUB_ACTIONS": "true"}, out)
+    for _ in range(2):
+        with console.verbatim() as show:
+            show("::error::from a test")
+    console.warning("after the window")
+    starts = [line for line in out.getvalue().splitlines() if "stop-commands" in line]
+    assert len(set(starts)) == 2
+    assert parse_commands(out.getvalue()) == [("warning", {}, "after the window")]

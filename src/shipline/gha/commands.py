@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -80,6 +82,9 @@ _COLOURS = {
     AnnotationLevel.NOTICE: "\033[36m",
 }
 _BOLD, _RESET = "\033[1m", "\033[0m"
+# What the runner reads as a workflow command: a line that starts with "::" once trimmed, and
+# the older "##[command]" anywhere in a line (lines end at \r too)
+_READ_AS_COMMAND = re.compile(r"(?:\A|[\r\n])\s*::|##\[")
 
 
 class Console:
@@ -103,7 +108,26 @@ class Console:
         return f"{code}{text}{_RESET}" if self.colour else text
 
     def info(self, message: str) -> None:
+        """A line for the log. Where it holds text from outside (a report's field, a test id)
+        that the runner would read as a workflow command, it is shown as text."""
+        if self.in_actions and _READ_AS_COMMAND.search(message):
+            with self.verbatim() as show:
+                show(message)
+            return
         self._print(message)
+
+    @contextmanager
+    def verbatim(self) -> Iterator[Callable[[str], None]]:
+        """Shows lines as they are, the runner reading no workflow command in them, between
+        ``stop-commands`` and its token (a new random one each time)."""
+        token = uuid.uuid4().hex
+        if self.in_actions:
+            self._print(format_command("stop-commands", token))
+        try:
+            yield self._print
+        finally:
+            if self.in_actions:
+                self._print(format_command(token))
 
     def debug(self, message: str) -> None:
         if self.in_actions:

@@ -18,8 +18,8 @@ import time
 import tomllib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import NoReturn
 
 from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
-from shipline.gha.commands import Annotation, AnnotationLevel, Console, format_command
+from shipline.gha.commands import Annotation, AnnotationLevel
 from shipline.gha.inputs import InputError, Inputs
 from shipline.gha.summary import Code, Summary, code_span, inline
 from shipline.paths import workspace_relative
@@ -537,7 +537,7 @@ def _run(context: ActionContext, common: Common) -> int:
         common.history.skipped,
         common.keep_together.value,
     )
-    with console.group(f"Shard {shard}/{shards}"), _verbatim(console) as echo:
+    with console.group(f"Shard {shard}/{shards}"), console.verbatim() as echo:
         try:
             ran = runner.run_shard(
                 test_project,
@@ -592,7 +592,7 @@ def _run(context: ActionContext, common: Common) -> int:
         report = results_dir / f"{stem}-rerun{attempt}.xml"
         with (
             console.group(f"Rerun {attempt}: {len(still_failing)} failing test(s)"),
-            _verbatim(console) as echo,
+            console.verbatim() as echo,
         ):
             try:
                 again = runner.run(
@@ -705,19 +705,6 @@ def _run_attempt(environ: Mapping[str, str]) -> int:
     """GitHub's attempt of this workflow run (1, then 2 after a re-run); 0 outside Actions."""
     value = environ.get("GITHUB_RUN_ATTEMPT", "")
     return int(value) if value.isascii() and value.isdigit() else 0
-
-
-@contextmanager
-def _verbatim(console: Console) -> Iterator[Callable[[str], None]]:
-    """Shows pytest's output live without letting the tests' prints issue workflow commands."""
-    token = uuid.uuid4().hex
-    if console.in_actions:
-        console.info(format_command("stop-commands", token))
-    try:
-        yield console.info
-    finally:
-        if console.in_actions:
-            console.info(format_command(token))
 
 
 # --- merge ------------------------------------------------------------------------------------

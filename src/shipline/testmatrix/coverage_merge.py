@@ -52,6 +52,13 @@ def combine(
             precision = cov.get_option("report:precision")
     except coverage.CoverageException as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
+    except ImportError as error:  # a plugin lives in the project's environment, not shipline's
+        raise ToolFailedError(
+            f"coverage could not combine the shards' data: the project's coverage configuration "
+            f"loads the plugin {error.name or error}, which merge cannot import (it combines in "
+            "shipline's environment, not the project's): coverage measured with plugins cannot "
+            "be merged"
+        ) from None
     return Combined(
         float(percent),
         float(fail_under) if isinstance(fail_under, int | float) else 0,
