@@ -250,6 +250,40 @@ def test_an_attempt_that_is_no_whole_number_is_a_malformed_report(
         report.read_manifests(tmp_path)
 
 
+@pytest.mark.parametrize("label", ["b\n::warning::forged", "a/b", "##[add-mask]x", 3])
+def test_a_label_run_would_refuse_is_a_malformed_report(tmp_path: Path, label: object) -> None:
+    # merge prints labels: a report is anyone's file, where run checked its input
+    data = manifest(1, 1).to_json()
+    data["label"] = label
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(data))
+    with pytest.raises(report.ManifestError, match="malformed: label must be letters"):
+        report.read_manifests(tmp_path)
+
+
+@pytest.mark.parametrize("key", ["junit", "coverage"])
+@pytest.mark.parametrize("name", ["/etc/passwd", "../other/shard-1of1.xml", "a/../../x", ""])
+def test_a_file_outside_the_report_s_directory_is_a_malformed_report(
+    tmp_path: Path, key: str, name: str
+) -> None:
+    data = manifest(1, 1).to_json()
+    data[key] = [name]
+    (tmp_path / "shard-1of1.json").write_text(json.dumps(data))
+    with pytest.raises(report.ManifestError, match=f"malformed: {key} must name a file in"):
+        report.read_manifests(tmp_path)
+
+
+def test_files_in_the_report_s_directory_are_read_from_it(tmp_path: Path) -> None:
+    data = manifest(1, 1, "py3.12").to_json()
+    data["junit"] = ["shard-1of1-py3.12.xml", "sub/shard-1of1-py3.12-rerun1.xml"]
+    data["coverage"] = ["coverage-shard-1of1-py3.12.x1"]
+    (tmp_path / "cell").mkdir()
+    (tmp_path / "cell" / "shard-1of1-py3.12.json").write_text(json.dumps(data))
+    [read] = report.read_manifests(tmp_path)
+    assert read.label == "py3.12"
+    assert read.junit == ["cell/shard-1of1-py3.12.xml", "cell/sub/shard-1of1-py3.12-rerun1.xml"]
+    assert read.coverage == ["cell/coverage-shard-1of1-py3.12.x1"]
+
+
 def test_a_malformed_manifest_blocks(tmp_path: Path) -> None:
     (tmp_path / "shard-1of1.json").write_text('{"version": 1, "shard": 1}')
     with pytest.raises(report.ManifestError, match="malformed"):

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shipline.errors import ToolFailedError
@@ -181,14 +181,14 @@ class Manifest:
             return cls(
                 int(data["shard"]),
                 int(data["shards"]),
-                str(data.get("label") or ""),
+                _label(data.get("label") or ""),
                 str(data.get("python") or ""),
                 str(data["project"]),
                 [str(t) for t in data["tests"]],
                 results,
                 float(data["seconds"]),
-                [str(j) for j in data.get("junit", [])],
-                [str(c) for c in data.get("coverage", [])],
+                [_beside(j, "junit") for j in data.get("junit", [])],
+                [_beside(c, "coverage") for c in data.get("coverage", [])],
                 data.get("flaky") == "fail",
                 Split.from_json(data["split"]) if data.get("split") is not None else None,
                 str(data.get("id") or ""),
@@ -200,6 +200,21 @@ class Manifest:
             )
         except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ManifestError(f"shard report {source} is malformed: {error}") from None
+
+
+def _label(value: Any) -> str:
+    """As run checked it: merge prints labels, and a report is anyone's file."""
+    if not isinstance(value, str) or not valid_label(value):
+        raise ValueError(f"label must be letters, digits, '.', '_' and '-', not {value!r}")
+    return value
+
+
+def _beside(value: Any, key: str) -> str:
+    """A file the report names, which run wrote beside it: nothing outside is merge's to read."""
+    path = PurePosixPath(str(value))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise ValueError(f"{key} must name a file in the report's directory, not {value!r}")
+    return str(value)
 
 
 def _attempt(value: Any) -> int:
