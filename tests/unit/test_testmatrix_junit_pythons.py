@@ -119,12 +119,38 @@ def test_a_native_traceback_is_placed_on_the_project_s_deepest_frame(tmp_path: P
     "text",
     [
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites>&a;</testsuites>',
-        '<!doctype x SYSTEM "file:///etc/passwd"><testsuites/>',
+        '<!DOCTYPE x SYSTEM "file:///etc/passwd"><testsuites/>',
+        '<!DOCTYPE testsuites [<!ENTITY a "aaaa">]><testsuites name="&a;"/>',
     ],
 )
-def test_doctype_and_entities_are_refused(tmp_path: Path, text: str) -> None:
-    (tmp_path / "r.xml").write_text(text)
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16", "utf-16-be"])
+def test_doctype_and_entities_are_refused(tmp_path: Path, text: str, codec: str) -> None:
+    # in every encoding expat reads: a scan of the bytes for "<!DOCTYPE" misses UTF-16
+    encoding = codec.removesuffix("-be")
+    declared = text.replace('version="1.0"?>', f'version="1.0" encoding="{encoding}"?>')
+    bom = "\ufeff" if codec == "utf-16-be" else ""  # "utf-16" writes its own
+    (tmp_path / "r.xml").write_bytes((bom + declared).encode(codec))
     with pytest.raises(JUnitError, match="DOCTYPE or entities: refused"):
+        read_report(tmp_path / "r.xml", [])
+
+
+def test_a_utf_16_report_without_a_doctype_is_read(tmp_path: Path) -> None:
+    wide = REPORT.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
+    (tmp_path / "r16.xml").write_bytes(wide)
+    (tmp_path / "r8.xml").write_text(REPORT, encoding="utf-8")
+    read = read_report(tmp_path / "r16.xml", [])
+    assert read == read_report(tmp_path / "r8.xml", [])
+    assert read
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-be", "shift_jis", "no-such-encoding"])
+def test_a_report_in_an_encoding_expat_cannot_read_is_refused(
+    tmp_path: Path, encoding: str
+) -> None:
+    (tmp_path / "r.xml").write_bytes(
+        f'<?xml version="1.0" encoding="{encoding}"?><testsuites/>'.encode()
+    )
+    with pytest.raises(JUnitError, match="is not well-formed XML"):
         read_report(tmp_path / "r.xml", [])
 
 
