@@ -172,6 +172,26 @@ def test_an_alias_listed_twice_is_reported_on_the_alias_line() -> None:
     assert "listed twice (first on line 3)" in str(raised.value)
 
 
+def test_aliases_of_aliases_that_expand_past_any_register_are_refused() -> None:
+    # nine lines that would expand to 9**8 strings for the schema check to walk and print
+    levels = ["x0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    levels += [f"x{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
+    text = VALID.replace("    reason: flaky reconnect", "    reason: *a8")
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse("\n".join(levels) + "\n" + text, "q.yml")
+    assert str(raised.value) == (
+        "quarantine register q.yml: expands to more than 100000 YAML nodes through its aliases: "
+        "refused (a register lists each entry once)"
+    )
+
+
+def test_aliases_within_bounds_load() -> None:
+    text = VALID.replace('owner: "@acme/payments"', 'owner: &team "@acme/payments"')
+    text = text.replace("owner: dev@example.com", "owner: *team")
+    owners = [entry.owner for entry in quarantine.parse(text, "q.yml").entries]
+    assert owners == ["@acme/payments", "@acme/payments"]
+
+
 def test_an_empty_register_is_malformed() -> None:
     with pytest.raises(quarantine.RegisterError, match="is empty"):
         quarantine.parse("# nothing yet\n", "q.yml")

@@ -123,6 +123,13 @@ def parse(text: str, display: str) -> Register:
         raise RegisterError(display, None, f"not valid YAML: {error}") from None
     if node is None:
         raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
+    if _expands_past(node, NODES_AT_MOST):
+        raise RegisterError(
+            display,
+            None,
+            f"expands to more than {NODES_AT_MOST} YAML nodes through its aliases: refused "
+            "(a register lists each entry once)",
+        )
     _refuse_repeated_keys(node, display)
     _validate(data, node, display)
     entries: list[Entry] = []
@@ -145,6 +152,27 @@ def parse(text: str, display: str) -> Register:
             )
         )
     return Register(display, tuple(entries))
+
+
+# Far above any register (about 8,000 entries), far below what aliases of aliases can expand
+# to: nine lines of them make billions of nodes, which the checks below would walk
+NODES_AT_MOST = 100_000
+
+
+def _expands_past(node: yaml.Node, most: int) -> bool:
+    """Whether ``node`` has more than ``most`` nodes, an alias counted as a copy of its
+    anchor's, as every walk over the data meets them; it stops counting past ``most``."""
+    count, stack = 0, [node]
+    while stack:
+        count += 1
+        if count > most:
+            return True
+        current = stack.pop()
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in current.value for part in pair)
+    return False
 
 
 def _refuse_repeated_keys(node: yaml.Node, display: str) -> None:
