@@ -133,13 +133,15 @@ def test_modules_of_the_workspace_are_not_imported_in_place_of_shipline_s(
     (workspace / "shipline" / "__main__.py").write_text(hijack)
     (workspace / "shipline" / "__init__.py").write_text(hijack)
     (workspace / "yaml.py").write_text(hijack)
-    done = bootstrap(home, "--exec", "lint", "--help", cwd=workspace)
+    # a job's PYTHONPATH=. for its tests reaches the step too
+    done = bootstrap(home, "--exec", "lint", "--help", cwd=workspace, PYTHONPATH=".")
     assert done.returncode == 0, done.stderr
     assert "--fail-on VALUE" in done.stdout
     (env,) = (home / "envs").glob("lint-*")
     version = subprocess.run(
         [str(env / "bin" / "shipline"), "--version"],
         cwd=workspace,
+        env={**os.environ, "PYTHONPATH": str(workspace)},
         capture_output=True,
         text=True,
         check=True,

@@ -59,8 +59,8 @@ def run_action(
             **(env or {}),
         }
         done = subprocess.run(
-            # -P as scripts/bootstrap runs it: the step's directory is the workspace
-            [sys.executable, "-P", "-m", "shipline", action],
+            # -I as scripts/bootstrap runs it: the step's directory is the workspace
+            [sys.executable, "-I", "-m", "shipline", action],
             cwd=cwd or workspace,
             env=environ,
             capture_output=True,
