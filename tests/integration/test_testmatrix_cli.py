@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import coverage
 import pytest
 
 from shipline.testmatrix import durations, sharding
@@ -1442,6 +1443,72 @@ def test_coverage_measured_with_a_plugin_of_the_project_s_is_refused_clearly(
         "loads the plugin covplugin, which merge cannot import (it combines in shipline's "
         "environment, not the project's): coverage measured with plugins cannot be merged"
     ], merged.log
+
+
+def covered_in_two_shards(workspace: Path) -> Path:
+    """The project run in 2 shards with coverage; shard 2's data file (it alone runs
+    called_by_one_shard)."""
+    make_project(workspace)
+    for shard in ("1", "2"):
+        run = shipline(workspace, "run", shards="2", shard=shard, coverage="true")
+        assert run.code == 0, run.log
+    [data] = (workspace / "test-results").glob("coverage-shard-2of2.*")
+    return data
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut"])
+def test_coverage_data_that_coverage_cannot_read_blocks_the_merge(
+    tmp_path: Path, damage: str
+) -> None:
+    # coverage.py's combine would pass over it (a warning, or not a word for an empty file),
+    # and a total without it is not the project's: here it would rise from 70 % to 75 %
+    workspace = tmp_path / "ws"
+    data = covered_in_two_shards(workspace)
+    data.write_bytes(b"" if damage == "empty" else data.read_bytes()[:4096])
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    [error] = [m for n, _, m in merged.annotations if n == "error"]
+    assert error.startswith("coverage could not combine the shards' data: "), error
+    assert data.name in error
+
+
+def test_coverage_data_naming_a_file_outside_the_workspace_blocks_the_merge(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    data = covered_in_two_shards(workspace)
+    outside = tmp_path / "outside.py"  # a report could name any file, such as /dev/zero
+    outside.write_text("a = 1\nb = 2\nc = 3\nd = 4\n")
+    measured = coverage.CoverageData(basename=str(data))
+    measured.read()
+    measured.add_lines({str(outside): [1]})
+    measured.write()
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    assert [m for n, _, m in merged.annotations if n == "error"] == [
+        "coverage could not combine the shards' data: coverage data of the shards names 1 "
+        f"file(s) outside the workspace (first: {outside}), which merge does not read: leave "
+        "them out of the measurement ([run] source or omit in the project's coverage "
+        "configuration)"
+    ]
+
+
+def test_the_project_s_coverage_debug_settings_do_not_reach_the_merge(tmp_path: Path) -> None:
+    # its debug output would print the config's strings raw, or append them to any file
+    workspace = tmp_path / "ws"
+    project = make_project(workspace, failing=True)
+    with (project / "pyproject.toml").open("a") as config:
+        config.write('debug = ["config"]\ndebug_file = "${GITHUB_WORKSPACE}/debug.txt"\n')
+        config.write('\n[tool.coverage.html]\ntitle = "x\\n::warning file=app.py,line=1::forged"\n')
+    run = shipline(workspace, "run", shards="1", shard="1", coverage="true", reruns="0")
+    assert run.code == 1, run.log
+    (workspace / "debug.txt").unlink(missing_ok=True)  # the shard's coverage run wrote it
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    assert merged.outputs["coverage"], merged.log
+    assert "forged" not in [m for _, _, m in merged.annotations]
+    assert "::warning file=app.py" not in merged.log
+    assert not (workspace / "debug.txt").exists()
 
 
 def test_coverage_from_only_some_shards_blocks_before_anything_is_written(tmp_path: Path) -> None:

@@ -1234,6 +1234,7 @@ def _combine_coverage(
             [m.project for m in manifests if m.coverage],
             [results_dir / c for m in manifests for c in m.coverage],
             results_dir / ".coverage",
+            context.inputs.workspace,
         )
     if threshold is not None:
         return CoverageTotal(combined.percent, threshold, "coverage-threshold")

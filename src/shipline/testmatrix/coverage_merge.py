@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipline.errors import ToolFailedError
 
@@ -27,7 +29,11 @@ class Combined:
 
 
 def combine(
-    project: Path, shard_projects: Sequence[str], data_files: Sequence[Path], target: Path
+    project: Path,
+    shard_projects: Sequence[str],
+    data_files: Sequence[Path],
+    target: Path,
+    workspace: Path,
 ) -> Combined:
     """Combine ``data_files`` into ``target``: the total percentage covered."""
     import coverage  # the test extra's dependency
@@ -39,13 +45,27 @@ def combine(
     target.unlink(missing_ok=True)
     aliases = [str(project), *sorted({p for p in shard_projects if p != str(project)})]
     try:
+        for data_file in data_files:
+            _refuse_unreadable(data_file)
         # the project's settings (source, omit) are relative to the project directory
         with contextlib.chdir(project):
             cov = coverage.Coverage(
                 data_file=str(target), config_file=str(config) if config else False
             )
+            # the project's debug output would go raw to the log (its config's strings, which
+            # could be workflow commands) or to any file its debug_file names, as $GITHUB_PATH
+            cov.set_option("run:debug", [])
+            cov.set_option("run:debug_file", None)
             cov.set_option("paths", {"project": aliases})
             cov.combine([str(f) for f in data_files], strict=True, keep=True)
+            outside = _outside(cov.get_data(), workspace)
+            if outside:
+                raise coverage.CoverageException(
+                    f"coverage data of the shards names {len(outside)} file(s) outside the "
+                    f"workspace (first: {outside[0]}), which merge does not read: leave them out "
+                    "of the measurement ([run] source or omit in the project's coverage "
+                    "configuration)"
+                )
             cov.save()
             percent = cov.report(file=io.StringIO())
             fail_under = cov.get_option("report:fail_under")
@@ -63,6 +83,28 @@ def combine(
         float(percent),
         float(fail_under) if isinstance(fail_under, int | float) else 0,
         precision if isinstance(precision, int) else 0,
+    )
+
+
+def _refuse_unreadable(data_file: Path) -> None:
+    """coverage.py's combine passes over a data file it cannot read with a warning, and over
+    an empty one without a word: a total without a shard's data could pass the threshold."""
+    import coverage
+
+    if data_file.stat().st_size == 0:
+        raise coverage.CoverageException(f"the data file {data_file} is empty")
+    coverage.CoverageData(basename=str(data_file)).read()
+
+
+def _outside(data: Any, workspace: Path) -> list[str]:
+    """Measured files that are not in the workspace (after [paths] mapped the shards'
+    checkouts onto this one): a shard's temporary files, or anything a report names, such as
+    /dev/zero, which the report would read."""
+    root = os.path.realpath(workspace)
+    return sorted(
+        name
+        for name in data.measured_files()
+        if os.path.commonpath([root, os.path.realpath(name)]) != root
     )
 
 
