@@ -14,7 +14,8 @@ import copy
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -111,18 +112,11 @@ def load(path: Path, display: str) -> Register:
 
 
 def parse(text: str, display: str) -> Register:
-    try:
+    with _yaml_errors(display):
         node = yaml.compose(text, Loader=_LocatingLoader)
-        data = yaml.load(text, Loader=_StringDatesLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise RegisterError(
-            display, mark.line + 1 if mark else None, f"not valid YAML: {error.problem}"
-        ) from None
-    except yaml.YAMLError as error:
-        raise RegisterError(display, None, f"not valid YAML: {error}") from None
     if node is None:
         raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
+    # before loading, which copies what merge keys (<<) name as it goes
     if _expands_past(node, NODES_AT_MOST):
         raise RegisterError(
             display,
@@ -130,6 +124,8 @@ def parse(text: str, display: str) -> Register:
             f"expands to more than {NODES_AT_MOST} YAML nodes through its aliases: refused "
             "(a register lists each entry once)",
         )
+    with _yaml_errors(display):
+        data = yaml.load(text, Loader=_StringDatesLoader)  # noqa: S506 - a SafeLoader subclass
     _refuse_repeated_keys(node, display)
     _validate(data, node, display)
     entries: list[Entry] = []
@@ -152,6 +148,20 @@ def parse(text: str, display: str) -> Register:
             )
         )
     return Register(display, tuple(entries))
+
+
+@contextmanager
+def _yaml_errors(display: str) -> Iterator[None]:
+    """PyYAML's errors as the register's, on the line they name."""
+    try:
+        yield
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise RegisterError(
+            display, mark.line + 1 if mark else None, f"not valid YAML: {error.problem}"
+        ) from None
+    except yaml.YAMLError as error:
+        raise RegisterError(display, None, f"not valid YAML: {error}") from None
 
 
 # Far above any register (about 8,000 entries), far below what aliases of aliases can expand
