@@ -134,6 +134,18 @@ def test_doctype_and_entities_are_refused(tmp_path: Path, text: str, codec: str)
         read_report(tmp_path / "r.xml", [])
 
 
+def test_a_doctype_is_refused_before_its_entities_are_expanded(tmp_path: Path) -> None:
+    # a billion laughs: expat's own amplification limit (2.4+) would stop it later, as a
+    # malformed document; refused at the DOCTYPE, none of it is expanded
+    entities = ['<!ENTITY e0 "lol">'] + [
+        f'<!ENTITY e{n} "{f"&e{n - 1};" * 10}">' for n in range(1, 10)
+    ]
+    text = f'<!DOCTYPE t [{"".join(entities)}]><testsuites name="&e9;"/>'
+    (tmp_path / "r.xml").write_text(text)
+    with pytest.raises(JUnitError, match="DOCTYPE or entities: refused"):
+        read_report(tmp_path / "r.xml", [])
+
+
 def test_a_utf_16_report_without_a_doctype_is_read(tmp_path: Path) -> None:
     wide = REPORT.replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
     (tmp_path / "r16.xml").write_bytes(wide)
