@@ -86,7 +86,7 @@ def run_action(name: str, inputs: Inputs) -> int:
     context = ActionContext.create(inputs)
     try:
         with interrupt_stops_tools(), warnings.catch_warnings():
-            warnings.showwarning = _shown_by(context.console, f"shipline {name}")
+            warnings.showwarning = _shown_by(context.console)
             return load_runner(name)(context)
     except ShiplineError as error:
         context.console.annotate(_failure(error, f"shipline {name}", context.console.in_actions))
@@ -105,9 +105,10 @@ def run_action(name: str, inputs: Inputs) -> int:
         return 1
 
 
-def _shown_by(console: Console, title: str) -> Callable[..., None]:
-    """Python's warnings, as a library gives them (coverage.py's about a project's own config),
-    through the console: printed raw on stderr, their text could issue workflow commands."""
+def _shown_by(console: Console) -> Callable[..., None]:
+    """Python's warnings, as a library gives them (coverage.py's about a project's config),
+    as log lines through the console: printed raw on stderr, their text could issue workflow
+    commands. Not annotations: those a step may show are counted for its own findings."""
 
     def show(
         message: Warning | str,
@@ -117,7 +118,7 @@ def _shown_by(console: Console, title: str) -> Callable[..., None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        console.warning(f"{category.__name__}: {message}", title=title)
+        console.info(f"warning: {category.__name__}: {message}")
 
     return show
 

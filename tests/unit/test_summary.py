@@ -106,3 +106,12 @@ def test_a_summary_that_fits_is_written_whole(tmp_path: Path) -> None:
     summary = Summary().code("y" * (SUMMARY_BYTES - 20))
     summary.write(Console(env, io.StringIO()), env)
     assert target.read_text() == summary.markdown() + "\n"
+
+
+def test_a_summary_whose_cut_note_would_not_fit_writes_nothing(tmp_path: Path) -> None:
+    # over 1 MiB GitHub shows none of the step's summary, the earlier text either
+    target = tmp_path / "summary.md"
+    target.write_text("x" * (SUMMARY_BYTES - 50))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(target)}
+    Summary().paragraph("y" * 100).write(Console(env, io.StringIO()), env)
+    assert target.stat().st_size == SUMMARY_BYTES - 50

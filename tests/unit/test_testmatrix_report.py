@@ -250,7 +250,7 @@ def test_an_attempt_that_is_no_whole_number_is_a_malformed_report(
         report.read_manifests(tmp_path)
 
 
-@pytest.mark.parametrize("label", ["b\n::warning::forged", "a/b", "##[add-mask]x", 3])
+@pytest.mark.parametrize("label", ["b\n::warning::forged", "a/b", "##[add-mask]x", 3, "b\n"])
 def test_a_label_run_would_refuse_is_a_malformed_report(tmp_path: Path, label: object) -> None:
     # merge prints labels: a report is anyone's file, where run checked its input
     data = manifest(1, 1).to_json()
@@ -261,7 +261,9 @@ def test_a_label_run_would_refuse_is_a_malformed_report(tmp_path: Path, label: o
 
 
 @pytest.mark.parametrize("key", ["junit", "coverage"])
-@pytest.mark.parametrize("name", ["/etc/passwd", "../other/shard-1of1.xml", "a/../../x", ""])
+@pytest.mark.parametrize(
+    "name", ["/etc/passwd", "../other/shard-1of1.xml", "a/../../x", "", "a\0b"]
+)
 def test_a_file_outside_the_report_s_directory_is_a_malformed_report(
     tmp_path: Path, key: str, name: str
 ) -> None:

@@ -98,10 +98,13 @@ class Summary:
 
     def _within(self, room: int) -> str:
         """The Markdown, whole parts from the first while they fit in ``room`` bytes (the first
-        parts say what failed), and a note of how many were left out."""
+        parts say what failed), and a note of how many were left out; nothing if that much
+        does not fit."""
         whole = self.markdown()
         if len(whole.encode()) < room:
             return whole
+        if room < _CUT_NOTE_BYTES:  # not even the note: over 1 MiB, the earlier text goes too
+            return ""
         kept: list[str] = []
         size = 0
         for part in self._parts:
@@ -123,7 +126,9 @@ class Summary:
         if target:
             path = Path(target)
             written = path.stat().st_size if path.exists() else 0  # by this step, earlier
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(self._within(SUMMARY_BYTES - written) + "\n")
+            shown = self._within(SUMMARY_BYTES - written)
+            if shown:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(shown + "\n")
         elif not console.in_actions:
             console.info(self.markdown().rstrip())

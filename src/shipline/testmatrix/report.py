@@ -50,7 +50,7 @@ def report_stem(shard: int, shards: int, label: str) -> str:
 
 
 def valid_label(label: str) -> bool:
-    return bool(_LABEL.match(label))
+    return bool(_LABEL.fullmatch(label))
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def _label(value: Any) -> str:
 def _beside(value: Any, key: str) -> str:
     """A file the report names, which run wrote beside it: nothing outside is merge's to read."""
     path = PurePosixPath(str(value))
-    if path.is_absolute() or ".." in path.parts or not path.parts:
+    if path.is_absolute() or ".." in path.parts or not path.parts or "\0" in str(value):
         raise ValueError(f"{key} must name a file in the report's directory, not {value!r}")
     return str(value)
 
