@@ -149,6 +149,24 @@ def test_modules_of_the_workspace_are_not_imported_in_place_of_shipline_s(
     assert version.stdout.startswith("shipline ")
 
 
+def test_a_job_s_coverage_process_start_does_not_start_coverage_in_shipline(
+    home: Path, tmp_path: Path
+) -> None:
+    # set for the project's subprocesses; coverage.py's .pth hook would read it in shipline too
+    config = tmp_path / ".coveragerc"
+    config.write_text(f"[run]\ndebug = config\ndebug_file = {tmp_path / 'debug.txt'}\n")
+    done = bootstrap(
+        home, "--exec", "test-matrix", "--help", extras="test", COVERAGE_PROCESS_START=str(config)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--mode VALUE" in done.stdout
+    assert not (tmp_path / "debug.txt").exists()
+    (env,) = (home / "envs").glob("test-*")
+    assert sorted(p.name for p in env.glob("lib/python*/site-packages/*.pth")) == [
+        "shipline-checkout.pth"
+    ]
+
+
 def test_unknown_extras_are_refused_with_exit_2(home: Path) -> None:
     done = bootstrap(home, "--plan", extras="lint,everything", GITHUB_ACTIONS="true")
     assert done.returncode == 2
