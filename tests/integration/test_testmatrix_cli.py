@@ -7,10 +7,12 @@ coverage), exactly as a user's project would.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import shutil
+import sqlite3
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
@@ -1457,20 +1459,65 @@ def covered_in_two_shards(workspace: Path) -> Path:
     return data
 
 
-@pytest.mark.parametrize("damage", ["empty", "cut"])
+@pytest.mark.parametrize("damage", ["empty", "cut", "foreign"])
 def test_coverage_data_that_coverage_cannot_read_blocks_the_merge(
     tmp_path: Path, damage: str
 ) -> None:
-    # coverage.py's combine would pass over it (a warning, or not a word for an empty file),
-    # and a total without it is not the project's: here it would rise from 70 % to 75 %
+    # coverage.py's combine would pass over it (a warning, or not a word for an empty file or
+    # a database of other tables), and a total without it is not the project's
     workspace = tmp_path / "ws"
     data = covered_in_two_shards(workspace)
     data.write_bytes(b"" if damage == "empty" else data.read_bytes()[:4096])
+    if damage == "foreign":
+        data.unlink()
+        with contextlib.closing(sqlite3.connect(data)) as database, database:
+            database.execute("CREATE TABLE results (name TEXT)")
+    before = data.read_bytes()
     merged = shipline(workspace, "merge")
     assert merged.code == 1, merged.log
     [error] = [m for n, _, m in merged.annotations if n == "error"]
     assert error.startswith("coverage could not combine the shards' data: "), error
     assert data.name in error
+    assert data.read_bytes() == before  # the shard's file as it came
+
+
+def test_a_measured_source_merge_cannot_read_blocks_it_under_ignore_errors(
+    tmp_path: Path,
+) -> None:
+    # coverage.py would report without it, with a warning: a file the shard job generated,
+    # or one a newer Python than merge's wrote
+    workspace = tmp_path / "ws"
+    project = make_project(workspace)
+    (project / "tests" / "test_generated.py").write_text(
+        "from pathlib import Path\n\n\n"
+        "def test_generated():\n"
+        "    Path(__file__).parent.parent.joinpath('app', 'generated.py').write_text("
+        "'X = 1\\nY = 2\\n')\n"
+        "    from app import generated\n\n"
+        "    assert generated.X == 1\n"
+    )
+    with (project / "pyproject.toml").open("a") as config:
+        config.write("\n[tool.coverage.report]\nignore_errors = true\n")
+    run = shipline(workspace, "run", shards="1", shard="1", coverage="true")
+    assert run.code == 0, run.log
+    (project / "app" / "generated.py").unlink()
+    merged = shipline(workspace, "merge")
+    assert merged.code == 1, merged.log
+    [error] = [m for n, _, m in merged.annotations if n == "error"]
+    assert error.startswith("coverage could not combine the shards' data: Couldn't parse '")
+    assert "app/generated.py" in error
+    # where the shards ran a newer Python, merge says so
+    [report] = (workspace / "test-results").glob("shard-1of1.json")
+    data = json.loads(report.read_text())
+    data["python"] = "3.99.1"
+    report.write_text(json.dumps(data))
+    newer = shipline(workspace, "merge")
+    [error] = [m for n, _, m in newer.annotations if n == "error"]
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert error.endswith(
+        f" (merge reads the sources with Python {here}, older than the 3.99 a shard measured: "
+        "run merge on Python 3.99, e.g. with actions/setup-python before it)"
+    ), error
 
 
 def test_coverage_data_naming_a_file_outside_the_workspace_blocks_the_merge(

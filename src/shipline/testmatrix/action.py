@@ -1229,13 +1229,16 @@ def _combine_coverage(
             f"{', '.join(sorted(labels - measured))}"
         )
     with context.console.group("Combining coverage"):
-        combined = coverage_merge.combine(
-            common.project,
-            [m.project for m in manifests if m.coverage],
-            [results_dir / c for m in manifests for c in m.coverage],
-            results_dir / ".coverage",
-            context.inputs.workspace,
-        )
+        try:
+            combined = coverage_merge.combine(
+                common.project,
+                [m.project for m in manifests if m.coverage],
+                [results_dir / c for m in manifests for c in m.coverage],
+                results_dir / ".coverage",
+                context.inputs.workspace,
+            )
+        except ToolFailedError as error:
+            raise ToolFailedError(f"{error}{_older_than_the_shards(manifests)}") from None
     if threshold is not None:
         return CoverageTotal(combined.percent, threshold, "coverage-threshold")
     if combined.fail_under:
@@ -1246,6 +1249,29 @@ def _combine_coverage(
             combined.precision,
         )
     return CoverageTotal(combined.percent, None, "")
+
+
+def _older_than_the_shards(manifests: Sequence[Manifest]) -> str:
+    """Why merge may not parse the sources the shards measured: a Python older than theirs
+    (the runner's python3 where the shards had setup-python's newest)."""
+    ran = [_line(m.python) for m in manifests if m.coverage]
+    newest = max((line for line in ran if line), default=None)
+    if newest is None or newest <= sys.version_info[:2]:
+        return ""
+    shown = ".".join(map(str, newest))
+    return (
+        f" (merge reads the sources with Python {sys.version_info[0]}.{sys.version_info[1]}, "
+        f"older than the {shown} a shard measured: run merge on Python {shown}, e.g. with "
+        "actions/setup-python before it)"
+    )
+
+
+def _line(version: str) -> tuple[int, int] | None:
+    """``3.12.4`` as (3, 12); None for what a report should not hold."""
+    parts = version.split(".")
+    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1])
 
 
 def _expected(inputs: Inputs) -> Expected | None:

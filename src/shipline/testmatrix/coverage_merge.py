@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sqlite3
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ def combine(
 ) -> Combined:
     """Combine ``data_files`` into ``target``: the total percentage covered."""
     import coverage  # the test extra's dependency
+    from coverage.exceptions import CoverageWarning
 
     config = _config_file(project)
     missing = [str(f) for f in data_files if not f.is_file()]
@@ -57,20 +60,14 @@ def combine(
             cov.set_option("run:debug", [])
             cov.set_option("run:debug_file", None)
             cov.set_option("paths", {"project": aliases})
-            cov.combine([str(f) for f in data_files], strict=True, keep=True)
-            outside = _outside(cov.get_data(), workspace)
-            if outside:
-                raise coverage.CoverageException(
-                    f"coverage data of the shards names {len(outside)} file(s) outside the "
-                    f"workspace (first: {outside[0]}), which merge does not read: leave them out "
-                    "of the measurement ([run] source or omit in the project's coverage "
-                    "configuration)"
-                )
-            cov.save()
-            percent = cov.report(file=io.StringIO())
+            with warnings.catch_warnings():
+                # coverage.py passes over what it cannot use with a warning (a source it cannot
+                # parse or find under ignore_errors): a total without it is not the project's
+                warnings.simplefilter("error", CoverageWarning)
+                percent = _total(cov, data_files, workspace)
             fail_under = cov.get_option("report:fail_under")
             precision = cov.get_option("report:precision")
-    except coverage.CoverageException as error:
+    except (coverage.CoverageException, CoverageWarning) as error:
         raise ToolFailedError(f"coverage could not combine the shards' data: {error}") from None
     except ImportError as error:  # a plugin lives in the project's environment, not shipline's
         raise ToolFailedError(
@@ -86,13 +83,36 @@ def combine(
     )
 
 
-def _refuse_unreadable(data_file: Path) -> None:
-    """coverage.py's combine passes over a data file it cannot read with a warning, and over
-    an empty one without a word: a total without a shard's data could pass the threshold."""
+def _total(cov: Any, data_files: Sequence[Path], workspace: Path) -> float:
+    """The shards' data combined into ``cov``'s data file, and the total it reports."""
     import coverage
 
-    if data_file.stat().st_size == 0:
-        raise coverage.CoverageException(f"the data file {data_file} is empty")
+    cov.combine([str(f) for f in data_files], strict=True, keep=True)
+    outside = _outside(cov.get_data(), workspace)
+    if outside:
+        raise coverage.CoverageException(
+            f"coverage data of the shards names {len(outside)} file(s) outside the workspace "
+            f"(first: {outside[0]}), which merge does not read: leave them out of the "
+            "measurement ([run] source or omit in the project's coverage configuration)"
+        )
+    cov.save()
+    return float(cov.report(file=io.StringIO()))
+
+
+def _refuse_unreadable(data_file: Path) -> None:
+    """coverage.py's combine passes over a data file it cannot read with a warning, and over
+    an empty one, or a SQLite file of other tables, without a word (it writes its own tables
+    into that one): a total without a shard's data could pass the threshold."""
+    import coverage
+
+    try:  # read-only: the shard's file stays as it came
+        uri = f"{data_file.absolute().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as database:
+            database.execute("SELECT version FROM coverage_schema").fetchone()
+    except sqlite3.Error as error:
+        raise coverage.CoverageException(
+            f"the data file {data_file} is not coverage.py's: {error}"
+        ) from None
     coverage.CoverageData(basename=str(data_file)).read()
 
 
