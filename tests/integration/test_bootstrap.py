@@ -156,7 +156,13 @@ def test_a_job_s_coverage_process_start_does_not_start_coverage_in_shipline(
     config = tmp_path / ".coveragerc"
     config.write_text(f"[run]\ndebug = config\ndebug_file = {tmp_path / 'debug.txt'}\n")
     done = bootstrap(
-        home, "--exec", "test-matrix", "--help", extras="test", COVERAGE_PROCESS_START=str(config)
+        home,
+        "--exec",
+        "test-matrix",
+        "--help",
+        extras="test",
+        cwd=tmp_path,  # where a started coverage would write its data
+        COVERAGE_PROCESS_START=str(config),
     )
     assert done.returncode == 0, done.stderr
     assert "--mode VALUE" in done.stdout

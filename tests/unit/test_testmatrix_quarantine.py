@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -180,8 +182,8 @@ def test_aliases_of_aliases_that_expand_past_any_register_are_refused() -> None:
     with pytest.raises(quarantine.RegisterError) as raised:
         quarantine.parse("\n".join(levels) + "\n" + text, "q.yml")
     assert str(raised.value) == (
-        "quarantine register q.yml: expands to more than 100000 YAML nodes through its aliases: "
-        "refused (a register lists each entry once)"
+        "quarantine register q.yml: has more than 100000 YAML nodes, an alias counted as a copy "
+        "of what it names: refused (a register lists each entry once)"
     )
 
 
@@ -197,8 +199,48 @@ def test_merge_keys_that_expand_past_any_register_are_refused_before_loading(
         raise AssertionError("loaded before its size was checked")
 
     monkeypatch.setattr(quarantine.yaml, "load", load)
-    with pytest.raises(quarantine.RegisterError, match="expands to more than 100000 YAML nodes"):
+    with pytest.raises(quarantine.RegisterError, match="has more than 100000 YAML nodes"):
         quarantine.parse("\n".join(levels) + "\n" + VALID, "q.yml")
+
+
+def test_a_register_of_more_nodes_than_any_is_refused_as_it_is_composed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no alias: composing all of them would only cost (about 20 s a megabyte)
+    monkeypatch.setattr(quarantine, "NODES_AT_MOST", 1000)
+    text = VALID + "extra: [" + "1," * 150_000 + "1]\n"
+    composed = []
+    compose_node = quarantine._LocatingLoader.compose_node
+
+    def counted(loader: quarantine._LocatingLoader, *args: Any) -> Any:
+        composed.append(1)
+        return compose_node(loader, *args)
+
+    monkeypatch.setattr(quarantine._LocatingLoader, "compose_node", counted)
+    with pytest.raises(quarantine.RegisterError, match="has more than 1000 YAML nodes"):
+        quarantine.parse(text, "q.yml")
+    assert len(composed) == 1001
+
+
+def test_a_register_longer_than_any_is_refused_before_it_is_parsed() -> None:
+    text = VALID + "# " + "x" * quarantine.CHARACTERS_AT_MOST + "\n"
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse(text, "q.yml")
+    assert str(raised.value) == (
+        f"quarantine register q.yml: has {len(text)} characters, more than 2000000: refused"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("tests: " + "[" * 3000 + "]" * 3000 + "\n", "nests too deeply: refused"),
+        ("version: !!int abc\n", "not valid YAML: invalid literal for int()"),
+    ],
+)
+def test_yaml_that_pyyaml_fails_on_is_a_malformed_register(text: str, said: str) -> None:
+    with pytest.raises(quarantine.RegisterError, match=re.escape(said)):
+        quarantine.parse(text, "q.yml")
 
 
 def test_aliases_within_bounds_load() -> None:

@@ -84,7 +84,12 @@ class _LocatingLoader(_StringDatesLoader):
     point at the anchor's line. Used to compose only: loading data keeps aliases shared.
     """
 
+    composed = 0  # nodes composed so far: past NODES_AT_MOST, composing more only costs
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.composed += 1
+        if self.composed > NODES_AT_MOST:
+            raise _TooLargeError
         if not self.check_event(yaml.AliasEvent):
             return super().compose_node(parent, index)
         alias: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped stub
@@ -112,18 +117,26 @@ def load(path: Path, display: str) -> Register:
 
 
 def parse(text: str, display: str) -> Register:
+    if len(text) > CHARACTERS_AT_MOST:
+        raise RegisterError(
+            display, None, f"has {len(text)} characters, more than {CHARACTERS_AT_MOST}: refused"
+        )
+    too_large = RegisterError(
+        display,
+        None,
+        f"has more than {NODES_AT_MOST} YAML nodes, an alias counted as a copy of what it "
+        "names: refused (a register lists each entry once)",
+    )
     with _yaml_errors(display):
-        node = yaml.compose(text, Loader=_LocatingLoader)
+        try:
+            node = yaml.compose(text, Loader=_LocatingLoader)
+        except _TooLargeError:
+            raise too_large from None
     if node is None:
         raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
     # before loading, which copies what merge keys (<<) name as it goes
     if _expands_past(node, NODES_AT_MOST):
-        raise RegisterError(
-            display,
-            None,
-            f"expands to more than {NODES_AT_MOST} YAML nodes through its aliases: refused "
-            "(a register lists each entry once)",
-        )
+        raise too_large
     with _yaml_errors(display):
         data = yaml.load(text, Loader=_StringDatesLoader)  # noqa: S506 - a SafeLoader subclass
     _refuse_repeated_keys(node, display)
@@ -160,13 +173,21 @@ def _yaml_errors(display: str) -> Iterator[None]:
         raise RegisterError(
             display, mark.line + 1 if mark else None, f"not valid YAML: {error.problem}"
         ) from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a tag's value, !!int abc
         raise RegisterError(display, None, f"not valid YAML: {error}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise RegisterError(display, None, "nests too deeply: refused") from None
 
 
 # Far above any register (about 8,000 entries), far below what aliases of aliases can expand
-# to: nine lines of them make billions of nodes, which the checks below would walk
+# to: nine lines of them make billions of nodes, which the checks below would walk; and
+# PyYAML, pure Python here, takes about 20 s to compose a megabyte of small nodes
 NODES_AT_MOST = 100_000
+CHARACTERS_AT_MOST = 2_000_000
+
+
+class _TooLargeError(Exception):
+    pass
 
 
 def _expands_past(node: yaml.Node, most: int) -> bool:
