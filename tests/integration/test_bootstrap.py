@@ -176,7 +176,7 @@ def test_a_job_s_coverage_process_start_does_not_start_coverage_in_shipline(
 def test_unknown_extras_are_refused_with_exit_2(home: Path) -> None:
     done = bootstrap(home, "--plan", extras="lint,everything", GITHUB_ACTIONS="true")
     assert done.returncode == 2
-    line = done.stdout.strip()
+    line = done.stderr.strip()
     assert line.startswith(
         "::error title=shipline setup::SHIPLINE_EXTRAS got 'everything': expected one of "
     )

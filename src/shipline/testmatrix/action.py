@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -1238,7 +1239,7 @@ def _combine_coverage(
                 context.inputs.workspace,
             )
         except ToolFailedError as error:
-            raise ToolFailedError(f"{error}{_older_than_the_shards(manifests)}") from None
+            raise ToolFailedError(f"{error}{_why_unparsed(str(error), manifests)}") from None
     if threshold is not None:
         return CoverageTotal(combined.percent, threshold, "coverage-threshold")
     if combined.fail_under:
@@ -1251,9 +1252,18 @@ def _combine_coverage(
     return CoverageTotal(combined.percent, None, "")
 
 
-def _older_than_the_shards(manifests: Sequence[Manifest]) -> str:
-    """Why merge may not parse the sources the shards measured: a Python older than theirs
-    (the runner's python3 where the shards had setup-python's newest)."""
+def _why_unparsed(message: str, manifests: Sequence[Manifest]) -> str:
+    """Why merge's coverage.py could not parse a source the shards measured: this checkout
+    lacks it (a test or the shard job wrote it), or merge's Python is older than theirs (the
+    runner's python3 where the shards had setup-python's newest)."""
+    unparsed = _UNPARSED.search(message)
+    if unparsed is None:
+        return ""
+    if not Path(unparsed["path"]).is_file():
+        return (
+            " (this checkout has no such file, as when a test or the shard job wrote it: leave "
+            "it out of the measurement with [run] omit)"
+        )
     ran = [_line(m.python) for m in manifests if m.coverage]
     newest = max((line for line in ran if line), default=None)
     if newest is None or newest <= sys.version_info[:2]:
@@ -1264,6 +1274,9 @@ def _older_than_the_shards(manifests: Sequence[Manifest]) -> str:
         f"older than the {shown} a shard measured: run merge on Python {shown}, e.g. with "
         "actions/setup-python before it)"
     )
+
+
+_UNPARSED = re.compile(r"Couldn't parse (?:Python file )?'(?P<path>[^']+)'")
 
 
 def _line(version: str) -> tuple[int, int] | None:

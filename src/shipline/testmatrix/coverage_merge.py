@@ -59,6 +59,8 @@ def combine(
             # could be workflow commands) or to any file its debug_file names, as $GITHUB_PATH
             cov.set_option("run:debug", [])
             cov.set_option("run:debug_file", None)
+            # and its disable_warnings would silence the warnings that block below
+            cov.set_option("run:disable_warnings", [])
             cov.set_option("paths", {"project": aliases})
             with warnings.catch_warnings():
                 # coverage.py passes over what it cannot use with a warning (a source it cannot
