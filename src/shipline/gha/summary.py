@@ -30,7 +30,7 @@ def cell(value: object) -> str:
     the table, HTML would be rendered. A pipe is escaped inside code too: GitHub splits the row
     on it first. Code is cut to ``CODE_CELL_CHARS``: a test id can be a whole string parameter."""
     if isinstance(value, Code):
-        return code_span(_cut(value, CODE_CELL_CHARS)).replace("|", "\\|")
+        return code_span(brief(value, CODE_CELL_CHARS)).replace("|", "\\|")
     text = html.escape(str(value), quote=False)
     return _LINE_BREAK.sub("<br>", text.replace("|", "\\|"))
 
@@ -48,8 +48,11 @@ _CUT_NOTE_BYTES = 200  # room kept for the note that says parts were left out
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # CommonMark's line endings
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def brief(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis saying so: GitHub drops a step summary
+    over 1 MiB whole, and a test id can be a whole string parameter, a message a whole repr
+    (pytest before 9); the full text stays in the report it came from."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class Summary:

@@ -30,7 +30,7 @@ from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
 from shipline.gha.commands import Annotation, AnnotationLevel
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Code, Summary, code_span, inline
+from shipline.gha.summary import Code, Summary, brief, code_span, inline
 from shipline.paths import workspace_relative
 from shipline.testmatrix import (
     coverage_merge,
@@ -1264,7 +1264,7 @@ def _why_unparsed(message: str, manifests: Sequence[Manifest]) -> str:
             " (this checkout has no such file, as when a test or the shard job wrote it: leave "
             "it out of the measurement with [run] omit)"
         )
-    ran = [_line(m.python) for m in manifests if m.coverage]
+    ran = [runner.release_line(m.python) for m in manifests if m.coverage]
     newest = max((line for line in ran if line), default=None)
     if newest is None or newest <= sys.version_info[:2]:
         return ""
@@ -1277,14 +1277,6 @@ def _why_unparsed(message: str, manifests: Sequence[Manifest]) -> str:
 
 
 _UNPARSED = re.compile(r"Couldn't parse (?:Python file )?'(?P<path>[^']+)'")
-
-
-def _line(version: str) -> tuple[int, int] | None:
-    """``3.12.4`` as (3, 12); None for what a report should not hold."""
-    parts = version.split(".")
-    if len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
-        return None
-    return int(parts[0]), int(parts[1])
 
 
 def _expected(inputs: Inputs) -> Expected | None:
@@ -1362,12 +1354,6 @@ def _labels(
     return ", ".join(label for label, outcome in cells.get(nodeid, []) if wanted(outcome))
 
 
-def _brief(text: str, limit: int) -> str:
-    """A message cut to ``limit`` characters: pytest before 9 puts whole reprs in messages,
-    and GitHub drops a step summary over 1 MiB whole (the full text is in the JUnit report)."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _where(result: TestResult, common: Common, workspace: Path) -> str:
     if not result.file:
         return ""
@@ -1428,7 +1414,7 @@ def _annotate(context: ActionContext, common: Common, verdict: Verdict) -> None:
             shown[level] += 1
             message = text.format(
                 outcome=result.outcome.value,
-                message=_told(result, _brief(result.message, ANNOTATION_CHARS)),
+                message=_told(result, brief(result.message, ANNOTATION_CHARS)),
             )
             console.annotate(
                 Annotation(
@@ -1523,7 +1509,7 @@ def _results_summary(
                 r.outcome.value,
                 r.attempts,
                 _where(r, common, workspace),
-                _brief(_told(r, r.message), SUMMARY_CHARS),
+                brief(_told(r, r.message), SUMMARY_CHARS),
             ]
             for r in failed[:SUMMARY_ROWS]
         ]
@@ -1540,7 +1526,7 @@ def _results_summary(
             [
                 Code(r.nodeid),
                 _passed_on(r),
-                _brief(r.message, SUMMARY_CHARS),
+                brief(r.message, SUMMARY_CHARS),
             ]
             for r in flaky[:SUMMARY_ROWS]
         ]
@@ -1561,8 +1547,8 @@ def _results_summary(
             [
                 Code(r.nodeid),
                 r.outcome.value,
-                _brief(_told(r, r.message), SUMMARY_CHARS),
-                _brief(entries[r.nodeid].reason, SUMMARY_CHARS),
+                brief(_told(r, r.message), SUMMARY_CHARS),
+                brief(entries[r.nodeid].reason, SUMMARY_CHARS),
                 entries[r.nodeid].owner,
                 entries[r.nodeid].issue,
                 entries[r.nodeid].expires.isoformat(),

@@ -725,8 +725,14 @@ def _a_release(version: str) -> bool:
 
 def version_at_least(version: str, wanted: tuple[int, int]) -> bool:
     """``8.2.0``, ``8.2.0rc1`` or ``9.0.dev3+g1a2b`` against (major, minor); unreadable: no."""
+    line = release_line(version)
+    return line is not None and line >= wanted
+
+
+def release_line(version: str) -> tuple[int, int] | None:
+    """(major, minor) of ``3.12.4`` or ``9.0.dev3``; None for what does not read as one."""
     match = re.match(r"(\d+)\.(\d+)", version)
-    return match is not None and (int(match[1]), int(match[2])) >= wanted
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def interpreter_version(project: Project) -> str:
