@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import html
 import io
+import random
+import re
 from pathlib import Path
+
+import cmarkgfm
+from cmarkgfm.cmark import Options
 
 from shipline.gha.commands import Console
 from shipline.gha.summary import (
@@ -12,12 +18,63 @@ from shipline.gha.summary import (
     cell,
     code_span,
     inline,
+    markdown_cell,
 )
+
+
+def github_html(markdown: str) -> str:
+    """``markdown`` as GitHub renders it (cmark-gfm, GitHub's own Markdown library), raw HTML
+    kept so that any that gets through shows."""
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+_MAILTO = re.compile(r'<a href="mailto:([^"]*)">\1</a>')
+
+
+def shown_text(fragment: str) -> str:
+    """What a reader sees of rendered ``fragment``, asserting it holds no markup: a line break
+    is the one tag allowed, and a bare e-mail address's link, which shows the address itself."""
+    text = _MAILTO.sub(r"\1", re.sub("<br ?/?>", "\n", fragment))
+    assert "<" not in text, fragment
+    return html.unescape(text)
 
 
 def test_cells_cannot_break_the_table_or_inject_html() -> None:
     assert cell("a|b\nc") == "a\\|b<br>c"
-    assert cell("<script>x</script>") == "&lt;script&gt;x&lt;/script&gt;"
+    assert cell("<script>x</script>") == "\\<script>x\\</script>"
+
+
+def test_outside_text_renders_as_written_not_as_markdown() -> None:
+    # a link or image that hides where it goes, emphasis, code, HTML, entities, autolinks
+    tricks = [
+        "![passed](https://e.test/ok.svg) [docs](https://e.test)",
+        "__init__ *args **kwargs ~~gone~~ `x`",
+        "<img src=x> &amp; &#65; <https://e.test> www.e.test https://e.test/a_b",
+    ]
+    for text in tricks:
+        rendered = github_html(f"| h |\n| --- |\n| {cell(text)} |\n")
+        assert shown_text(rendered.split("<td>")[1].split("</td>")[0]) == text, rendered
+    # identifiers and arithmetic stay readable in the Markdown printed outside Actions
+    readable = "test_foo_bar: assert [1, 2] == [1, 2 * 3] (one of 2)"
+    assert cell(readable) == readable
+    assert markdown_cell("`x` or **y**") == "`x` or **y**"  # the reference's own Markdown
+
+
+def test_any_text_in_a_cell_or_a_line_renders_as_written() -> None:
+    # random text made of what Markdown reads as markup, rendered by GitHub's library
+    pieces = [*"ab_*~`[]()!<>&#;:/.\\|$@ \t\né1-+=^\"'{}", "www.", "http://", "https://x."]
+    pieces += ["&amp;", "&#65;", "<b>", "](", "![", "\r", "\r\n", "me@e.test", "__", "**", "~~"]
+    rng = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        rendered = github_html(f"| h |\n| --- |\n| {cell(text)} |\n")
+        shown = shown_text(rendered.split("<td>")[1].split("</td>")[0])
+        assert shown == re.sub(r"\r\n?", "\n", text).strip(" \t"), (text, rendered)
+        paragraph = github_html(f"x {inline(text)} y")
+        assert shown_text(paragraph[3:-5]) == f"x {' '.join(text.splitlines())} y", (
+            text,
+            paragraph,
+        )
 
 
 def test_code_cells_keep_a_test_id_as_written() -> None:
@@ -81,7 +138,7 @@ def test_a_long_code_cell_is_cut() -> None:
 
 
 def test_inline_text_stays_on_its_line_and_shows_html_as_text() -> None:
-    assert inline("<h2>x</h2>\n## y") == "&lt;h2&gt;x&lt;/h2&gt; ## y"
+    assert inline("<h2>x</h2>\n## y") == "\\<h2>x\\</h2> ## y"
 
 
 def test_a_summary_over_github_s_limit_keeps_its_first_parts(tmp_path: Path) -> None:

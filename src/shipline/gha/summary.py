@@ -26,19 +26,50 @@ def code_span(text: str) -> str:
 
 
 def cell(value: object) -> str:
-    """One table cell: pipes and line breaks (a lone carriage return is one too) would break
-    the table, HTML would be rendered. A pipe is escaped inside code too: GitHub splits the row
-    on it first. Code is cut to ``CODE_CELL_CHARS``: a test id can be a whole string parameter."""
+    """One table cell of text from outside (a message, an owner, a label), shown as written:
+    pipes and line breaks (a lone carriage return is one too) would break the table, and
+    Markdown would render (a link, an image, emphasis, HTML). A pipe is escaped inside code
+    too: GitHub splits the row on it first. Code is cut to ``CODE_CELL_CHARS``: a test id can
+    be a whole string parameter."""
     if isinstance(value, Code):
         return code_span(brief(value, CODE_CELL_CHARS)).replace("|", "\\|")
-    text = html.escape(str(value), quote=False)
-    return _LINE_BREAK.sub("<br>", text.replace("|", "\\|"))
+    return "<br>".join(plain(line) for line in _LINE_BREAK.split(str(value)))
+
+
+def markdown_cell(text: str) -> str:
+    """One table cell of Markdown written here (the README reference's descriptions): its
+    emphasis, code and links render; pipes and line breaks still cannot break the table."""
+    escaped = html.escape(text, quote=False).replace("|", "\\|")
+    return _LINE_BREAK.sub("<br>", escaped)
 
 
 def inline(value: object) -> str:
     """Text from outside (a register's owner, a project's option) inside a paragraph or a
-    bullet: on one line, its HTML shown as text."""
-    return html.escape(" ".join(str(value).splitlines()), quote=False)
+    bullet: on one line, shown as written."""
+    return plain(" ".join(str(value).splitlines()))
+
+
+def plain(line: str) -> str:
+    """One line of text from outside, backslash-escaped where GitHub's Markdown would read
+    markup (a link, image or autolink, emphasis, code, HTML, an entity, math, a cell's end)
+    and left as it is elsewhere, so that the Markdown printed outside Actions stays readable.
+    Meant inside a line, not at a block's start, where ``#``, ``-`` and ``>`` stay bare."""
+    return _MARKUP.sub(r"\\\g<0>", line)
+
+
+# What GitHub's Markdown (cmark-gfm) reads as markup inside a line; tests/unit/test_summary.py
+# renders the escaped text with cmark-gfm itself. Emphasis and strikethrough need an opening
+# ``*``, ``_`` or ``~`` followed by a non-space, and a ``_`` after a letter or digit opens
+# nothing (CommonMark's flanking rules): the rest stay bare, so identifiers and ``a * b`` read
+# as written. ``$`` is escaped for GitHub's math, which cmark-gfm lacks.
+_MARKUP = re.compile(
+    r"[\\`<|$]"  # escapes, code, HTML and <autolinks>, a cell's end, math
+    r"|&(?=#?\w+;)"  # an entity such as &amp;
+    r"|\](?=\(|$)"  # the end of a link's or an image's text: [text](url)
+    r"|:(?=//)"  # an autolink from its scheme: https://
+    r"|(?<=(?i:www))\."  # an autolink from www.
+    r"|[*_~](?![ \t])(?<![^\W_]_)"  # the opening of emphasis or strikethrough
+)
 
 
 CODE_CELL_CHARS = 500
