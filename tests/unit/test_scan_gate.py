@@ -204,6 +204,39 @@ def test_a_malformed_register_is_bad_input_naming_file_and_line(
     assert raised.value.exit_code == 2
 
 
+def test_a_register_past_any_size_is_refused_before_it_is_walked(tmp_path: Path) -> None:
+    # nine lines of aliases of aliases name 10**9 strings for the schema check to walk
+    levels = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+    levels += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    bomb = tmp_path / "ex.yml"
+    bomb.write_text("\n".join(levels) + "\nexceptions: *a8\n")
+    with pytest.raises(RegisterError) as raised:
+        load_register(bomb, "ex.yml")
+    assert str(raised.value) == (
+        "ex.yml: the exceptions register has more than 100000 YAML nodes, an alias counted as "
+        "a copy of what it names: refused"
+    )
+    endless = tmp_path / "endless.yml"  # a checkout's register can be a link to anything
+    endless.symlink_to("/dev/zero")
+    with pytest.raises(RegisterError, match="has more than 2000000 characters: refused"):
+        load_register(endless, "endless.yml")
+    deep = tmp_path / "deep.yml"
+    deep.write_text("exceptions: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(
+        RegisterError, match=r"^deep\.yml: the exceptions register nests too deeply$"
+    ):
+        load_register(deep, "deep.yml")
+
+
+def test_a_value_quoted_in_a_register_error_is_cut_to_a_line(tmp_path: Path) -> None:
+    path = tmp_path / "ex.yml"
+    path.write_text("exceptions: " + "x" * 1_000_000 + "\n")
+    with pytest.raises(RegisterError) as raised:
+        load_register(path, "ex.yml")
+    assert str(raised.value).startswith("ex.yml:1: exceptions: 'xxx")
+    assert str(raised.value).endswith("x… is not of type 'array'") and len(str(raised.value)) < 200
+
+
 def test_the_shipped_example_register_is_valid() -> None:
     example = (
         Path(__file__).resolve().parents[2] / "src" / "shipline" / "scan" / "exceptions.example.yml"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from shipline.errors import ToolFailedError
 from shipline.findings import Finding, Severity
 from shipline.scan.policy import (
     SHIPPED_POLICIES,
@@ -88,6 +89,39 @@ def test_a_tagged_but_unpinned_deployment_image_must_use_a_digest_or_sha_tag(
         assert {
             f.rule_id for f in shipped.evaluate(kubernetes_documents(manifest, "m.yaml"))
         } == ids, image
+
+
+def aliases_of_aliases(levels: int) -> str:
+    """YAML lines whose last anchor names 10**levels strings (a YAML bomb when levels is 9)."""
+    lines = ["  a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+    lines += [f"  a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
+    shipped: PolicySet, tmp_path: Path
+) -> None:
+    # the policy engine reads the manifest as JSON: nine lines would make 5.8 GB of it
+    manifest = tmp_path / "bomb.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(9))
+    with pytest.raises(ToolFailedError) as raised:
+        kubernetes_documents(manifest, "deploy/bomb.yaml")
+    assert str(raised.value) == (
+        "deploy/bomb.yaml: its YAML aliases copy more than 100000 nodes: refused"
+    )
+    # anchors for repeated blocks, as manifests use them, are read as before
+    good = (DATA / "manifests" / "good.yaml").read_text()
+    good = good.replace(
+        "    matchLabels:\n      app: service", "    matchLabels: &app\n      app: service"
+    )
+    good = good.replace("      labels:\n        app: service", "      labels: *app")
+    assert good.count("*app") == 1
+    extra = "---\napiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(4)
+    manifest.write_text(good + extra)
+    documents = kubernetes_documents(manifest, "deploy/good.yaml")
+    plain = kubernetes_documents(DATA / "manifests" / "good.yaml", "deploy/good.yaml")
+    assert [d.input for d in documents[:-1]] == [d.input for d in plain]
+    assert len(documents) == len(plain) + 1 and not shipped.evaluate(documents)
 
 
 def test_dockerfile_policies_follow_build_args_and_stages(shipped: PolicySet) -> None:

@@ -207,7 +207,8 @@ def test_a_register_of_more_nodes_than_any_is_refused_as_it_is_composed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # no alias: composing all of them would only cost (about 20 s a megabyte)
-    monkeypatch.setattr(quarantine, "NODES_AT_MOST", 1000)
+    monkeypatch.setattr(quarantine, "REGISTER_NODES_AT_MOST", 1000)
+    monkeypatch.setattr(quarantine._LocatingLoader, "nodes_at_most", 1000)
     text = VALID + "extra: [" + "1," * 150_000 + "1]\n"
     composed = []
     compose_node = quarantine._LocatingLoader.compose_node
@@ -223,19 +224,42 @@ def test_a_register_of_more_nodes_than_any_is_refused_as_it_is_composed(
 
 
 def test_a_register_longer_than_any_is_refused_before_it_is_parsed() -> None:
-    text = VALID + "# " + "x" * quarantine.CHARACTERS_AT_MOST + "\n"
+    text = VALID + "# " + "x" * quarantine.REGISTER_CHARACTERS_AT_MOST + "\n"
     with pytest.raises(quarantine.RegisterError) as raised:
         quarantine.parse(text, "q.yml")
     assert str(raised.value) == (
-        f"quarantine register q.yml: has {len(text)} characters, more than 2000000: refused"
+        "quarantine register q.yml: has more than 2000000 characters: refused"
     )
+
+
+def test_a_register_file_is_read_no_further_than_the_cap(tmp_path: Path) -> None:
+    # a checkout's register can be a link to something endless
+    endless = tmp_path / "quarantine.yml"
+    endless.symlink_to("/dev/zero")
+    with pytest.raises(quarantine.RegisterError, match="has more than 2000000 characters"):
+        quarantine.load(endless, "quarantine.yml")
+
+
+def test_a_value_quoted_in_an_error_is_cut_to_a_line() -> None:
+    # jsonschema repeats the whole value; the error is one annotation line
+    text = "version: 1\ntests: " + "x" * 1_000_000 + "\n"
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse(text, "q.yml")
+    assert str(raised.value).startswith("quarantine register q.yml:2: tests: 'xxxxx")
+    assert "x… is not of type 'array'" in str(raised.value)
+    assert len(str(raised.value)) < 300
+    twice = "tests/test_a.py::test_" + "a" * 10_000
+    text = VALID.replace("tests/test_api.py::test_timeout", twice)
+    text = text.replace("tests/test_db.py::TestPool::test_reconnect[pg]", twice)
+    with pytest.raises(quarantine.RegisterError, match=r":8: tests/test_a\.py::test_a+… is listed"):
+        quarantine.parse(text, "q.yml")
 
 
 @pytest.mark.parametrize(
     ("text", "said"),
     [
         ("tests: " + "[" * 3000 + "]" * 3000 + "\n", "nests too deeply: refused"),
-        ("version: !!int abc\n", "not valid YAML: invalid literal for int()"),
+        ("version: 1\ntests: !!int abc\n", ":2: not valid YAML: invalid literal for int()"),
     ],
 )
 def test_yaml_that_pyyaml_fails_on_is_a_malformed_register(text: str, said: str) -> None:

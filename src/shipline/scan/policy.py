@@ -21,9 +21,13 @@ import yaml
 from shipline.errors import ToolFailedError, UsageError
 from shipline.findings import Finding, Location
 from shipline.scan.reports import POLICY, ReportError, parse_severity
+from shipline.yamlbounds import CountingLoader, expands_past
 from shipline.yamllines import line_at
 
 SHIPPED_POLICIES = Path(__file__).with_name("policies")
+# nodes that a manifest's aliases may copy beyond its own: anchors for repeated blocks are
+# common, aliases of aliases that name billions (YAML bombs) are not
+ALIAS_COPIES_AT_MOST = 100_000
 QUERY = "data.shipline.policies"
 WORKLOAD_TEMPLATE_KINDS = {
     "Deployment",
@@ -151,9 +155,20 @@ def _finding(violation: Mapping[str, Any], document: Document) -> Finding:
 def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
     """One document per Kubernetes object in a (multi-document) YAML file."""
     try:
-        nodes = list(yaml.compose_all(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as error:
+        loader = CountingLoader(file.read_text(encoding="utf-8"))
+        try:
+            nodes = []
+            while loader.check_node():  # as yaml.compose_all, keeping the loader's count
+                nodes.append(loader.get_node())
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, OSError, UnicodeDecodeError, RecursionError) as error:
         raise ToolFailedError(f"{shown_as} is not readable YAML: {error}") from None
+    for node in nodes:  # the policy engine reads each as JSON, its aliases copied
+        if node is not None and expands_past(node, loader.composed + ALIAS_COPIES_AT_MOST):
+            raise ToolFailedError(
+                f"{shown_as}: its YAML aliases copy more than {ALIAS_COPIES_AT_MOST} nodes: refused"
+            )
     documents = []
     for node in nodes:
         if node is None:

@@ -18,6 +18,16 @@ import yaml
 
 from shipline.errors import UsageError
 from shipline.findings import Finding
+from shipline.schema_messages import schema_message
+from shipline.yamlbounds import (
+    REGISTER_CHARACTERS_AT_MOST,
+    REGISTER_NODES_AT_MOST,
+    CountingLoader,
+    TooLargeError,
+    read_at_most,
+    refuse_expanding,
+    refuse_longer,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("exceptions.schema.json")
 
@@ -70,6 +80,10 @@ def _path_in_scope(finding: Finding, scope: str) -> bool:
     return path == pattern or path.startswith(pattern + "/") or fnmatch.fnmatchcase(path, scope)
 
 
+class _BoundedLoader(CountingLoader):
+    nodes_at_most = REGISTER_NODES_AT_MOST
+
+
 @cache
 def load_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -81,17 +95,24 @@ def load_register(path: Path, shown_as: str) -> list[ExceptionEntry]:
     import jsonschema  # type: ignore[import-untyped]  # the scan extra's dependency; imported only when a register is used
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_at_most(path, REGISTER_CHARACTERS_AT_MOST)
     except (OSError, UnicodeDecodeError) as error:
         raise RegisterError(f"{shown_as}: cannot read the exceptions register: {error}") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        refuse_longer(text, REGISTER_CHARACTERS_AT_MOST)
+        root = yaml.compose(text, Loader=_BoundedLoader)
+        if root is not None:
+            refuse_expanding(root, REGISTER_NODES_AT_MOST)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         raise RegisterError(
             f"{shown_as}:{line}: not valid YAML: {error.problem or error}"
         ) from None
+    except TooLargeError as error:
+        raise RegisterError(f"{shown_as}: the exceptions register {error}: refused") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise RegisterError(f"{shown_as}: the exceptions register nests too deeply") from None
     lines: dict[JsonPath, int] = {}
     document = _plain(root, (), lines) if root is not None else None
     validator = jsonschema.Draft202012Validator(
@@ -105,7 +126,9 @@ def load_register(path: Path, shown_as: str) -> list[ExceptionEntry]:
         where = tuple(first.absolute_path)
         field = "/".join(map(str, where)) or "(top level)"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise RegisterError(f"{shown_as}:{_line_of(where, lines)}: {field}: {first.message}{more}")
+        raise RegisterError(
+            f"{shown_as}:{_line_of(where, lines)}: {field}: {schema_message(first)}{more}"
+        )
     # The schema guarantees the shape from here on.
     items: list[dict[str, Any]] = cast(dict[str, Any], document)["exceptions"]
     return [_entry(item, lines[("exceptions", index)]) for index, item in enumerate(items)]

@@ -25,7 +25,18 @@ from typing import Any
 import yaml
 
 from shipline.errors import FileLineError
+from shipline.gha.summary import brief
+from shipline.schema_messages import QUOTED_CHARS, schema_message
 from shipline.testmatrix.sharding import module_of
+from shipline.yamlbounds import (
+    REGISTER_CHARACTERS_AT_MOST,
+    REGISTER_NODES_AT_MOST,
+    CountingLoader,
+    TooLargeError,
+    read_at_most,
+    refuse_expanding,
+    refuse_longer,
+)
 from shipline.yamllines import line_at, repeated_key
 
 SCHEMA_FILE = "quarantine.schema.json"
@@ -68,13 +79,23 @@ class Register:
         return hashlib.sha256(json.dumps(decided).encode("utf-8")).hexdigest()
 
 
-class _StringDatesLoader(yaml.SafeLoader):
+class _StringDatesLoader(CountingLoader):
     """SafeLoader without the timestamp type: ``2026-01-31`` stays the string it is."""
 
     yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own class-level table
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A tag's value that is not one (``!!int abc``) as an error on its line: PyYAML raises
+        a bare ValueError, which names no place."""
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None, None, str(error), node.start_mark
+            ) from None
 
 
 class _LocatingLoader(_StringDatesLoader):
@@ -84,12 +105,9 @@ class _LocatingLoader(_StringDatesLoader):
     point at the anchor's line. Used to compose only: loading data keeps aliases shared.
     """
 
-    composed = 0  # nodes composed so far: past NODES_AT_MOST, composing more only costs
+    nodes_at_most = REGISTER_NODES_AT_MOST
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        self.composed += 1
-        if self.composed > NODES_AT_MOST:
-            raise _TooLargeError
         if not self.check_event(yaml.AliasEvent):
             return super().compose_node(parent, index)
         alias: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped stub
@@ -110,33 +128,22 @@ def schema() -> dict[str, Any]:
 
 def load(path: Path, display: str) -> Register:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_at_most(path, REGISTER_CHARACTERS_AT_MOST)
     except (OSError, UnicodeDecodeError) as error:
         raise RegisterError(display, None, f"cannot be read: {error}") from None
     return parse(text, display)
 
 
 def parse(text: str, display: str) -> Register:
-    if len(text) > CHARACTERS_AT_MOST:
-        raise RegisterError(
-            display, None, f"has {len(text)} characters, more than {CHARACTERS_AT_MOST}: refused"
-        )
-    too_large = RegisterError(
-        display,
-        None,
-        f"has more than {NODES_AT_MOST} YAML nodes, an alias counted as a copy of what it "
-        "names: refused (a register lists each entry once)",
-    )
-    with _yaml_errors(display):
-        try:
+    try:
+        refuse_longer(text, REGISTER_CHARACTERS_AT_MOST)
+        with _yaml_errors(display):
             node = yaml.compose(text, Loader=_LocatingLoader)
-        except _TooLargeError:
-            raise too_large from None
-    if node is None:
-        raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
-    # before loading, which copies what merge keys (<<) name as it goes
-    if _expands_past(node, NODES_AT_MOST):
-        raise too_large
+        if node is None:
+            raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
+        refuse_expanding(node, REGISTER_NODES_AT_MOST)
+    except TooLargeError as error:
+        raise RegisterError(display, None, f"{error}: refused") from None
     with _yaml_errors(display):
         data = yaml.load(text, Loader=_StringDatesLoader)  # noqa: S506 - a SafeLoader subclass
     _refuse_repeated_keys(node, display)
@@ -147,7 +154,9 @@ def parse(text: str, display: str) -> Register:
         line = line_at(node, ["tests", index])
         if item["id"] in seen:
             raise RegisterError(
-                display, line, f"{item['id']} is listed twice (first on line {seen[item['id']]})"
+                display,
+                line,
+                f"{brief(item['id'], QUOTED_CHARS)} is listed twice (first on line {seen[item['id']]})",
             )
         seen[item["id"]] = line
         entries.append(
@@ -177,34 +186,6 @@ def _yaml_errors(display: str) -> Iterator[None]:
         raise RegisterError(display, None, f"not valid YAML: {error}") from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise RegisterError(display, None, "nests too deeply: refused") from None
-
-
-# Far above any register (100,000 nodes are 8,000 entries; 2,000,000 characters are 5,000 of
-# 400 each), far below what aliases of aliases expand to: nine lines of them make billions of
-# nodes, which the checks below would walk. PyYAML, pure Python here, takes about 20 s to
-# compose a megabyte of small nodes.
-NODES_AT_MOST = 100_000
-CHARACTERS_AT_MOST = 2_000_000
-
-
-class _TooLargeError(Exception):
-    pass
-
-
-def _expands_past(node: yaml.Node, most: int) -> bool:
-    """Whether ``node`` has more than ``most`` nodes, an alias counted as a copy of its
-    anchor's, as every walk over the data meets them; it stops counting past ``most``."""
-    count, stack = 0, [node]
-    while stack:
-        count += 1
-        if count > most:
-            return True
-        current = stack.pop()
-        if isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-        elif isinstance(current, yaml.MappingNode):
-            stack.extend(part for pair in current.value for part in pair)
-    return False
 
 
 def _refuse_repeated_keys(node: yaml.Node, display: str) -> None:
@@ -252,8 +233,8 @@ def _message(error: Any) -> str:
     description in the schema."""
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if error.validator == "pattern" and description:
-        return f"got {error.instance!r}; expected: {description}"
-    return str(error.message)
+        return f"got {brief(repr(error.instance), QUOTED_CHARS)}; expected: {description}"
+    return schema_message(error)
 
 
 def _path_order(path: Iterable[str | int]) -> tuple[tuple[int, str], ...]:
