@@ -29,7 +29,9 @@ SPEC = ActionSpec(
         InputSpec(
             "exceptions",
             "Exceptions register (YAML; schema and example in src/shipline/scan/): accepted "
-            "risks with id, optional package/path/tool scope, justification, owner, expires.",
+            "risks with id, optional package/path/tool scope, justification, owner, expires. "
+            "Refused over 2,000,000 characters or 100,000 YAML nodes (an alias counted as a "
+            "copy of what it names).",
         ),
         InputSpec("rules", "Extra semgrep rule files or directories, comma or newline separated."),
         InputSpec(
@@ -39,7 +41,9 @@ SPEC = ActionSpec(
         InputSpec(
             "manifests",
             "Kubernetes manifests (files or directories) for the policies "
-            "(default: YAML files with apiVersion and kind under path).",
+            "(default: YAML files with apiVersion and kind under path). One that is not YAML, "
+            "or whose aliases copy more than 100,000 nodes, is bad input if named here, and "
+            "skipped with a warning if found (a Helm template is YAML only once rendered).",
         ),
         InputSpec(
             "dockerfiles",
