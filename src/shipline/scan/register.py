@@ -16,18 +16,10 @@ from typing import Any, cast
 
 import yaml
 
+from shipline import yamlbounds
 from shipline.errors import UsageError
 from shipline.findings import Finding
 from shipline.schema_messages import schema_message
-from shipline.yamlbounds import (
-    REGISTER_CHARACTERS_AT_MOST,
-    REGISTER_NODES_AT_MOST,
-    CountingLoader,
-    TooLargeError,
-    read_at_most,
-    refuse_expanding,
-    refuse_longer,
-)
 
 SCHEMA_PATH = Path(__file__).with_name("exceptions.schema.json")
 
@@ -80,8 +72,8 @@ def _path_in_scope(finding: Finding, scope: str) -> bool:
     return path == pattern or path.startswith(pattern + "/") or fnmatch.fnmatchcase(path, scope)
 
 
-class _BoundedLoader(CountingLoader):
-    nodes_at_most = REGISTER_NODES_AT_MOST
+class _BoundedLoader(yamlbounds.CountingLoader):
+    nodes_at_most = yamlbounds.REGISTER_NODES_AT_MOST
 
 
 @cache
@@ -95,21 +87,21 @@ def load_register(path: Path, shown_as: str) -> list[ExceptionEntry]:
     import jsonschema  # type: ignore[import-untyped]  # the scan extra's dependency; imported only when a register is used
 
     try:
-        text = read_at_most(path, REGISTER_CHARACTERS_AT_MOST)
+        text = yamlbounds.read_at_most(path, yamlbounds.REGISTER_CHARACTERS_AT_MOST)
     except (OSError, UnicodeDecodeError) as error:
         raise RegisterError(f"{shown_as}: cannot read the exceptions register: {error}") from None
     try:
-        refuse_longer(text, REGISTER_CHARACTERS_AT_MOST)
+        yamlbounds.refuse_longer(text, yamlbounds.REGISTER_CHARACTERS_AT_MOST)
         root = yaml.compose(text, Loader=_BoundedLoader)
         if root is not None:
-            refuse_expanding(root, REGISTER_NODES_AT_MOST)
+            yamlbounds.refuse_expanding(root, yamlbounds.REGISTER_NODES_AT_MOST)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         raise RegisterError(
             f"{shown_as}:{line}: not valid YAML: {error.problem or error}"
         ) from None
-    except TooLargeError as error:
+    except yamlbounds.TooLargeError as error:
         raise RegisterError(f"{shown_as}: the exceptions register {error}: refused") from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise RegisterError(f"{shown_as}: the exceptions register nests too deeply") from None
