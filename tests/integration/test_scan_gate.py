@@ -16,6 +16,7 @@ import pytest
 
 from tests.paths import ROOT, SARIF_SCHEMA, load_npm_json
 from tests.support.action_runner import ActionRun, run_action
+from tests.support.markdown import github_html, shown_text
 from tests.support.ociimage import push_oci_layout, write_docker_archive, write_oci_layout
 from tests.support.registry import LocalRegistry
 from tests.support.trivydb import cached_trivy_db
@@ -501,6 +502,25 @@ def test_virtualenvs_are_not_scanned_and_unrendered_templates_are_skipped_with_a
     assert any(
         m.startswith(f"input 'manifests': {named} is not readable YAML") for m in run.errors()
     )
+
+
+def test_a_skipped_manifest_s_name_and_text_show_as_written_in_the_summary(tmp_path: Path) -> None:
+    # both are the pull request's: a link, bold and an image there would read as shipline's
+    deploy = tmp_path / "ws" / "service" / "deploy"
+    deploy.mkdir(parents=True)
+    hostile = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n x: <img src=//e.test/a.png> [**ok**](//e.test)\n"
+    (deploy / "[app](https:e.test) <b>.yaml").write_text(hostile)
+    run = run_scan(tmp_path / "ws", path="service", scanners="policy")
+    assert run.code == 0, run.log
+    (warning,) = messages(run, "warning")
+    assert warning.startswith(
+        "skipped service/deploy/[app](https:e.test) <b>.yaml for the policies"
+    )
+    assert "x: <img src=//e.test/a.png> [**o" in warning  # PyYAML quotes the line
+    (bullet,) = [line for line in run.summary.splitlines() if "skipped" in line]
+    rendered = github_html(bullet)
+    assert rendered.startswith("<ul>\n<li>") and rendered.endswith("</li>\n</ul>\n"), rendered
+    assert shown_text(rendered[9:-12]) == "⚠️ " + " ".join(warning.splitlines())
 
 
 def test_a_docker_save_archive_is_scanned_like_the_layout(

@@ -24,6 +24,7 @@ import pytest
 
 from shipline.testmatrix import durations, sharding
 from tests.support.action_runner import run_action
+from tests.support.markdown import github_html
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PYTHON = REPO_ROOT / "examples/fastapi-service/.venv/bin/python"
@@ -674,20 +675,24 @@ def test_blocking_flaky_tests_share_githubs_ten_errors_with_the_failures(tmp_pat
 def test_merge_says_in_which_matrix_cells_a_test_failed(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     project = make_project(workspace, failing=True, flaky=True)
-    assert shipline(workspace, "run", shards="1", shard="1", label="a", reruns="1").code == 1
+    # a label shows as written, not as Markdown (_a_ would be italic)
+    first = shipline(workspace, "run", shards="1", shard="1", label="_a_", reruns="1")
+    assert first.code == 1
+    heading = github_html(first.summary.splitlines()[0])
+    assert heading == "<h2>Tests, shard 1/1 (_a_): ❌ failed</h2>\n", heading
     (project / "tests" / "test_failing.py").unlink()
     assert shipline(workspace, "run", shards="1", shard="1", label="b").code == 0  # not flaky now
     merged = shipline(workspace, "merge")
     assert merged.code == 1
     assert "| Test | Failed in | Outcome |" in merged.summary
-    assert "| `tests/test_failing.py::test_broken` | a | failed |" in merged.summary
+    assert "| `tests/test_failing.py::test_broken` | \\_a_ | failed |" in merged.summary
     assert "| Test | Flaky in | Passed on attempt |" in merged.summary
-    assert "| `tests/test_flaky.py::test_flaky` | a | 2 |" in merged.summary
+    assert "| `tests/test_flaky.py::test_flaky` | \\_a_ | 2 |" in merged.summary
     # a quarantined test says where it did not pass too
     register(workspace, "2999-12-31")
     held = shipline(workspace, "merge", quarantine="quarantine.yml")
     assert "| Test | Failed or flaky in | Outcome |" in held.summary, held.summary
-    assert "| `tests/test_failing.py::test_broken` | a | failed |" in held.summary
+    assert "| `tests/test_failing.py::test_broken` | \\_a_ | failed |" in held.summary
 
 
 SLOWER_IN_ONE_CELL = """\

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import stat
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shipline.build.action import failure_summary
 from shipline.build.api import BuildRequest, check_request
 from shipline.build.builders import (
     BuildahBuilder,
@@ -27,6 +29,8 @@ from shipline.build.builders import (
 from shipline.errors import ToolFailedError, ToolMissingError, UsageError
 from shipline.oci.client import RegistryClient, RetryPolicy
 from shipline.oci.reference import parse_repository
+from shipline.tools import run_tool
+from tests.support.markdown import github_html
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,3 +308,19 @@ def test_the_staging_push_gives_up_after_the_bounded_attempts(tmp_path: Path) ->
     with pytest.raises(ToolFailedError, match="502 Bad Gateway"):
         builder.build(plan(tmp_path, labels={}), OFFLINE_CLIENT)
     assert calls(tmp_path).count("push") == 3 and len(sleeps) == 2
+
+
+def test_a_failed_build_s_output_shows_as_written_in_the_summary(tmp_path: Path) -> None:
+    # the builder's last lines carry what the pull request's RUN steps print
+    printed = "#5 [2/2] RUN echo '<img src=//e.test/x.png> [**Approve**](//e.test)'\n```\n# done"
+    builder = tmp_path / "buildah"
+    builder.write_text(f"#!/bin/sh\ncat >&2 <<'END'\n{printed}\nEND\nexit 1\n")
+    builder.chmod(builder.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(ToolFailedError) as raised:
+        run_tool([str(builder)], cwd=tmp_path, timeout=30)
+    markdown = failure_summary(request(), raised.value).markdown()
+    rendered = github_html(markdown)
+    assert "<img" not in rendered and "<strong>" not in rendered and "<a " not in rendered
+    code = rendered.split("<pre><code>")[1].split("</code></pre>")[0]
+    tail = " | ".join(printed.splitlines())  # the tool's last lines, as run_tool joins them
+    assert html.unescape(code) == f"buildah failed with exit code 1: {tail}\n"

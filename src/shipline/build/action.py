@@ -12,7 +12,7 @@ from shipline.build.tags import EventError, event_commit_sha
 from shipline.context import ActionContext
 from shipline.errors import ShiplineError, UsageError
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Summary, code_span, inline
 from shipline.oci.auth import Credentials
 from shipline.tools import find_tool, run_tool
 
@@ -134,8 +134,8 @@ def run(context: ActionContext) -> int:
 
 def failure_summary(request: BuildRequest, error: ShiplineError) -> Summary:
     """What went wrong, for the reviewer; no tag was written (see build_and_push)."""
-    report = Summary().heading(f"Image `{request.image}` ❌ not pushed")
-    report.paragraph(str(error))
+    report = Summary().heading(f"Image {code_span(request.image)} ❌ not pushed")
+    report.code(str(error))  # the builder's last lines: the Dockerfile's RUN steps print there
     return report.paragraph(
         "No tag points at an incomplete image: tags are written only once the image is complete "
         "in the registry, and an existing tag is never moved."
@@ -148,7 +148,7 @@ def _megabytes(size: int) -> str:
 
 def reuse_summary(result: BuildResult) -> Summary:
     """A rerun of a commit already built: which image, and that nothing moved."""
-    report = Summary().heading(f"Image `{result.image}` ♻️ reused")
+    report = Summary().heading(f"Image {code_span(result.image)} ♻️ reused")
     report.paragraph(
         f"Reused the image already built for this commit: `{result.digest}`. Nothing was built "
         "or pushed and no tag was moved: every requested tag already named this image, whose "
@@ -170,7 +170,7 @@ def reuse_summary(result: BuildResult) -> Summary:
 
 def summary(result: BuildResult) -> Summary:
     steps = result.steps
-    report = Summary().heading(f"Image `{result.image}` ✅ pushed")
+    report = Summary().heading(f"Image {code_span(result.image)} ✅ pushed")
     report.table(
         ["Item", "Value"],
         [
@@ -187,6 +187,8 @@ def summary(result: BuildResult) -> Summary:
         ],
     )
     if result.already_tagged:
-        report.paragraph(f"Already tagged with this digest: {', '.join(result.already_tagged)}.")
+        report.paragraph(
+            f"Already tagged with this digest: {inline(', '.join(result.already_tagged))}."
+        )
     report.details("Labels", Summary().table(["Label", "Value"], sorted(result.labels.items())))
     return report

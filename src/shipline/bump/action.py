@@ -19,7 +19,7 @@ from shipline.bump.messages import (
 )
 from shipline.context import ActionContext
 from shipline.gha.inputs import InputError
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Summary, code_span, inline
 
 
 class Transport(StrEnum):
@@ -224,9 +224,12 @@ def _run_transport(context: ActionContext, bump_plan: BumpPlan, describe: Descri
 
 def _summary(bump_plan: BumpPlan, outcome: Outcome) -> Summary:
     icon = {"created": "🆕", "updated": "🔁", "unchanged": "✅"}[outcome.operation.value]
-    where = f"[#{outcome.pr_number}]({outcome.pr_url})" if outcome.pr_url else f"`{outcome.branch}`"
+    where = (
+        f"[#{outcome.pr_number}]({outcome.pr_url})" if outcome.pr_url else code_span(outcome.branch)
+    )
     summary = Summary().heading(
-        f"{icon} Bump `{bump_plan.app}` in `{bump_plan.environment}`: {outcome.operation.value}"
+        f"{icon} Bump {code_span(bump_plan.app)} in {code_span(bump_plan.environment)}: "
+        f"{outcome.operation.value}"
     )
     summary.paragraph(f"Pull request / branch: {where}")
     rows: list[list[object]] = [
@@ -245,5 +248,7 @@ def _summary(bump_plan: BumpPlan, outcome: Outcome) -> Summary:
             [[c.line, c.field, c.old, c.new] for c in outcome.changes],
         )
     if outcome.notes or outcome.warnings:
-        summary.bullets([*outcome.notes, *(f"⚠️ {warning}" for warning in outcome.warnings)])
+        summary.bullets(
+            [*map(inline, outcome.notes), *(f"⚠️ {inline(w)}" for w in outcome.warnings)]
+        )
     return summary

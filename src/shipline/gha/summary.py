@@ -66,6 +66,7 @@ _MARKUP = re.compile(
     r"[\\`<|$]"  # escapes, code, HTML and <autolinks>, a cell's end, math
     r"|&(?=#?\w+;)"  # an entity such as &amp;
     r"|\](?=\(|$)"  # the end of a link's or an image's text: [text](url)
+    r"|\[(?=\^)"  # a footnote, whose label GitHub prints from its source, escapes and all
     r"|:(?=//)"  # an autolink from its scheme: https://
     r"|(?<=(?i:www))\."  # an autolink from www.
     r"|[*_~](?![ \t])(?<![^\W_]_)"  # the opening of emphasis or strikethrough

@@ -11,7 +11,7 @@ from pathlib import Path
 from shipline.context import ActionContext
 from shipline.errors import ShiplineError, UsageError
 from shipline.findings import Finding, Level, count_levels, sort_findings
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Summary, code_span
 from shipline.lint import tools
 from shipline.sarif import write_log
 from shipline.tools import find_interpreter
@@ -147,7 +147,7 @@ def _summary(
 ) -> Summary:
     project = lint.target.project.relative_to(lint.target.workspace).as_posix() or "."
     verdict = "✅ passed" if passed else "❌ failed"
-    summary = Summary().heading(f"Lint `{project}`: {verdict}")
+    summary = Summary().heading(f"Lint {code_span(project)}: {verdict}")
     counts = count_levels(findings)
     summary.paragraph(
         f"**{counts[Level.ERROR]}** errors, **{counts[Level.WARNING]}** warnings, "

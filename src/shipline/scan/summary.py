@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from shipline.errors import ShiplineError
 from shipline.findings import Finding, Severity
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Summary, code_span, inline
 from shipline.scan.gate import FailOn, GateResult, severity_of
 from shipline.scan.register import ExceptionEntry
 
@@ -82,7 +82,7 @@ def build_summary(
     register: str | None,
 ) -> Summary:
     verdict = "✅ passed" if passed else "❌ blocked"
-    summary = Summary().heading(f"Scan gate `{project}`: {verdict}")
+    summary = Summary().heading(f"Scan gate {code_span(project)}: {verdict}")
     failed = [r for r in runs if r.error is not None]
     summary.paragraph(
         f"fail-on: `{fail_on.value}` · **{len(gate.blocking)}** blocking · "
@@ -90,7 +90,7 @@ def build_summary(
         + (f" · **{len(failed)}** scanner(s) could not check" if failed else "")
     )
     if warnings:
-        summary.bullets(f"⚠️ {w}" for w in warnings)
+        summary.bullets(f"⚠️ {inline(w)}" for w in warnings)  # a file's name and its text
 
     by_tool: dict[str, Counter[Severity]] = {}
     for run in runs:

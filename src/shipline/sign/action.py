@@ -13,7 +13,7 @@ from typing import Any
 from shipline.context import ActionContext
 from shipline.errors import ShiplineError, UsageError
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Summary
+from shipline.gha.summary import Summary, code_span, inline
 from shipline.oci.auth import Credentials
 from shipline.oci.client import Descriptor, RegistryClient, RegistryError
 from shipline.oci.reference import ImageReference, ReferenceError, parse_reference
@@ -314,8 +314,8 @@ def run_sign(context: ActionContext, plan: SignPlan) -> int:
     files.set_output("log-indexes", ",".join(str(s.log_index) for s in signed))
     files.set_output("predicate-types", ",".join(s.predicate_type for s in signed))
 
-    summary = Summary().heading(f"Signed `{plan.target.pinned}`")
-    summary.paragraph(f"Sigstore instance: {trust_label(trust)}")
+    summary = Summary().heading(f"Signed {code_span(plan.target.pinned)}")
+    summary.paragraph(f"Sigstore instance: {inline(trust_label(trust))}")
     summary.table(
         ["Statement", "Predicate type", "Log index", "Bundle", "Referrer"],
         [
@@ -423,7 +423,7 @@ def run_verify(context: ActionContext, plan: VerifyPlan) -> int:
     verdict = (
         "✅ verified" if report.verified else f"❌ {report.reason.value if report.reason else ''}"
     )
-    summary = Summary().heading(f"Verify `{plan.target.pinned}`: {verdict}")
+    summary = Summary().heading(f"Verify {code_span(plan.target.pinned)}: {verdict}")
     expected = plan.identity
     summary.paragraph(
         f"Trusted root: {trust_label(trust)}. Expected signer: `{expected.repository}` "
@@ -446,7 +446,7 @@ def run_verify(context: ActionContext, plan: VerifyPlan) -> int:
         ],
     )
     if report.missing:
-        summary.paragraph(f"Missing verified predicate types: {', '.join(report.missing)}")
+        summary.paragraph(f"Missing verified predicate types: {inline(', '.join(report.missing))}")
     context.write_summary(summary)
     if report.verified:
         console.info(report.explanation())

@@ -30,7 +30,7 @@ from shipline.context import ActionContext
 from shipline.errors import ToolFailedError, UsageError
 from shipline.gha.commands import Annotation, AnnotationLevel
 from shipline.gha.inputs import InputError, Inputs
-from shipline.gha.summary import Code, Summary, brief, code_span, inline
+from shipline.gha.summary import Code, Summary, brief, code_span, inline, plain
 from shipline.paths import workspace_relative
 from shipline.testmatrix import (
     coverage_merge,
@@ -312,7 +312,7 @@ def _plan(context: ActionContext, common: Common) -> int:
         summary.paragraph(f"**{len(tests)}** tests, {sharding.UNMEASURED}{note}{sized}.")
         summary.table(["Shard", "Tests"], [[s.index, len(s.tests)] for s in plan.shards])
     summary.paragraph(
-        f"Python: {', '.join(versions)}; OS: {', '.join(oses)}; "
+        f"Python: {inline(', '.join(versions))}; OS: {inline(', '.join(oses))}; "
         f"keep together: {common.keep_together.value}; pytest collected with "
         f"`PYTHONHASHSEED={test_project.hash_seed}`"
         + (
@@ -681,7 +681,7 @@ def _run(context: ActionContext, common: Common) -> int:
         _warn_of_entries(context, common.register, tests, common.project, today, within)
     _set_result_outputs(context, results, verdict, verdict.passed)
     context.files.set_output("junit", results_dir / f"{stem}.xml")
-    title = f"Tests, shard {shard}/{shards}" + (f" ({label})" if label else "")
+    title = f"Tests, shard {shard}/{shards}" + (f" ({plain(label)})" if label else "")
     summary = _results_summary(title, results, verdict, common, today)
     randomly = f", `--randomly-seed={chosen.randomly_seed}`" if chosen.randomly_seed else ""
     summary.paragraph(
