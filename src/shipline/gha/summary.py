@@ -61,14 +61,16 @@ def plain(line: str) -> str:
 # renders the escaped text with cmark-gfm itself. Emphasis and strikethrough need an opening
 # ``*``, ``_`` or ``~`` followed by a non-space, and a ``_`` after a letter or digit opens
 # nothing (CommonMark's flanking rules): the rest stay bare, so identifiers and ``a * b`` read
-# as written. ``$`` is escaped for GitHub's math, which cmark-gfm lacks.
+# as written. An autolink (https://..., www....) shows its own URL, so it hides nothing, but
+# it takes that text from the source: an escape inside one would show, so none starts. ``$``
+# is escaped for GitHub's math, which cmark-gfm lacks (GitHub may not read the escape there).
 _MARKUP = re.compile(
     r"[\\`<|$]"  # escapes, code, HTML and <autolinks>, a cell's end, math
     r"|&(?=#?\w+;)"  # an entity such as &amp;
     r"|\](?=\(|$)"  # the end of a link's or an image's text: [text](url)
     r"|\[(?=\^)"  # a footnote, whose label GitHub prints from its source, escapes and all
-    r"|:(?=//)"  # an autolink from its scheme: https://
-    r"|(?<=(?i:www))\."  # an autolink from www.
+    r"|:(?=//)"  # an autolink, from its scheme: https://
+    r"|(?<=(?i:www))\."  # or from www.
     r"|[*_~](?![ \t])(?<![^\W_]_)"  # the opening of emphasis or strikethrough
 )
 
