@@ -42,33 +42,26 @@ def test_outside_text_renders_as_written_not_as_markdown() -> None:
 
 
 def test_any_text_in_a_cell_or_a_line_renders_as_written() -> None:
-    # random text made of what Markdown reads as markup, rendered by GitHub's library
+    # random text made of what Markdown reads as markup, rendered by GitHub's library: in a
+    # table cell, inside a paragraph, and at the start of a paragraph and of a bullet
     pieces = [*"ab_*~`[]()!<>&#;:/.\\|$@ \t\né1-+=^\"'{}", "www.", "http://", "https://x."]
-    pieces += [
-        "&amp;",
-        "&#65;",
-        "<b>",
-        "](",
-        "![",
-        "[^",
-        "\r",
-        "\r\n",
-        "me@e.test",
-        "__",
-        "**",
-        "~~",
-    ]
+    pieces += ["&amp;", "&#65;", "<b>", "](", "![", "[^", "\r", "\r\n", "me@e.test", "__", "**"]
+    pieces += ["~~", "1. ", "2) ", "- ", "# ", "> ", "[ ] ", "[a]: ", "    ", "---", "==="]
     rng = random.Random(3)
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         rendered = github_html(f"| h |\n| --- |\n| {cell(text)} |\n")
         shown = shown_text(rendered.split("<td>")[1].split("</td>")[0])
         assert shown == re.sub(r"\r\n?", "\n", text).strip(" \t"), (text, rendered)
-        paragraph = github_html(f"x {inline(text)} y")
-        assert shown_text(paragraph[3:-5]) == f"x {' '.join(text.splitlines())} y", (
-            text,
-            paragraph,
-        )
+        line = " ".join(text.splitlines()).lstrip(" \t")  # Markdown drops leading spaces
+        within = github_html(f"x {inline(text)} y")
+        assert shown_text(within.removeprefix("<p>").removesuffix("</p>\n")) == f"x {line} y"
+        starting = github_html(f"{inline(text)} y")
+        expected = (line + " y").lstrip(" ")
+        assert shown_text(starting.removeprefix("<p>").removesuffix("</p>\n")) == expected
+        bullet = github_html(f"- {inline(text)} y")
+        item = bullet.removeprefix("<ul>\n<li>").removesuffix("</li>\n</ul>\n")
+        assert shown_text(item) == expected, (text, bullet)
 
 
 def test_code_cells_keep_a_test_id_as_written() -> None:

@@ -44,16 +44,19 @@ def markdown_cell(text: str) -> str:
 
 
 def inline(value: object) -> str:
-    """Text from outside (a register's owner, a project's option) inside a paragraph or a
-    bullet: on one line, shown as written."""
-    return plain(" ".join(str(value).splitlines()))
+    """Text from outside (a register's owner, a project's option) in a paragraph or a bullet,
+    at its start too: on one line, shown as written (less leading spaces, which Markdown drops
+    or reads as code)."""
+    text = plain(" ".join(str(value).splitlines()).lstrip(" \t"))
+    return _BLOCK_START.sub(lambda start: f"{start[0][:-1]}\\{start[0][-1]}", text, count=1)
 
 
 def plain(line: str) -> str:
     """One line of text from outside, backslash-escaped where GitHub's Markdown would read
     markup (a link, image or autolink, emphasis, code, HTML, an entity, math, a cell's end)
     and left as it is elsewhere, so that the Markdown printed outside Actions stays readable.
-    Meant inside a line, not at a block's start, where ``#``, ``-`` and ``>`` stay bare."""
+    Meant inside a line, not at a block's start, where ``#``, ``-`` and ``>`` stay bare: see
+    ``inline``."""
     return _MARKUP.sub(r"\\\g<0>", line)
 
 
@@ -73,6 +76,11 @@ _MARKUP = re.compile(
     r"|(?<=(?i:www))\."  # or from www.
     r"|[*_~](?![ \t])(?<![^\W_]_)"  # the opening of emphasis or strikethrough
 )
+
+# What starts a block at a paragraph's or a list item's start: a heading, a quote, a list
+# item (an ordered one by its ``1.`` or ``1)``), a rule (``* * *``) or underline, a task's
+# ``[ ]`` or a link's definition (``[a]: url``, which hides the paragraph).
+_BLOCK_START = re.compile(r"^[-+*_#>=\[]|^\d{1,9}[.)](?=[ \t]|$)")
 
 
 CODE_CELL_CHARS = 500

@@ -426,9 +426,9 @@ def run_verify(context: ActionContext, plan: VerifyPlan) -> int:
     summary = Summary().heading(f"Verify {code_span(plan.target.pinned)}: {verdict}")
     expected = plan.identity
     summary.paragraph(
-        f"Trusted root: {trust_label(trust)}. Expected signer: `{expected.repository}` "
-        f"workflow `{expected.workflow or 'any'}` ref `{expected.ref or 'any'}` issuer "
-        f"`{expected.issuer}`."
+        f"Trusted root: {inline(trust_label(trust))}. Expected signer: "
+        f"{code_span(expected.repository)} workflow {code_span(expected.workflow or 'any')} ref "
+        f"{code_span(expected.ref or 'any')} issuer {code_span(expected.issuer)}."
     )
     summary.table(
         ["Bundle", "Predicate type", "Signer", "Log index", "Result"],
