@@ -18,6 +18,7 @@ from shipline import __version__
 from shipline.errors import FileLineError, ShiplineError
 from shipline.gha.commands import Annotation, AnnotationLevel, Console
 from shipline.gha.inputs import ActionSpec, Inputs
+from shipline.gha.summary import brief
 from shipline.interrupts import interrupt_stops_tools
 from shipline.registry import ACTION_MODULES, load_runner, load_spec
 
@@ -100,7 +101,8 @@ def run_action(name: str, inputs: Inputs) -> int:
         elif os.environ.get("RUNNER_DEBUG") == "1":
             context.console.info(traceback.format_exc())  # its messages may be anyone's text
         context.console.error(
-            f"internal error: {type(error).__name__}: {error}", title=f"shipline {name}"
+            brief(f"internal error: {type(error).__name__}: {error}", MESSAGE_CHARS),
+            title=f"shipline {name}",
         )
         return 1
 
@@ -127,8 +129,14 @@ def _failure(error: ShiplineError, title: str, in_actions: bool) -> Annotation:
     """The error that ended the action. In a workflow, one about a line of an input file (a
     register, a durations file) sits on that line; its message names the place too, for the log
     (and a terminal, where a location would print it twice)."""
+    message = brief(str(error), MESSAGE_CHARS)
     if in_actions and isinstance(error, FileLineError):
         return Annotation(
-            AnnotationLevel.ERROR, str(error), file=error.path, line=error.line, title=title
+            AnnotationLevel.ERROR, message, file=error.path, line=error.line, title=title
         )
-    return Annotation(AnnotationLevel.ERROR, str(error), title=title)
+    return Annotation(AnnotationLevel.ERROR, message, title=title)
+
+
+# An error is one line that a reader takes in: one that quotes a megabyte of an input file
+# (a YAML key, a value jsonschema repeats) is cut, its input file says the rest.
+MESSAGE_CHARS = 2_000

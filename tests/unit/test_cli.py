@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from shipline import cli
+from shipline.errors import FileLineError
 
 
 def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,6 +51,23 @@ def test_a_crash_blocks_with_an_internal_error(
         "::error title=shipline lint::internal error: ZeroDivisionError: division by zero"
         in capsys.readouterr().out
     )
+
+
+def test_an_error_that_quotes_a_megabyte_is_cut_to_a_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a YAML key or a value jsonschema repeats can be a whole input file
+    def refuse(_: object) -> int:
+        raise FileLineError("reg.yml", 3, "key '" + "k" * 1_000_000 + "' is given twice")
+
+    monkeypatch.setattr(cli, "load_runner", lambda name: refuse)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert cli.main(["lint"]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(
+        "::error title=shipline lint,file=reg.yml,line=3::file reg.yml:3: key 'kkk"
+    )
+    assert line.endswith("k…") and len(line) < cli.MESSAGE_CHARS + 100
 
 
 def test_a_positional_mode_is_the_same_as_the_option(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -228,6 +228,65 @@ def test_a_register_past_any_size_is_refused_before_it_is_walked(tmp_path: Path)
         load_register(deep, "deep.yml")
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a long string aliased: under the node cap, 3 MB for each walk to copy
+        (
+            "s: &s " + "x" * 10_000 + "\nexceptions: [" + ", ".join(["*s"] * 300) + "]\n",
+            "has more than 2000000 characters of values, an alias counted as a copy of what it "
+            "names: refused",
+        ),
+        # anchors nested in each other: composing recurses 10 levels, walks 50
+        (
+            "a0: &a0 "
+            + "[" * 10
+            + "x"
+            + "]" * 10
+            + "\n"
+            + "".join(
+                f"a{n}: &a{n} " + "[" * 10 + f"*a{n - 1}" + "]" * 10 + "\n" for n in range(1, 5)
+            ),
+            "nests more than 32 levels deep: refused",
+        ),
+    ],
+)
+def test_aliases_that_copy_megabytes_or_nest_deep_are_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "ex.yml"
+    path.write_text(text)
+    with pytest.raises(RegisterError) as raised:
+        load_register(path, "ex.yml")
+    assert str(raised.value) == f"ex.yml: the exceptions register {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'exceptions:\n  - id: !!int "[1, 2"\n',
+            "ex.yml:2: not valid YAML: !!int cannot hold '[1, 2'",
+        ),
+        (
+            "exceptions:\n  - id: !!bool maybe\n",
+            "ex.yml:2: not valid YAML: !!bool cannot hold 'maybe'",
+        ),
+        ("exceptions: " + "9" * 5000 + "\n", "ex.yml:1: not valid YAML: !!int cannot hold '99999"),
+        ("exceptions: a\x07\n", "ex.yml: not valid YAML: unacceptable character #x0007"),
+    ],
+)
+def test_a_value_yaml_cannot_read_is_bad_input_on_its_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    # the value is read from its own text, never parsed as YAML again
+    path = tmp_path / "ex.yml"
+    path.write_text(text)
+    with pytest.raises(RegisterError) as raised:
+        load_register(path, "ex.yml")
+    assert str(raised.value).startswith(message), str(raised.value)[:300]
+
+
 def test_a_value_quoted_in_a_register_error_is_cut_to_a_line(tmp_path: Path) -> None:
     path = tmp_path / "ex.yml"
     path.write_text("exceptions: " + "x" * 1_000_000 + "\n")

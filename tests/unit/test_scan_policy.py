@@ -124,6 +124,69 @@ def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
     assert len(documents) == len(plain) + 1 and not shipped.evaluate(documents)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # one budget for the file: 200 documents each well under it (577 s of CPU before)
+        (
+            "".join(
+                f"---\napiVersion: v1\nkind: ConfigMap\ndata:\n{aliases_of_aliases(3)}"
+                f"  all: [{', '.join(['*a2'] * 100)}]\n"
+                for _ in range(200)
+            ),
+            "its YAML aliases copy more than 100000 nodes",
+        ),
+        # one long string aliased: 40 MB of JSON from a 100 KB file
+        (
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  s: &s "
+            + "x" * 100_000
+            + "\n  all: ["
+            + ", ".join(["*s"] * 400)
+            + "]\n",
+            "its YAML aliases copy more than 10000000 characters",
+        ),
+        # anchors nested in each other: composing recurses 30 levels, json.dumps 300
+        (
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n  a0: &a0 "
+            + "[" * 30
+            + "x"
+            + "]" * 30
+            + "\n"
+            + "".join(
+                f"  a{n}: &a{n} " + "[" * 30 + f"*a{n - 1}" + "]" * 30 + "\n" for n in range(1, 10)
+            ),
+            "nests more than 200 levels deep",
+        ),
+    ],
+)
+def test_a_manifest_whose_aliases_copy_past_any_manifest_is_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(text)
+    with pytest.raises(ToolFailedError) as raised:
+        kubernetes_documents(manifest, "deploy/m.yaml")
+    assert str(raised.value) == f"deploy/m.yaml: {message}: refused"
+
+
+def test_a_manifest_s_dates_are_text_and_values_json_cannot_hold_are_refused(
+    tmp_path: Path,
+) -> None:
+    manifest = tmp_path / "m.yaml"
+    # kubectl reads an unquoted date as the text it is (a certificate's notBefore, say)
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\ndata:\n  notBefore: 2024-01-01\n")
+    (document,) = kubernetes_documents(manifest, "m.yaml")
+    assert document.input["object"]["data"] == {"notBefore": "2024-01-01"}
+    for value, said in [
+        ("!!binary aGVsbG8=", "holds a value JSON cannot: Object of type bytes"),
+        ("!!float .nan", "holds a value JSON cannot: Out of range float values"),
+        ("!vault secret/db", "is not readable YAML: could not determine a constructor"),
+    ]:
+        manifest.write_text(f"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: {value}\n")
+        with pytest.raises(ToolFailedError, match=f"^m.yaml {said}"):
+            kubernetes_documents(manifest, "m.yaml")
+
+
 def test_dockerfile_policies_follow_build_args_and_stages(shipped: PolicySet) -> None:
     findings = shipped.evaluate(
         [dockerfile_document(DATA / "dockerfiles" / "root.Dockerfile", "root.Dockerfile")]

@@ -207,7 +207,6 @@ def test_a_register_of_more_nodes_than_any_is_refused_as_it_is_composed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # no alias: composing all of them would only cost (about 20 s a megabyte)
-    monkeypatch.setattr(quarantine, "REGISTER_NODES_AT_MOST", 1000)
     monkeypatch.setattr(quarantine._LocatingLoader, "nodes_at_most", 1000)
     text = VALID + "extra: [" + "1," * 150_000 + "1]\n"
     composed = []
@@ -259,12 +258,32 @@ def test_a_value_quoted_in_an_error_is_cut_to_a_line() -> None:
     ("text", "said"),
     [
         ("tests: " + "[" * 3000 + "]" * 3000 + "\n", "nests too deeply: refused"),
-        ("version: 1\ntests: !!int abc\n", ":2: not valid YAML: invalid literal for int()"),
+        ("version: 1\ntests: !!int abc\n", ":2: not valid YAML: !!int cannot hold 'abc'"),
+        ("version: !!bool maybe\n", ":1: not valid YAML: !!bool cannot hold 'maybe'"),
+        ("version: !!timestamp x\n", ":1: not valid YAML: !!timestamp cannot hold 'x'"),
+        ('version: !!int ""\n', ":1: not valid YAML: !!int cannot hold ''"),
     ],
 )
 def test_yaml_that_pyyaml_fails_on_is_a_malformed_register(text: str, said: str) -> None:
     with pytest.raises(quarantine.RegisterError, match=re.escape(said)):
         quarantine.parse(text, "q.yml")
+
+
+def test_aliases_that_copy_megabytes_of_text_or_nest_past_any_register_are_refused() -> None:
+    # under the node and size caps, but each walk over the data would copy 3 MB of text
+    text = "s: &s " + "x" * 10_000 + "\n" + VALID.replace("reason: flaky reconnect", "reason: *s")
+    text += "more: [" + ", ".join(["*s"] * 300) + "]\n"
+    with pytest.raises(quarantine.RegisterError) as raised:
+        quarantine.parse(text, "q.yml")
+    assert str(raised.value) == (
+        "quarantine register q.yml: has more than 2000000 characters of values, an alias counted "
+        "as a copy of what it names: refused"
+    )
+    # each anchor 10 levels deep in the one before: composing recurses 10 levels, walks 50
+    levels = ["a0: &a0 " + "[" * 10 + "x" + "]" * 10]
+    levels += [f"a{n}: &a{n} " + "[" * 10 + f"*a{n - 1}" + "]" * 10 for n in range(1, 5)]
+    with pytest.raises(quarantine.RegisterError, match="nests more than 32 levels deep: refused"):
+        quarantine.parse("\n".join(levels) + "\n" + VALID, "q.yml")
 
 
 def test_aliases_within_bounds_load() -> None:

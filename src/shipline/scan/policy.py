@@ -21,13 +21,16 @@ import yaml
 from shipline.errors import ToolFailedError, UsageError
 from shipline.findings import Finding, Location
 from shipline.scan.reports import POLICY, ReportError, parse_severity
-from shipline.yamlbounds import CountingLoader, expands_past
+from shipline.yamlbounds import Bounds, CountingLoader, TooLargeError, refuse_past
 from shipline.yamllines import line_at
 
 SHIPPED_POLICIES = Path(__file__).with_name("policies")
-# nodes that a manifest's aliases may copy beyond its own: anchors for repeated blocks are
-# common, aliases of aliases that name billions (YAML bombs) are not
-ALIAS_COPIES_AT_MOST = 100_000
+# What a manifest's aliases may copy beyond its own nodes and characters: anchors for repeated
+# blocks are common, aliases of aliases that name billions (YAML bombs) are not. A CRD's
+# schema nests some tens of levels; recursive walks of the data stop near a thousand.
+ALIAS_COPY_NODES = 100_000
+ALIAS_COPY_CHARACTERS = 10_000_000
+MANIFEST_DEPTH = 200
 QUERY = "data.shipline.policies"
 WORKLOAD_TEMPLATE_KINDS = {
     "Deployment",
@@ -155,25 +158,28 @@ def _finding(violation: Mapping[str, Any], document: Document) -> Finding:
 def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
     """One document per Kubernetes object in a (multi-document) YAML file."""
     try:
-        loader = CountingLoader(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
+        loader = CountingLoader(text)
         try:
             nodes = []
             while loader.check_node():  # as yaml.compose_all, keeping the loader's count
                 nodes.append(loader.get_node())
         finally:
             loader.dispose()
+        # the policy engine reads each document as JSON, aliases copied: one budget a file
+        bounds = Bounds(
+            loader.composed + ALIAS_COPY_NODES, len(text) + ALIAS_COPY_CHARACTERS, MANIFEST_DEPTH
+        )
+        refuse_past((node for node in nodes if node is not None), bounds)
+        objects = [(node, _object(node)) for node in nodes if node is not None]
     except (yaml.YAMLError, OSError, UnicodeDecodeError, RecursionError) as error:
         raise ToolFailedError(f"{shown_as} is not readable YAML: {error}") from None
-    for node in nodes:  # the policy engine reads each as JSON, its aliases copied
-        if node is not None and expands_past(node, loader.composed + ALIAS_COPIES_AT_MOST):
-            raise ToolFailedError(
-                f"{shown_as}: its YAML aliases copy more than {ALIAS_COPIES_AT_MOST} nodes: refused"
-            )
+    except TooLargeError as error:
+        raise ToolFailedError(f"{shown_as}: {_beyond(error)}: refused") from None
+    except (TypeError, ValueError) as error:  # !!binary, !!set, .nan
+        raise ToolFailedError(f"{shown_as} holds a value JSON cannot: {error}") from None
     documents = []
-    for node in nodes:
-        if node is None:
-            continue
-        manifest = yaml.safe_load(yaml.serialize(node))
+    for node, manifest in objects:
         if not isinstance(manifest, dict) or "kind" not in manifest or "apiVersion" not in manifest:
             continue
         documents.append(
@@ -184,6 +190,32 @@ def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
             )
         )
     return documents
+
+
+class _ManifestLoader(yaml.SafeLoader):
+    """Dates as the text they are, as Kubernetes reads them (an unquoted ``2024-01-01`` is a
+    string to kubectl) and as JSON can hold them."""
+
+
+def _date_as_text(loader: _ManifestLoader, node: yaml.Node) -> str:
+    return loader.construct_yaml_str(node)
+
+
+_ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
+
+
+def _object(node: yaml.Node) -> Any:
+    """A document's data, refused (TypeError, ValueError) when JSON cannot hold it."""
+    data = yaml.load(yaml.serialize(node), Loader=_ManifestLoader)  # noqa: S506 - a SafeLoader
+    json.dumps(data, allow_nan=False)
+    return data
+
+
+def _beyond(error: TooLargeError) -> str:
+    copied = {"nodes": ALIAS_COPY_NODES, "characters": ALIAS_COPY_CHARACTERS}
+    if error.what in copied:
+        return f"its YAML aliases copy more than {copied[error.what]} {error.what}"
+    return str(error)
 
 
 def is_kubernetes_manifest(file: Path) -> bool:

@@ -73,7 +73,7 @@ def _path_in_scope(finding: Finding, scope: str) -> bool:
 
 
 class _BoundedLoader(yamlbounds.CountingLoader):
-    nodes_at_most = yamlbounds.REGISTER_NODES_AT_MOST
+    nodes_at_most = yamlbounds.REGISTER.nodes
 
 
 @cache
@@ -94,19 +94,21 @@ def load_register(path: Path, shown_as: str) -> list[ExceptionEntry]:
         yamlbounds.refuse_longer(text, yamlbounds.REGISTER_CHARACTERS_AT_MOST)
         root = yaml.compose(text, Loader=_BoundedLoader)
         if root is not None:
-            yamlbounds.refuse_expanding(root, yamlbounds.REGISTER_NODES_AT_MOST)
+            yamlbounds.refuse_past([root], yamlbounds.REGISTER)
+        lines: dict[JsonPath, int] = {}
+        document = _plain(root, (), lines) if root is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
         raise RegisterError(
             f"{shown_as}:{line}: not valid YAML: {error.problem or error}"
         ) from None
+    except yaml.YAMLError as error:  # a character YAML does not allow: the message says where
+        raise RegisterError(f"{shown_as}: not valid YAML: {error}") from None
     except yamlbounds.TooLargeError as error:
         raise RegisterError(f"{shown_as}: the exceptions register {error}: refused") from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise RegisterError(f"{shown_as}: the exceptions register nests too deeply") from None
-    lines: dict[JsonPath, int] = {}
-    document = _plain(root, (), lines) if root is not None else None
     validator = jsonschema.Draft202012Validator(
         load_schema(), format_checker=jsonschema.FormatChecker()
     )
@@ -162,10 +164,21 @@ def _plain(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> Any:
         return mapping
     if isinstance(node, yaml.SequenceNode):
         return [_plain(item, (*path, index), lines) for index, item in enumerate(node.value)]
-    value = str(node.value)
     tag = node.tag.rsplit(":", 1)[-1]
     if tag == "null":
         return None
-    if tag in {"int", "float", "bool"}:
-        return yaml.safe_load(value)
-    return value
+    if tag in _TYPED and isinstance(node, yaml.ScalarNode):
+        try:
+            return _TYPED[tag](node)
+        except (ValueError, KeyError, IndexError):  # !!int abc, !!bool maybe, !!int ""
+            raise yamlbounds.unreadable_value(node) from None
+    return str(node.value)
+
+
+# Values read as YAML types from the node's own text, never parsed as YAML again.
+_SCALARS = yaml.constructor.SafeConstructor()
+_TYPED = {
+    "int": _SCALARS.construct_yaml_int,
+    "float": _SCALARS.construct_yaml_float,
+    "bool": _SCALARS.construct_yaml_bool,
+}

@@ -30,8 +30,8 @@ SPEC = ActionSpec(
             "exceptions",
             "Exceptions register (YAML; schema and example in src/shipline/scan/): accepted "
             "risks with id, optional package/path/tool scope, justification, owner, expires. "
-            "Refused over 2,000,000 characters or 100,000 YAML nodes (an alias counted as a "
-            "copy of what it names).",
+            "Refused over 2,000,000 characters, 100,000 YAML nodes, 2,000,000 characters of "
+            "values or 32 levels of nesting (an alias counted as a copy of what it names).",
         ),
         InputSpec("rules", "Extra semgrep rule files or directories, comma or newline separated."),
         InputSpec(
@@ -42,8 +42,9 @@ SPEC = ActionSpec(
             "manifests",
             "Kubernetes manifests (files or directories) for the policies "
             "(default: YAML files with apiVersion and kind under path). One that is not YAML, "
-            "or whose aliases copy more than 100,000 nodes, is bad input if named here, and "
-            "skipped with a warning if found (a Helm template is YAML only once rendered).",
+            "holds what JSON cannot (!!binary), nests over 200 levels or whose aliases copy "
+            "over 100,000 nodes or 10,000,000 characters in all is bad input if named here, "
+            "and skipped with a warning if found (a Helm template is YAML only once rendered).",
         ),
         InputSpec(
             "dockerfiles",

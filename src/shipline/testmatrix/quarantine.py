@@ -29,13 +29,14 @@ from shipline.gha.summary import brief
 from shipline.schema_messages import QUOTED_CHARS, schema_message
 from shipline.testmatrix.sharding import module_of
 from shipline.yamlbounds import (
+    REGISTER,
     REGISTER_CHARACTERS_AT_MOST,
-    REGISTER_NODES_AT_MOST,
     CountingLoader,
     TooLargeError,
     read_at_most,
-    refuse_expanding,
     refuse_longer,
+    refuse_past,
+    unreadable_value,
 )
 from shipline.yamllines import line_at, repeated_key
 
@@ -88,14 +89,14 @@ class _StringDatesLoader(CountingLoader):
     }
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A tag's value that is not one (``!!int abc``) as an error on its line: PyYAML raises
-        a bare ValueError, which names no place."""
+        """A tag's value that is not one (``!!int abc``, ``!!bool maybe``) as an error on its
+        line."""
         try:
             return super().construct_object(node, deep)
-        except ValueError as error:
-            raise yaml.constructor.ConstructorError(
-                None, None, str(error), node.start_mark
-            ) from None
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception:  # PyYAML's own: ValueError, KeyError, IndexError, AttributeError
+            raise unreadable_value(node) from None
 
 
 class _LocatingLoader(_StringDatesLoader):
@@ -105,7 +106,7 @@ class _LocatingLoader(_StringDatesLoader):
     point at the anchor's line. Used to compose only: loading data keeps aliases shared.
     """
 
-    nodes_at_most = REGISTER_NODES_AT_MOST
+    nodes_at_most = REGISTER.nodes
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if not self.check_event(yaml.AliasEvent):
@@ -141,7 +142,7 @@ def parse(text: str, display: str) -> Register:
             node = yaml.compose(text, Loader=_LocatingLoader)
         if node is None:
             raise RegisterError(display, 1, "is empty: expected 'version: 1' and 'tests:'")
-        refuse_expanding(node, REGISTER_NODES_AT_MOST)
+        refuse_past([node], REGISTER)  # before loading, which copies what << names as it goes
     except TooLargeError as error:
         raise RegisterError(display, None, f"{error}: refused") from None
     with _yaml_errors(display):
@@ -195,7 +196,8 @@ def _refuse_repeated_keys(node: yaml.Node, display: str) -> None:
         raise RegisterError(
             display,
             again.start_mark.line + 1,
-            f"key {again.value!r} is given twice (first on line {first.start_mark.line + 1})",
+            f"key {brief(repr(again.value), QUOTED_CHARS)} is given twice (first on line "
+            f"{first.start_mark.line + 1})",
         )
 
 
