@@ -10,6 +10,7 @@ import pytest
 from shipline.findings import Finding, Location, Severity
 from shipline.scan.gate import FailOn, by_severity, evaluate, reaches
 from shipline.scan.register import ExceptionEntry, RegisterError, load_register
+from tests.support.yaml_bombs import aliases_of_aliases, nested_anchors
 
 TODAY = date(2026, 6, 1)
 
@@ -206,10 +207,8 @@ def test_a_malformed_register_is_bad_input_naming_file_and_line(
 
 def test_a_register_past_any_size_is_refused_before_it_is_walked(tmp_path: Path) -> None:
     # nine lines of aliases of aliases name 10**9 strings for the schema check to walk
-    levels = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
-    levels += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
     bomb = tmp_path / "ex.yml"
-    bomb.write_text("\n".join(levels) + "\nexceptions: *a8\n")
+    bomb.write_text(aliases_of_aliases(9) + "exceptions: *a8\n")
     with pytest.raises(RegisterError) as raised:
         load_register(bomb, "ex.yml")
     assert str(raised.value) == (
@@ -234,52 +233,20 @@ def test_a_register_past_any_size_is_refused_before_it_is_walked(tmp_path: Path)
         # a long string aliased: under the node cap, 3 MB for each walk to copy
         (
             "s: &s " + "x" * 10_000 + "\nexceptions: [" + ", ".join(["*s"] * 300) + "]\n",
-            "has more than 2000000 characters of values, an alias counted as a copy of what it "
-            "names: refused",
+            "ex.yml: the exceptions register has more than 2000000 characters of values, an "
+            "alias counted as a copy of what it names: refused",
         ),
-        # anchors nested in each other: composing recurses 10 levels, walks 50
-        (
-            "a0: &a0 "
-            + "[" * 10
-            + "x"
-            + "]" * 10
-            + "\n"
-            + "".join(
-                f"a{n}: &a{n} " + "[" * 10 + f"*a{n - 1}" + "]" * 10 + "\n" for n in range(1, 5)
-            ),
-            "nests more than 32 levels deep: refused",
-        ),
-    ],
-)
-def test_aliases_that_copy_megabytes_or_nest_deep_are_refused(
-    tmp_path: Path, text: str, message: str
-) -> None:
-    path = tmp_path / "ex.yml"
-    path.write_text(text)
-    with pytest.raises(RegisterError) as raised:
-        load_register(path, "ex.yml")
-    assert str(raised.value) == f"ex.yml: the exceptions register {message}"
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        (
-            'exceptions:\n  - id: !!int "[1, 2"\n',
-            "ex.yml:2: not valid YAML: !!int cannot hold '[1, 2'",
-        ),
-        (
-            "exceptions:\n  - id: !!bool maybe\n",
-            "ex.yml:2: not valid YAML: !!bool cannot hold 'maybe'",
-        ),
+        (nested_anchors(5, 10), "ex.yml: the exceptions register nests more than 32 levels deep"),
+        # a value is read from its own text, never parsed as YAML again
+        ('exceptions: [!!int "[1, 2"]\n', "ex.yml:1: not valid YAML: !!int cannot hold '[1, 2'"),
+        ("exceptions:\n  - !!bool maybe\n", "ex.yml:2: not valid YAML: !!bool cannot hold 'maybe'"),
         ("exceptions: " + "9" * 5000 + "\n", "ex.yml:1: not valid YAML: !!int cannot hold '99999"),
         ("exceptions: a\x07\n", "ex.yml: not valid YAML: unacceptable character #x0007"),
     ],
 )
-def test_a_value_yaml_cannot_read_is_bad_input_on_its_line(
+def test_a_register_past_a_bound_or_with_a_value_yaml_cannot_read_is_bad_input(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    # the value is read from its own text, never parsed as YAML again
     path = tmp_path / "ex.yml"
     path.write_text(text)
     with pytest.raises(RegisterError) as raised:

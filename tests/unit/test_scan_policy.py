@@ -17,6 +17,7 @@ from shipline.scan.policy import (
     kubernetes_documents,
     parse_dockerfile,
 )
+from tests.support.yaml_bombs import aliases_of_aliases, nested_anchors
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scan"
 
@@ -91,19 +92,12 @@ def test_a_tagged_but_unpinned_deployment_image_must_use_a_digest_or_sha_tag(
         } == ids, image
 
 
-def aliases_of_aliases(levels: int) -> str:
-    """YAML lines whose last anchor names 10**levels strings (a YAML bomb when levels is 9)."""
-    lines = ["  a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
-    lines += [f"  a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, levels)]
-    return "\n".join(lines) + "\n"
-
-
 def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
     shipped: PolicySet, tmp_path: Path
 ) -> None:
     # the policy engine reads the manifest as JSON: nine lines would make 5.8 GB of it
     manifest = tmp_path / "bomb.yaml"
-    manifest.write_text("apiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(9))
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(9, "  "))
     with pytest.raises(ToolFailedError) as raised:
         kubernetes_documents(manifest, "deploy/bomb.yaml")
     assert str(raised.value) == (
@@ -116,7 +110,7 @@ def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
     )
     good = good.replace("      labels:\n        app: service", "      labels: *app")
     assert good.count("*app") == 1
-    extra = "---\napiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(4)
+    extra = "---\napiVersion: v1\nkind: ConfigMap\ndata:\n" + aliases_of_aliases(4, "  ")
     manifest.write_text(good + extra)
     documents = kubernetes_documents(manifest, "deploy/good.yaml")
     plain = kubernetes_documents(DATA / "manifests" / "good.yaml", "deploy/good.yaml")
@@ -130,7 +124,7 @@ def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
         # one budget for the file: 200 documents each well under it (577 s of CPU before)
         (
             "".join(
-                f"---\napiVersion: v1\nkind: ConfigMap\ndata:\n{aliases_of_aliases(3)}"
+                f"---\napiVersion: v1\nkind: ConfigMap\ndata:\n{aliases_of_aliases(3, '  ')}"
                 f"  all: [{', '.join(['*a2'] * 100)}]\n"
                 for _ in range(200)
             ),
@@ -147,14 +141,7 @@ def test_a_manifest_whose_aliases_name_billions_of_nodes_is_refused(
         ),
         # anchors nested in each other: composing recurses 30 levels, json.dumps 300
         (
-            "apiVersion: v1\nkind: ConfigMap\ndata:\n  a0: &a0 "
-            + "[" * 30
-            + "x"
-            + "]" * 30
-            + "\n"
-            + "".join(
-                f"  a{n}: &a{n} " + "[" * 30 + f"*a{n - 1}" + "]" * 30 + "\n" for n in range(1, 10)
-            ),
+            "apiVersion: v1\nkind: ConfigMap\ndata:\n" + nested_anchors(10, 30, "  "),
             "nests more than 200 levels deep",
         ),
     ],

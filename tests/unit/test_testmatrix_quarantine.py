@@ -13,6 +13,7 @@ import pytest
 
 from shipline.testmatrix import durations, quarantine
 from shipline.testmatrix.results import Outcome, TestResult
+from tests.support.yaml_bombs import aliases_of_aliases, nested_anchors
 
 VALID = """\
 version: 1
@@ -176,11 +177,9 @@ def test_an_alias_listed_twice_is_reported_on_the_alias_line() -> None:
 
 def test_aliases_of_aliases_that_expand_past_any_register_are_refused() -> None:
     # nine lines that would expand to 9**8 strings for the schema check to walk and print
-    levels = ["x0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
-    levels += [f"x{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 9)]
     text = VALID.replace("    reason: flaky reconnect", "    reason: *a8")
     with pytest.raises(quarantine.RegisterError) as raised:
-        quarantine.parse("\n".join(levels) + "\n" + text, "q.yml")
+        quarantine.parse(aliases_of_aliases(9, width=9) + text, "q.yml")
     assert str(raised.value) == (
         "quarantine register q.yml: has more than 100000 YAML nodes, an alias counted as a copy "
         "of what it names: refused"
@@ -280,10 +279,8 @@ def test_aliases_that_copy_megabytes_of_text_or_nest_past_any_register_are_refus
         "as a copy of what it names: refused"
     )
     # each anchor 10 levels deep in the one before: composing recurses 10 levels, walks 50
-    levels = ["a0: &a0 " + "[" * 10 + "x" + "]" * 10]
-    levels += [f"a{n}: &a{n} " + "[" * 10 + f"*a{n - 1}" + "]" * 10 for n in range(1, 5)]
     with pytest.raises(quarantine.RegisterError, match="nests more than 32 levels deep: refused"):
-        quarantine.parse("\n".join(levels) + "\n" + VALID, "q.yml")
+        quarantine.parse(nested_anchors(5, 10) + VALID, "q.yml")
 
 
 def test_aliases_within_bounds_load() -> None:
