@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -66,6 +67,29 @@ class CountingLoader(yaml.SafeLoader):
         if self.nodes_at_most is not None and self.composed > self.nodes_at_most:
             raise TooLargeError("nodes", self.nodes_at_most)
         return super().compose_node(parent, index)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value its tag cannot hold (``!!int abc``, ``!!bool maybe``) or a number longer
+        than any that is meant as an error on its line: PyYAML raises a bare ValueError,
+        KeyError or IndexError, which names no place."""
+        refuse_long_number(node)
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception:
+            raise unreadable_value(node) from None
+
+
+# No register or manifest needs a longer number: PyYAML builds base-60 ones (1:0:0...) in
+# quadratic time, and Python prints no int of more than 4,300 digits (an error message would).
+NUMBER_CHARACTERS = 100
+_NUMBERS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
+def refuse_long_number(node: yaml.Node) -> None:
+    if node.tag in _NUMBERS and isinstance(node.value, str) and len(node.value) > NUMBER_CHARACTERS:
+        raise unreadable_value(node)
 
 
 def refuse_past(documents: Iterable[yaml.Node], bounds: Bounds) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from shipline.scan.policy import (
     PolicySet,
     dockerfile_document,
     image_document,
+    is_kubernetes_manifest,
     kubernetes_documents,
     parse_dockerfile,
 )
@@ -156,22 +158,52 @@ def test_a_manifest_whose_aliases_copy_past_any_manifest_is_refused(
     assert str(raised.value) == f"deploy/m.yaml: {message}: refused"
 
 
-def test_a_manifest_s_dates_are_text_and_values_json_cannot_hold_are_refused(
-    tmp_path: Path,
+def test_a_manifest_is_read_as_kubernetes_reads_it_and_what_it_cannot_is_refused(
+    shipped: PolicySet, tmp_path: Path
 ) -> None:
     manifest = tmp_path / "m.yaml"
-    # kubectl reads an unquoted date as the text it is (a certificate's notBefore, say)
-    manifest.write_text("apiVersion: v1\nkind: ConfigMap\ndata:\n  notBefore: 2024-01-01\n")
-    (document,) = kubernetes_documents(manifest, "m.yaml")
-    assert document.input["object"]["data"] == {"notBefore": "2024-01-01"}
+    # kubectl reads a date, !!binary and an unknown tag's value as text, a !!set as a mapping
+    for value, data in [
+        ("2024-01-01", "2024-01-01"),
+        ("!!binary aGVsbG8=", "aGVsbG8="),
+        ("!vault secret/db", "secret/db"),
+        ("!!set {a}", {"a": None}),
+    ]:
+        manifest.write_text(f"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: {value}\n")
+        (document,) = kubernetes_documents(manifest, "m.yaml")
+        assert document.input["object"]["data"] == {"x": data}
+    # so a tag cannot hide a privileged workload from the policies
+    bad = (DATA / "manifests" / "bad.yaml").read_text()
+    manifest.write_text(bad.replace("privileged: true", "privileged: !note true"))
+    plain = shipped.evaluate(kubernetes_documents(DATA / "manifests" / "bad.yaml", "m.yaml"))
+    assert found(shipped.evaluate(kubernetes_documents(manifest, "m.yaml"))) == found(plain)
     for value, said in [
-        ("!!binary aGVsbG8=", "holds a value JSON cannot: Object of type bytes"),
         ("!!float .nan", "holds a value JSON cannot: Out of range float values"),
-        ("!vault secret/db", "is not readable YAML: could not determine a constructor"),
+        ("!!bool maybe", "is not readable YAML: !!bool cannot hold 'maybe'"),
+        ("0x" + "f" * 200, "is not readable YAML: !!int cannot hold '0xfff"),
     ]:
         manifest.write_text(f"apiVersion: v1\nkind: ConfigMap\ndata:\n  x: {value}\n")
         with pytest.raises(ToolFailedError, match=f"^m.yaml {said}"):
             kubernetes_documents(manifest, "m.yaml")
+
+
+def test_a_list_s_objects_and_a_json_manifest_are_checked_like_any(
+    shipped: PolicySet, tmp_path: Path
+) -> None:
+    bad = DATA / "manifests" / "bad.yaml"
+    plain = found(shipped.evaluate(kubernetes_documents(bad, "m.yaml")))
+    # what `kubectl get -o yaml` writes, and kubectl applies object by object
+    items = "".join(f"    {line}\n" if line else "\n" for line in bad.read_text().splitlines())
+    listed = tmp_path / "list.yaml"
+    listed.write_text("apiVersion: v1\nkind: List\nitems:\n  -\n" + items)
+    shifted = {(rule, line + 4 if line else line, severity) for rule, line, severity in plain}
+    assert found(shipped.evaluate(kubernetes_documents(listed, "m.yaml"))) == shifted
+    # JSON is YAML too: found by its quoted keys
+    as_json = tmp_path / "deploy.json.yaml"
+    as_json.write_text(json.dumps(kubernetes_documents(bad, "m.yaml")[0].input["object"]))
+    assert is_kubernetes_manifest(as_json)
+    rules = {rule for rule, _, _ in plain}
+    assert {f.rule_id for f in shipped.evaluate(kubernetes_documents(as_json, "m.yaml"))} == rules
 
 
 def test_dockerfile_policies_follow_build_args_and_stages(shipped: PolicySet) -> None:

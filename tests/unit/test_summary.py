@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shipline.gha.commands import Console
 from shipline.gha.summary import (
-    CODE_CELL_CHARS,
+    CELL_CHARS,
     SUMMARY_BYTES,
     Code,
     Summary,
@@ -119,9 +119,15 @@ def test_a_lone_carriage_return_cannot_end_a_cell() -> None:
     assert cell("boom\r\r## passed\r\nx\ny") == "boom<br><br>## passed<br>x<br>y"
 
 
+def test_a_long_text_cell_is_cut_so_that_later_tables_stay() -> None:
+    # a container's or a file's name can be a megabyte: over 1 MiB GitHub keeps no table after
+    shown = cell("container " + "x" * 1_000_000 + " is privileged")
+    assert shown == "container " + "x" * (CELL_CHARS - 11) + "…"
+
+
 def test_a_long_code_cell_is_cut() -> None:
     shown = cell(Code("t.py::test[" + "a" * 200_000 + "]"))
-    assert shown == "`t.py::test[" + "a" * (CODE_CELL_CHARS - 12) + "…`"
+    assert shown == "`t.py::test[" + "a" * (CELL_CHARS - 12) + "…`"
 
 
 def test_inline_text_stays_on_its_line_and_shows_html_as_text() -> None:

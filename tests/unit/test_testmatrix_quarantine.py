@@ -261,6 +261,8 @@ def test_a_value_quoted_in_an_error_is_cut_to_a_line() -> None:
         ("version: !!bool maybe\n", ":1: not valid YAML: !!bool cannot hold 'maybe'"),
         ("version: !!timestamp x\n", ":1: not valid YAML: !!timestamp cannot hold 'x'"),
         ('version: !!int ""\n', ":1: not valid YAML: !!int cannot hold ''"),
+        # longer than any number meant: Python prints no int over 4,300 digits
+        ("version: 0x" + "f" * 4000 + "\n", ":1: not valid YAML: !!int cannot hold '0xfff"),
     ],
 )
 def test_yaml_that_pyyaml_fails_on_is_a_malformed_register(text: str, said: str) -> None:
@@ -281,6 +283,28 @@ def test_aliases_that_copy_megabytes_of_text_or_nest_past_any_register_are_refus
     # each anchor 10 levels deep in the one before: composing recurses 10 levels, walks 50
     with pytest.raises(quarantine.RegisterError, match="nests more than 32 levels deep: refused"):
         quarantine.parse(nested_anchors(5, 10) + VALID, "q.yml")
+
+
+@pytest.mark.parametrize(
+    ("owner", "valid"),
+    [
+        ("dev@example.com", True),
+        ("dev@mail.example.co.uk", True),
+        ('"@acme/payments"', True),
+        ("dev@example", False),
+        ("dev@example..com", False),
+        ("dev@example.com.", False),
+        # dots for a regex to try splitting every way: refused in one pass
+        ('"a@' + "." * 40_000 + ' "', False),
+    ],
+)
+def test_an_owner_is_a_team_or_an_e_mail_address(owner: str, valid: bool) -> None:
+    text = VALID.replace("owner: dev@example.com", f"owner: {owner}")
+    if valid:
+        assert quarantine.parse(text, "q.yml").entries[1].owner == owner.strip('"')
+    else:
+        with pytest.raises(quarantine.RegisterError, match=r":10: tests/1/owner: got "):
+            quarantine.parse(text, "q.yml")
 
 
 def test_aliases_within_bounds_load() -> None:

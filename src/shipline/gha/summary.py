@@ -29,11 +29,12 @@ def cell(value: object) -> str:
     """One table cell of text from outside (a message, an owner, a label), shown as written:
     pipes and line breaks (a lone carriage return is one too) would break the table, and
     Markdown would render (a link, an image, emphasis, HTML). A pipe is escaped inside code
-    too: GitHub splits the row on it first. Code is cut to ``CODE_CELL_CHARS``: a test id can
-    be a whole string parameter."""
+    too: GitHub splits the row on it first. A cell is cut to ``CELL_CHARS``: a test id can be
+    a whole string parameter, a container's name a megabyte, and a summary over 1 MiB loses
+    its later tables."""
     if isinstance(value, Code):
-        return code_span(brief(value, CODE_CELL_CHARS)).replace("|", "\\|")
-    return "<br>".join(plain(line) for line in _LINE_BREAK.split(str(value)))
+        return code_span(brief(value, CELL_CHARS)).replace("|", "\\|")
+    return "<br>".join(plain(line) for line in _LINE_BREAK.split(brief(str(value), CELL_CHARS)))
 
 
 def markdown_cell(text: str) -> str:
@@ -83,7 +84,7 @@ _MARKUP = re.compile(
 _BLOCK_START = re.compile(r"^[-+*_#>=\[]|^\d{1,9}[.)](?=[ \t]|$)")
 
 
-CODE_CELL_CHARS = 500
+CELL_CHARS = 500
 # GitHub shows no step summary over 1 MiB, not even its beginning
 SUMMARY_BYTES = 1024 * 1024
 _CUT_NOTE_BYTES = 200  # room kept for the note that says parts were left out

@@ -20,6 +20,7 @@ from shipline.context import ActionContext
 from shipline.errors import ShiplineError, ToolFailedError, UsageError
 from shipline.findings import Finding, Severity
 from shipline.gha.commands import Annotation, AnnotationLevel
+from shipline.gha.summary import brief
 from shipline.interrupts import in_threads
 from shipline.lint.tools import SKIP_DIRS, find_dockerfiles
 from shipline.sarif import write_log
@@ -222,7 +223,9 @@ def plan(context: ActionContext) -> ScanPlan:
                 if named:
                     raise UsageError(f"input 'manifests': {error}") from None
                 # Found, not named: likely a Helm template, which is not YAML until rendered.
-                warnings.append(f"skipped {_shown(manifest, workspace)} for the policies: {error}")
+                warnings.append(  # the error quotes the file: a tag's name can be a megabyte
+                    brief(f"skipped {_shown(manifest, workspace)} for the policies: {error}", 1000)
+                )
     return ScanPlan(
         target=target,
         selected=selected,

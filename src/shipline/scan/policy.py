@@ -179,7 +179,7 @@ def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
     except (TypeError, ValueError) as error:  # !!binary, !!set, .nan
         raise ToolFailedError(f"{shown_as} holds a value JSON cannot: {error}") from None
     documents = []
-    for node, manifest in objects:
+    for node, manifest in (pair for whole in objects for pair in _listed(*whole)):
         if not isinstance(manifest, dict) or "kind" not in manifest or "apiVersion" not in manifest:
             continue
         documents.append(
@@ -192,21 +192,50 @@ def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
     return documents
 
 
-class _ManifestLoader(yaml.SafeLoader):
-    """Dates as the text they are, as Kubernetes reads them (an unquoted ``2024-01-01`` is a
-    string to kubectl) and as JSON can hold them."""
+def _listed(node: yaml.Node, manifest: Any) -> list[tuple[yaml.Node, Any]]:
+    """The objects of a list (``kind: List`` with ``items``, as ``kubectl get -o yaml``
+    writes them; kubectl applies each), each with its node; any other document as it is."""
+    items = manifest.get("items") if isinstance(manifest, dict) else None
+    if not (str(manifest.get("kind", "")).endswith("List") and isinstance(items, list)):
+        return [(node, manifest)]
+    nodes: list[yaml.Node] = next(
+        (v.value for k, v in node.value if k.value == "items" and isinstance(v, yaml.SequenceNode)),
+        [],
+    )
+    located = nodes if len(nodes) == len(items) else [node] * len(items)  # a merged list
+    return [pair for item in zip(located, items, strict=True) for pair in _listed(*item)]
 
 
-def _date_as_text(loader: _ManifestLoader, node: yaml.Node) -> str:
+class _ManifestLoader(CountingLoader):
+    """A manifest's data as Kubernetes reads it, which JSON can hold: a date (an unquoted
+    ``2024-01-01``) and ``!!binary`` stay the text they are, a ``!!set`` is a mapping, and a
+    tag Kubernetes does not know (``!vault x``) is read as if it were not there: a document
+    the policies could not read would pass them unseen."""
+
+
+def _as_text(loader: _ManifestLoader, node: yaml.Node) -> str:
     return loader.construct_yaml_str(node)
 
 
-_ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_as_text)
+def _untagged(loader: _ManifestLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    # as if untagged: `privileged: !note true` is still true to the policies
+    tag = loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+    return loader.construct_object(yaml.ScalarNode(tag, node.value, node.start_mark))
+
+
+_ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+_ManifestLoader.add_constructor("tag:yaml.org,2002:binary", _as_text)
+_ManifestLoader.add_constructor("tag:yaml.org,2002:set", _untagged)
+_ManifestLoader.add_constructor(None, _untagged)
 
 
 def _object(node: yaml.Node) -> Any:
     """A document's data, refused (TypeError, ValueError) when JSON cannot hold it."""
-    data = yaml.load(yaml.serialize(node), Loader=_ManifestLoader)  # noqa: S506 - a SafeLoader
+    data = _ManifestLoader("").construct_document(node)  # its errors on the file's lines
     json.dumps(data, allow_nan=False)
     return data
 
@@ -223,9 +252,12 @@ def is_kubernetes_manifest(file: Path) -> bool:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return bool(
-        re.search(r"^apiVersion:", text, re.MULTILINE) and re.search(r"^kind:", text, re.MULTILINE)
-    )
+    # anywhere, quoted or not: JSON is YAML too, and kubectl applies it
+    return bool(re.search(_API_VERSION, text) and re.search(_KIND, text))
+
+
+_API_VERSION = re.compile(r"""["']?\bapiVersion["']?\s*:""")
+_KIND = re.compile(r"""["']?\bkind["']?\s*:""")
 
 
 def _pod(manifest: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -168,6 +168,7 @@ def _plain(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> Any:
     if tag == "null":
         return None
     if tag in _TYPED and isinstance(node, yaml.ScalarNode):
+        yamlbounds.refuse_long_number(node)
         try:
             return _TYPED[tag](node)
         except (ValueError, KeyError, IndexError):  # !!int abc, !!bool maybe, !!int ""

@@ -41,8 +41,9 @@ SPEC = ActionSpec(
         InputSpec(
             "manifests",
             "Kubernetes manifests (files or directories) for the policies "
-            "(default: YAML files with apiVersion and kind under path). One that is not YAML, "
-            "holds what JSON cannot (!!binary), nests over 200 levels or whose aliases copy "
+            "(default: YAML or JSON files with apiVersion and kind under path), read as "
+            "Kubernetes reads them; a List's items are checked one by one. One that is not "
+            "YAML, holds what JSON cannot (.nan), nests over 200 levels or whose aliases copy "
             "over 100,000 nodes or 10,000,000 characters in all is bad input if named here, "
             "and skipped with a warning if found (a Helm template is YAML only once rendered).",
         ),

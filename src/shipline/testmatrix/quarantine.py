@@ -36,7 +36,6 @@ from shipline.yamlbounds import (
     read_at_most,
     refuse_longer,
     refuse_past,
-    unreadable_value,
 )
 from shipline.yamllines import line_at, repeated_key
 
@@ -87,16 +86,6 @@ class _StringDatesLoader(CountingLoader):
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A tag's value that is not one (``!!int abc``, ``!!bool maybe``) as an error on its
-        line."""
-        try:
-            return super().construct_object(node, deep)
-        except (yaml.YAMLError, RecursionError, MemoryError):
-            raise
-        except Exception:  # PyYAML's own: ValueError, KeyError, IndexError, AttributeError
-            raise unreadable_value(node) from None
 
 
 class _LocatingLoader(_StringDatesLoader):
