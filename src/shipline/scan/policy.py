@@ -176,7 +176,7 @@ def kubernetes_documents(file: Path, shown_as: str) -> list[Document]:
         raise ToolFailedError(f"{shown_as} is not readable YAML: {error}") from None
     except TooLargeError as error:
         raise ToolFailedError(f"{shown_as}: {_beyond(error)}: refused") from None
-    except (TypeError, ValueError) as error:  # !!binary, !!set, .nan
+    except (TypeError, ValueError) as error:  # .nan: JSON cannot hold it
         raise ToolFailedError(f"{shown_as} holds a value JSON cannot: {error}") from None
     documents = []
     for node, manifest in (pair for whole in objects for pair in _listed(*whole)):
@@ -234,7 +234,7 @@ _ManifestLoader.add_constructor(None, _untagged)
 
 
 def _object(node: yaml.Node) -> Any:
-    """A document's data, refused (TypeError, ValueError) when JSON cannot hold it."""
+    """A document's data, refused (ValueError) when JSON cannot hold it."""
     data = _ManifestLoader("").construct_document(node)  # its errors on the file's lines
     json.dumps(data, allow_nan=False)
     return data
