@@ -167,19 +167,10 @@ def _plain(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int]) -> Any:
     tag = node.tag.rsplit(":", 1)[-1]
     if tag == "null":
         return None
-    if tag in _TYPED and isinstance(node, yaml.ScalarNode):
-        yamlbounds.refuse_long_number(node)
-        try:
-            return _TYPED[tag](node)
-        except (ValueError, KeyError, IndexError):  # !!int abc, !!bool maybe, !!int ""
-            raise yamlbounds.unreadable_value(node) from None
+    if tag in {"int", "float", "bool"}:
+        return _SCALARS.construct_object(node)  # from the node's own text, never parsed again
     return str(node.value)
 
 
-# Values read as YAML types from the node's own text, never parsed as YAML again.
-_SCALARS = yaml.constructor.SafeConstructor()
-_TYPED = {
-    "int": _SCALARS.construct_yaml_int,
-    "float": _SCALARS.construct_yaml_float,
-    "bool": _SCALARS.construct_yaml_bool,
-}
+# the loader's construction: its one-line errors for a value its tag cannot hold
+_SCALARS = _BoundedLoader("")
